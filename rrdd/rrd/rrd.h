@@ -64,12 +64,12 @@ struct rrdb_ds {
 	enum ds_type type;
 	enum ds_transform transform;
 	double min, max, mrhb;
-	struct dsval last;   /* last raw value (DERIVE differences against it) */
-	double value;        /* PDP accumulator, xcp-rrdd's meaning: the current
-				rate for GAUGE/ABSOLUTE, the integral so far for
-				DERIVE */
-	double unknown_sec;  /* unknown seconds in the current PDP */
-	double last_updated; /* time of this DS's last update */
+	struct dsval last;    /* last raw value (DERIVE differences against it) */
+	double value;         /* PDP accumulator, xcp-rrdd's meaning: the current
+	                         rate for GAUGE/ABSOLUTE, the integral so far for
+	                         DERIVE */
+	double unknown_sec;   /* unknown seconds in the current PDP */
+	double last_updated;  /* time of this DS's last update */
 	struct rrdb_cdp *cdp; /* one per RRA; points into the same block */
 	float *rings;         /* all rings of this DS, see rrdb_rra.ring_off */
 };
@@ -116,13 +116,13 @@ int rrdb_type_parse(const char *s, enum ds_type *out);
  * the current PDP and CDPs before 'created' counts as unknown, rings are NaN.
  * Definitions are copied.  Returns NULL if a definition is invalid (step 0,
  * rows or pdp_cnt 0, duplicate or empty DS name, xff outside [0,1]). */
-struct rrdb *rrdb_new(uint32_t step, double created, const struct rrdb_rra_def *rras,
-		      size_t nrra, const struct rrdb_ds_def *dss, size_t nds);
+struct rrdb *rrdb_new(uint32_t step, double created, const struct rrdb_rra_def *rras, size_t nrra,
+                      const struct rrdb_ds_def *dss, size_t nds);
 
 /* Allocate an RRD with the given layout and zeroed state and NaN rings,
  * without the creation step; for loaders that then fill in every field. */
 struct rrdb *rrdb_alloc(uint32_t step, const struct rrdb_rra_def *rras, size_t nrra,
-			const struct rrdb_ds_def *dss, size_t nds);
+                        const struct rrdb_ds_def *dss, size_t nds);
 
 /* Free an RRD; NULL is a no-op. */
 void rrdb_free(struct rrdb *r);
@@ -153,7 +153,7 @@ double rrdb_peek(const struct rrdb *r, uint32_t ds, uint32_t rra, uint32_t i);
 /* Store row values oldest first into the ring of (ds, rra): n <= rows values;
  * rows older than those are NaN.  For loaders. */
 void rrdb_ring_load(struct rrdb *r, uint32_t ds, uint32_t rra, const float *oldest_first,
-		    uint32_t n);
+                    uint32_t n);
 
 /* The default RRA sets of xcp-rrdd (spec 2.3): 10 RRAs for the host (and for
  * VMs/SRs with use_min_max), 4 AVERAGE RRAs otherwise.  Returns the count
