@@ -1,0 +1,17 @@
+/*
+ * Full RRD as JSON, byte-identical to xcp-rrdd's Rrd.json_to_string (spec
+ * §3.3): compact JSON where every scalar is a string.  Pure: formats into a
+ * caller-owned buffer; no I/O, no locks.
+ */
+#ifndef RRDD_EXPORT_RRD_JSON_H
+#define RRDD_EXPORT_RRD_JSON_H
+
+#include "rrd/rrd.h"
+#include "util/buf.h"
+
+/* Append the JSON document for r to out (no trailing newline).  lastupdate
+ * and each DS's last_updated keep their fractions; database rows are oldest
+ * first; DS names are JSON-escaped. */
+void exp_rrd_json(struct buf *out, const struct rrdb *r);
+
+#endif

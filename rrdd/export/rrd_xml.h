@@ -1,0 +1,19 @@
+/*
+ * Full RRD as XML, byte-identical to xcp-rrdd's Rrd.xml_to_output (spec
+ * §3.2): what GET /host_rrd, /vm_rrd, /sr_rrd and /rrd_unarchive serve
+ * (internal = 0) and what archives and PUT /rrd transfers carry (internal =
+ * 1).  Pure: formats into a caller-owned buffer; no I/O, no locks (the
+ * caller passes a stable RRD, e.g. an rrdb_dup snapshot).
+ */
+#ifndef RRDD_EXPORT_RRD_XML_H
+#define RRDD_EXPORT_RRD_XML_H
+
+#include "rrd/rrd.h"
+#include "util/buf.h"
+
+/* Append the XML document for r to out: the declaration line, '\n', then the
+ * <rrd> element on one line, no trailing newline.  With internal != 0 every
+ * <ds> also carries <last_updated>.  DS names are XML-escaped. */
+void exp_rrd_xml(struct buf *out, const struct rrdb *r, int internal);
+
+#endif
