@@ -23,7 +23,7 @@
 #include "util/buf.h"
 
 /* The whole file as a NUL-terminated string, or NULL if it cannot be read. */
-static char *tu_read_file(const char *path, size_t *len)
+static __attribute__((unused)) char *tu_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -41,8 +41,8 @@ static char *tu_read_file(const char *path, size_t *len)
 }
 
 /* Fail with the first differing offset and some context on both sides. */
-static void tu_assert_same(const char *what, const char *got, size_t glen, const char *want,
-                           size_t wlen)
+static __attribute__((unused)) void tu_assert_same(const char *what, const char *got, size_t glen,
+                                                   const char *want, size_t wlen)
 {
 	if (glen == wlen && memcmp(got, want, glen) == 0)
 		return;
@@ -79,7 +79,7 @@ static struct json_object *tu_get(struct json_object *o, const char *key)
  * taken from the document; ring rows are given oldest first.  last_ds is an
  * int64 when its text is an integer, otherwise a float (the two print the
  * same way). */
-static struct rrdb *tu_rrd_from_json(const char *text)
+static __attribute__((unused)) struct rrdb *tu_rrd_from_json(const char *text)
 {
 	struct json_object *root = json_tokener_parse(text);
 	assert_non_null(root);
