@@ -1,0 +1,536 @@
+/*
+ * The datasource catalogue (spec 8.2-8.5) and the mapping from hypervisor
+ * snapshots to named samples.  Names, units, types, ranges, default flags
+ * and descriptions are those of xcp-rrdd's rrdp-cpu, rrdp-netdev,
+ * rrdp-squeezed and rrdp-iostat, so archives and clients see the same DSs.
+ *
+ * Pure: no I/O, no clock, no locks.  Differences from the plugins, on
+ * purpose: cpu_usage is reported even where Xen has no runstate V2 (upstream
+ * loses it there); an unreadable loadavg, or cpu_usage with no online vCPU,
+ * is reported unknown instead of failing the whole group; per-interval VBD
+ * figures are unknown on the first tick of a domain instead of being the
+ * counters since boot.
+ */
+#include "source/catalogue.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+#define INF INFINITY
+
+enum cat_id {
+	/* host, rrdp-cpu */
+	H_CPU,
+	H_CPU_AVG,
+	H_LOADAVG,
+	H_HOSTLOAD,
+	H_RUNNING_VCPUS,
+	H_RUNNING_DOMAINS,
+	/* host, rrdp-squeezed */
+	H_MEM_RECLAIMED,
+	H_MEM_RECLAIMED_MAX,
+	H_MEM_TOTAL,
+	H_MEM_FREE,
+	/* host, rrdp-netdev */
+	H_PIF_RX,
+	H_PIF_TX,
+	H_PIF_RX_ERR,
+	H_PIF_TX_ERR,
+	H_PIF_AGGR_RX,
+	H_PIF_AGGR_TX,
+	/* VM, rrdp-cpu */
+	V_CPU,
+	V_CPU_USAGE,
+	V_RS_FULLRUN,
+	V_RS_FULL_CONTENTION,
+	V_RS_CONCURRENCY_HAZARD,
+	V_RS_BLOCKED,
+	V_RS_PARTIAL_RUN,
+	V_RS_PARTIAL_CONTENTION,
+	V_RUNNABLE_ANY,
+	V_RUNNABLE_VCPUS,
+	/* VM, rrdp-squeezed */
+	V_MEMORY,
+	V_MEMORY_TARGET,
+	V_MEMORY_INTERNAL_FREE,
+	/* VM, rrdp-netdev */
+	V_VIF_RX,
+	V_VIF_TX,
+	V_VIF_RX_ERR,
+	V_VIF_TX_ERR,
+	/* VM, rrdp-iostat */
+	V_VBD_READ,
+	V_VBD_WRITE,
+	V_VBD_READ_LATENCY,
+	V_VBD_WRITE_LATENCY,
+	V_VBD_TPUT_READ,
+	V_VBD_TPUT_WRITE,
+	V_VBD_TPUT_TOTAL,
+	V_VBD_IOPS_READ,
+	V_VBD_IOPS_WRITE,
+	V_VBD_IOPS_TOTAL,
+	V_VBD_IOWAIT,
+	V_VBD_INFLIGHT,
+	V_VBD_LATENCY,
+	V_VBD_AVGQU_SZ,
+	CAT_COUNT
+};
+
+#define CPU "xcp-rrdd-cpu"
+#define NET "xcp-rrdd-netdev"
+#define MEM "xcp-rrdd-squeezed"
+#define IO  "xcp-rrdd-iostat"
+#define H   SRC_OWNER_HOST
+#define V   SRC_OWNER_VM
+#define D   DS_DERIVE
+#define G   DS_GAUGE
+#define A   DS_ABSOLUTE
+#define I64 VAL_INT64
+#define FLT VAL_FLOAT
+#define ID  TR_IDENTITY
+
+static const struct src_catdef cat[CAT_COUNT] = {
+    [H_CPU] = {"cpu{}", H, D, FLT, 0, 1, true, TR_INVERSE, "(fraction)",
+               "Physical cpu usage for cpu {}", CPU},
+    [H_CPU_AVG] = {"cpu_avg", H, D, FLT, 0, 1, true, TR_INVERSE, "(fraction)",
+                   "Average physical cpu usage", CPU},
+    [H_LOADAVG] = {"loadavg", H, G, FLT, -INF, INF, true, ID, "(fraction)", "Domain0 loadavg", CPU},
+    [H_HOSTLOAD] = {"hostload", H, G, FLT, 0, INF, true, ID, "(fraction)",
+                    "Host load per physical cpu, where load refers to the number of vCPU(s) in "
+                    "running or runnable status.",
+                    CPU},
+    [H_RUNNING_VCPUS] = {"running_vcpus", H, G, I64, 0, INF, true, ID, "count",
+                         "The total number of running vCPUs per host", CPU},
+    [H_RUNNING_DOMAINS] = {"running_domains", H, G, I64, 0, INF, true, ID, "count",
+                           "The total number of running domains per host", CPU},
+    [H_MEM_RECLAIMED] = {"memory_reclaimed", H, G, I64, -INF, INF, true, ID, "B",
+                         "Host memory reclaimed by squeezed", MEM},
+    [H_MEM_RECLAIMED_MAX] = {"memory_reclaimed_max", H, G, I64, -INF, INF, true, ID, "B",
+                             "Host memory that could be reclaimed by squeezed", MEM},
+    [H_MEM_TOTAL] = {"memory_total_kib", H, G, I64, 0, INF, true, ID, "KiB",
+                     "Total amount of memory in the host", MEM},
+    [H_MEM_FREE] = {"memory_free_kib", H, G, I64, 0, INF, true, ID, "KiB",
+                    "Total amount of free memory", MEM},
+    [H_PIF_RX] = {"pif_{}_rx", H, D, I64, 0, INF, true, ID, "B/s",
+                  "Bytes per second received on physical interface {}", NET},
+    [H_PIF_TX] = {"pif_{}_tx", H, D, I64, 0, INF, true, ID, "B/s",
+                  "Bytes per second sent on physical interface {}", NET},
+    [H_PIF_RX_ERR] = {"pif_{}_rx_errors", H, D, I64, 0, INF, false, ID, "err/s",
+                      "Receive errors per second on physical interface {}", NET},
+    [H_PIF_TX_ERR] = {"pif_{}_tx_errors", H, D, I64, 0, INF, false, ID, "err/s",
+                      "Transmit errors per second on physical interface {}", NET},
+    [H_PIF_AGGR_RX] = {"pif_aggr_rx", H, D, I64, 0, INF, true, ID, "B/s",
+                       "Bytes per second received on all physical interfaces", NET},
+    [H_PIF_AGGR_TX] = {"pif_aggr_tx", H, D, I64, 0, INF, true, ID, "B/s",
+                       "Bytes per second sent on all physical interfaces", NET},
+    [V_CPU] = {"cpu{}", V, D, FLT, 0, 1, true, ID, "(fraction)", "CPU{} usage", CPU},
+    [V_CPU_USAGE] = {"cpu_usage", V, D, FLT, 0, 1, true, ID, "(fraction)", "Domain CPU usage", CPU},
+    [V_RS_FULLRUN] = {"runstate_fullrun", V, D, FLT, 0, 1, false, ID, "(fraction)",
+                      "Fraction of time that all vCPUs are running", CPU},
+    [V_RS_FULL_CONTENTION] =
+        {"runstate_full_contention", V, D, FLT, 0, 1, false, ID, "(fraction)",
+         "Fraction of time that all vCPUs are runnable (i.e., waiting for CPU)", CPU},
+    [V_RS_CONCURRENCY_HAZARD] =
+        {"runstate_concurrency_hazard", V, D, FLT, 0, 1, false, ID, "(fraction)",
+         "Fraction of time that some vCPUs are running and some are runnable", CPU},
+    [V_RS_BLOCKED] = {"runstate_blocked", V, D, FLT, 0, 1, false, ID, "(fraction)",
+                      "Fraction of time that all vCPUs are blocked or offline", CPU},
+    [V_RS_PARTIAL_RUN] = {"runstate_partial_run", V, D, FLT, 0, 1, false, ID, "(fraction)",
+                          "Fraction of time that some vCPUs are running and some are blocked", CPU},
+    [V_RS_PARTIAL_CONTENTION] =
+        {"runstate_partial_contention", V, D, FLT, 0, 1, false, ID, "(fraction)",
+         "Fraction of time that some vCPUs are runnable and some are blocked", CPU},
+    [V_RUNNABLE_ANY] = {"runnable_any", V, D, FLT, 0, 1, false, ID, "(fraction)",
+                        "Fraction of time that at least one vCPU is runnable in the domain", CPU},
+    [V_RUNNABLE_VCPUS] = {"runnable_vcpus", V, D, FLT, 0, 1, false, ID, "(fraction)",
+                          "Fraction of time that vCPUs of the domain are runnable", CPU},
+    [V_MEMORY] = {"memory", V, G, I64, 0, INF, true, ID, "B", "Memory currently allocated to VM",
+                  MEM},
+    [V_MEMORY_TARGET] = {"memory_target", V, G, I64, 0, INF, true, ID, "B",
+                         "Target of VM balloon driver", MEM},
+    [V_MEMORY_INTERNAL_FREE] = {"memory_internal_free", V, G, I64, 0, INF, true, ID, "KiB",
+                                "Memory used as reported by the guest agent", MEM},
+    [V_VIF_RX] = {"vif_{}_rx", V, D, I64, 0, INF, true, ID, "B/s",
+                  "Bytes per second received on virtual interface number '{}'", NET},
+    [V_VIF_TX] = {"vif_{}_tx", V, D, I64, 0, INF, true, ID, "B/s",
+                  "Bytes per second transmitted on virtual interface number '{}'", NET},
+    [V_VIF_RX_ERR] = {"vif_{}_rx_errors", V, D, I64, 0, INF, false, ID, "err/s",
+                      "Receive errors per second on virtual interface number '{}'", NET},
+    [V_VIF_TX_ERR] = {"vif_{}_tx_errors", V, D, I64, 0, INF, false, ID, "err/s",
+                      "Transmit errors per second on virtual interface number '{}'", NET},
+    [V_VBD_READ] = {"vbd_{}_read", V, D, I64, 0, INF, true, ID, "B/s",
+                    "Reads from device VDI, in B/s", IO},
+    [V_VBD_WRITE] = {"vbd_{}_write", V, D, I64, 0, INF, true, ID, "B/s",
+                     "Writes from device VDI, in B/s", IO},
+    [V_VBD_READ_LATENCY] = {"vbd_{}_read_latency", V, G, I64, 0, INF, true, ID, "\u03bcs",
+                            "Read latency from device VDI, in microseconds", IO},
+    [V_VBD_WRITE_LATENCY] = {"vbd_{}_write_latency", V, G, I64, 0, INF, true, ID, "\u03bcs",
+                             "Write latency from device VDI, in microseconds", IO},
+    [V_VBD_TPUT_READ] = {"vbd_{}_io_throughput_read", V, A, FLT, 0, INF, true, ID, "MiB/s",
+                         "Data read from the VDI, in MiB/s", IO},
+    [V_VBD_TPUT_WRITE] = {"vbd_{}_io_throughput_write", V, A, FLT, 0, INF, true, ID, "MiB/s",
+                          "Data written to the VDI, in MiB/s", IO},
+    [V_VBD_TPUT_TOTAL] = {"vbd_{}_io_throughput_total", V, A, FLT, 0, INF, true, ID, "MiB/s",
+                          "All VDI I/O, in MiB/s", IO},
+    [V_VBD_IOPS_READ] = {"vbd_{}_iops_read", V, A, I64, 0, INF, true, ID, "requests/s",
+                         "Read requests per second", IO},
+    [V_VBD_IOPS_WRITE] = {"vbd_{}_iops_write", V, A, I64, 0, INF, true, ID, "requests/s",
+                          "Write requests per second", IO},
+    [V_VBD_IOPS_TOTAL] = {"vbd_{}_iops_total", V, A, I64, 0, INF, true, ID, "requests/s",
+                          "I/O Requests per second", IO},
+    [V_VBD_IOWAIT] = {"vbd_{}_iowait", V, A, FLT, 0, INF, true, ID, "s/s",
+                      "Total I/O wait time (all requests) per second", IO},
+    [V_VBD_INFLIGHT] = {"vbd_{}_inflight", V, G, I64, 0, INF, true, ID, "requests",
+                        "Number of I/O requests currently in flight", IO},
+    [V_VBD_LATENCY] = {"vbd_{}_latency", V, G, FLT, 0, INF, true, ID, "\u03bcs",
+                       "Average I/O latency", IO},
+    [V_VBD_AVGQU_SZ] = {"vbd_{}_avgqu_sz", V, G, FLT, 0, INF, true, ID, "requests",
+                        "Average I/O queue size", IO},
+};
+
+const struct src_catdef *src_catalogue(size_t *n)
+{
+	*n = CAT_COUNT;
+	return cat;
+}
+
+/* Does name match pattern, where "{}" matches one or more characters? */
+static bool pattern_match(const char *pat, const char *name)
+{
+	const char *br = strstr(pat, "{}");
+	if (!br)
+		return strcmp(pat, name) == 0;
+	size_t pre = (size_t)(br - pat), post = strlen(br + 2), n = strlen(name);
+	return n > pre + post && strncmp(pat, name, pre) == 0 &&
+	       strcmp(name + n - post, br + 2) == 0;
+}
+
+const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const char *name)
+{
+	/* Fixed names first, so "cpu_avg" is not taken for "cpu{}" and
+	 * "pif_aggr_rx" not for "pif_{}_rx". */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < CAT_COUNT; i++) {
+			if (cat[i].owner != owner || (strstr(cat[i].name, "{}") != NULL) != pass)
+				continue;
+			if (pattern_match(cat[i].name, name))
+				return &cat[i];
+		}
+	return NULL;
+}
+
+bool src_is_pif(const char *name)
+{
+	return (strncmp(name, "eth", 3) == 0 || strncmp(name, "bond", 4) == 0) &&
+	       strchr(name, '.') == NULL;
+}
+
+/* Substitute arg for "{}" in pat. */
+static void expand(const char *pat, const char *arg, char *out, size_t len)
+{
+	const char *br = strstr(pat, "{}");
+	if (!br || !arg) {
+		snprintf(out, len, "%s", pat);
+		return;
+	}
+	snprintf(out, len, "%.*s%s%s", (int)(br - pat), pat, arg, br + 2);
+}
+
+/* ---- output building ---- */
+
+static struct src_owner *add_owner(struct src_samples *s, enum src_owner_kind kind)
+{
+	uint32_t k = s->nowner;
+	if ((k & (k - 1)) == 0)
+		s->owner = xrealloc(s->owner, (k ? (size_t)k * 2 : 1) * sizeof(*s->owner));
+	struct src_owner *o = &s->owner[k];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	s->nowner = k + 1;
+	return o;
+}
+
+static void put(struct src_owner *o, enum cat_id id, const char *arg, struct dsval v)
+{
+	uint32_t k = o->nds;
+	if ((k & (k - 1)) == 0)
+		o->ds = xrealloc(o->ds, (k ? (size_t)k * 2 : 1) * sizeof(*o->ds));
+	struct src_ds *d = &o->ds[k];
+	d->def = &cat[id];
+	expand(cat[id].name, arg, d->name, sizeof(d->name));
+	expand(cat[id].description, arg, d->description, sizeof(d->description));
+	d->v = v;
+	o->nds = k + 1;
+}
+
+static void put_u(struct src_owner *o, enum cat_id id, unsigned n, struct dsval v)
+{
+	char a[16];
+	snprintf(a, sizeof(a), "%u", n);
+	put(o, id, a, v);
+}
+
+static struct dsval i64(uint64_t v)
+{
+	return DSVAL_INT(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+static struct dsval secs(uint64_t ns)
+{
+	return DSVAL_FLT((double)ns / 1e9);
+}
+
+/* ---- host ---- */
+
+static void map_host(const struct src_snapshot *cur, struct src_owner *o)
+{
+	const struct src_host *h = &cur->host;
+
+	/* rrdp-cpu */
+	if (h->nr_cpus > 0) {
+		double sum = 0;
+		for (uint32_t i = 0; i < h->nr_cpus; i++) {
+			put_u(o, H_CPU, i, secs(h->idle_ns[i]));
+			sum += (double)h->idle_ns[i];
+		}
+		put(o, H_CPU_AVG, NULL, DSVAL_FLT(sum / h->nr_cpus / 1e9));
+	}
+	put(o, H_LOADAVG, NULL, isnan(h->loadavg) ? DSVAL_UNKNOWN : DSVAL_FLT(h->loadavg));
+	int64_t running_vcpus = 0, running_domains = 0;
+	for (uint32_t i = 0; i < cur->ndom; i++) {
+		const struct src_domain *d = &cur->dom[i];
+		if (!(d->flags & SRC_DOM_PAUSED))
+			running_domains++;
+		for (uint32_t v = 0; v < d->nvcpu; v++)
+			if (d->vcpu[v].online && !d->vcpu[v].blocked)
+				running_vcpus++;
+	}
+	if (h->nr_cpus > 0)
+		put(o, H_HOSTLOAD, NULL, DSVAL_FLT((double)running_vcpus / h->nr_cpus));
+	put(o, H_RUNNING_VCPUS, NULL, DSVAL_INT(running_vcpus));
+	put(o, H_RUNNING_DOMAINS, NULL, DSVAL_INT(running_domains));
+
+	/* rrdp-squeezed: sums over domains whose target is known */
+	int64_t reclaimed = 0, reclaimable = 0;
+	for (uint32_t i = 0; i < cur->ndom; i++) {
+		const struct src_domain *d = &cur->dom[i];
+		if ((d->flags & SRC_DOM_FAILED) || d->target_kib == SRC_NO_VALUE)
+			continue;
+		if (d->dynamic_max_kib != SRC_NO_VALUE)
+			reclaimed += d->dynamic_max_kib - d->target_kib;
+		if (d->dynamic_min_kib != SRC_NO_VALUE)
+			reclaimable += d->target_kib - d->dynamic_min_kib;
+	}
+	put(o, H_MEM_RECLAIMED, NULL, DSVAL_INT(reclaimed * 1024));
+	put(o, H_MEM_RECLAIMED_MAX, NULL, DSVAL_INT(reclaimable * 1024));
+	put(o, H_MEM_TOTAL, NULL, DSVAL_INT(h->total_kib));
+	put(o, H_MEM_FREE, NULL, DSVAL_INT(h->free_kib));
+
+	/* rrdp-netdev */
+	uint64_t aggr_rx = 0, aggr_tx = 0;
+	for (uint32_t i = 0; i < h->nnet; i++) {
+		const struct src_netdev *n = &h->net[i];
+		if (!src_is_pif(n->name))
+			continue;
+		put(o, H_PIF_RX, n->name, i64(n->rx_bytes));
+		put(o, H_PIF_TX, n->name, i64(n->tx_bytes));
+		put(o, H_PIF_RX_ERR, n->name, i64(n->rx_errors));
+		put(o, H_PIF_TX_ERR, n->name, i64(n->tx_errors));
+		aggr_rx += n->rx_bytes;
+		aggr_tx += n->tx_bytes;
+	}
+	put(o, H_PIF_AGGR_RX, NULL, i64(aggr_rx));
+	put(o, H_PIF_AGGR_TX, NULL, i64(aggr_tx));
+}
+
+/* ---- VMs ---- */
+
+static void map_runstate(const struct src_domain *d, struct src_owner *o)
+{
+	const uint64_t *t = d->runstate.time_ns;
+	put(o, V_RS_FULLRUN, NULL, secs(t[0]));
+	put(o, V_RS_FULL_CONTENTION, NULL, secs(t[1]));
+	put(o, V_RS_CONCURRENCY_HAZARD, NULL, secs(t[2]));
+	put(o, V_RS_BLOCKED, NULL, secs(t[3]));
+	put(o, V_RS_PARTIAL_RUN, NULL, secs(t[4]));
+	put(o, V_RS_PARTIAL_CONTENTION, NULL, secs(t[5]));
+	put(o, V_RUNNABLE_ANY, NULL, secs(t[1] + t[2] + t[5]));
+	if (d->runstate.runnable_ns != 0)
+		put(o, V_RUNNABLE_VCPUS, NULL, secs(d->runstate.runnable_ns));
+}
+
+static const struct src_vbd *prev_vbd(const struct src_domain *pd, uint32_t devid)
+{
+	for (uint32_t i = 0; pd && i < pd->nvbd; i++)
+		if (pd->vbd[i].devid == devid)
+			return &pd->vbd[i];
+	return NULL;
+}
+
+static void map_vbd(const struct src_vbd *b, const struct src_vbd *pb, double dt,
+                    struct src_owner *o)
+{
+	const char *n = b->name;
+	if (b->error) {
+		put(o, V_VBD_READ, n, DSVAL_UNKNOWN);
+		put(o, V_VBD_WRITE, n, DSVAL_UNKNOWN);
+		pb = NULL;
+	} else {
+		put(o, V_VBD_READ, n, i64(b->rd_sectors * 512));
+		put(o, V_VBD_WRITE, n, i64(b->wr_sectors * 512));
+	}
+	/* per-interval figures need a previous sample of the same device with
+	 * counters that did not go backwards */
+	if (pb && (pb->error || b->rd_reqs < pb->rd_reqs || b->wr_reqs < pb->wr_reqs ||
+	           b->rd_sectors < pb->rd_sectors || b->wr_sectors < pb->wr_sectors))
+		pb = NULL;
+	if (pb && b->have_ticks &&
+	    (!pb->have_ticks || b->rd_ticks_us < pb->rd_ticks_us ||
+	     b->wr_ticks_us < pb->wr_ticks_us))
+		pb = NULL;
+	struct dsval tr = DSVAL_UNKNOWN, tw = DSVAL_UNKNOWN, tt = DSVAL_UNKNOWN;
+	struct dsval ir = DSVAL_UNKNOWN, iw = DSVAL_UNKNOWN, it = DSVAL_UNKNOWN;
+	uint64_t dr = 0, dw = 0;
+	if (pb) {
+		double mr = (double)(b->rd_sectors - pb->rd_sectors) * 512 / 1048576.0;
+		double mw = (double)(b->wr_sectors - pb->wr_sectors) * 512 / 1048576.0;
+		dr = b->rd_reqs - pb->rd_reqs;
+		dw = b->wr_reqs - pb->wr_reqs;
+		tr = DSVAL_FLT(mr);
+		tw = DSVAL_FLT(mw);
+		tt = DSVAL_FLT(mr + mw);
+		ir = i64(dr);
+		iw = i64(dw);
+		it = i64(dr + dw);
+	}
+	put(o, V_VBD_TPUT_READ, n, tr);
+	put(o, V_VBD_TPUT_WRITE, n, tw);
+	put(o, V_VBD_TPUT_TOTAL, n, tt);
+	put(o, V_VBD_IOPS_READ, n, ir);
+	put(o, V_VBD_IOPS_WRITE, n, iw);
+	put(o, V_VBD_IOPS_TOTAL, n, it);
+	if (!b->have_ticks)
+		return; /* libxenstat has no wait times: these DSs do not exist */
+	struct dsval rl = DSVAL_UNKNOWN, wl = DSVAL_UNKNOWN, wait = DSVAL_UNKNOWN;
+	struct dsval lat = DSVAL_UNKNOWN, qu = DSVAL_UNKNOWN;
+	if (pb) {
+		uint64_t tkr = b->rd_ticks_us - pb->rd_ticks_us;
+		uint64_t tkw = b->wr_ticks_us - pb->wr_ticks_us;
+		rl = i64(dr ? tkr / dr : 0);
+		wl = i64(dw ? tkw / dw : 0);
+		wait = DSVAL_FLT((double)(tkr + tkw) / 1e6);
+		lat = DSVAL_FLT(dr + dw ? (double)(tkr + tkw) / (double)(dr + dw) : 0.0);
+		if (dt > 0)
+			qu = DSVAL_FLT((double)(tkr + tkw) / 1e6 / dt);
+	}
+	put(o, V_VBD_READ_LATENCY, n, rl);
+	put(o, V_VBD_WRITE_LATENCY, n, wl);
+	put(o, V_VBD_IOWAIT, n, wait);
+	put(o, V_VBD_INFLIGHT, n, i64(b->inflight));
+	put(o, V_VBD_LATENCY, n, lat);
+	put(o, V_VBD_AVGQU_SZ, n, qu);
+}
+
+static void map_domain(const struct src_snapshot *prev, const struct src_snapshot *cur,
+                       const struct src_domain *d, struct src_owner *o)
+{
+	const struct src_domain *pd = prev ? src_snapshot_by_uuid(prev, d->uuid) : NULL;
+	memcpy(o->uuid, d->uuid, sizeof(o->uuid));
+	o->domid = d->domid;
+	if (pd && pd->domid != d->domid) {
+		o->restarted = true;
+		pd = NULL;
+	}
+	if (pd && (pd->flags & SRC_DOM_FAILED))
+		pd = NULL;
+
+	/* rrdp-cpu */
+	for (uint32_t v = 0; v < d->nvcpu; v++)
+		put_u(o, V_CPU, v, secs(d->vcpu[v].cpu_time_ns));
+	put(o, V_CPU_USAGE, NULL,
+	    d->nr_online_vcpus ? DSVAL_FLT((double)d->cpu_time_ns / (1e9 * d->nr_online_vcpus))
+	                       : DSVAL_UNKNOWN);
+	if (d->flags & SRC_DOM_RUNSTATE)
+		map_runstate(d, o);
+
+	/* rrdp-squeezed: nothing for paused domains (CA-34383) */
+	if (!(d->flags & SRC_DOM_PAUSED)) {
+		if (d->target_kib != SRC_NO_VALUE)
+			put(o, V_MEMORY_TARGET, NULL, DSVAL_INT(d->target_kib * 1024));
+		if (d->free_kib != SRC_NO_VALUE)
+			put(o, V_MEMORY_INTERNAL_FREE, NULL, DSVAL_INT(d->free_kib));
+		put(o, V_MEMORY, NULL, i64(d->memory_bytes));
+	}
+
+	/* rrdp-netdev: the guest's point of view, so backend rx is guest tx */
+	for (uint32_t i = 0; i < d->nvif; i++) {
+		const struct src_vif *f = &d->vif[i];
+		put_u(o, V_VIF_RX, f->devid, i64(f->tx_bytes));
+		put_u(o, V_VIF_TX, f->devid, i64(f->rx_bytes));
+		put_u(o, V_VIF_RX_ERR, f->devid, i64(f->tx_errors));
+		put_u(o, V_VIF_TX_ERR, f->devid, i64(f->rx_errors));
+	}
+
+	/* rrdp-iostat */
+	double dt = prev ? cur->t - prev->t : 0;
+	for (uint32_t i = 0; i < d->nvbd; i++)
+		map_vbd(&d->vbd[i], prev_vbd(pd, d->vbd[i].devid), dt, o);
+}
+
+int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
+            struct src_samples *out)
+{
+	src_samples_clear(out);
+	out->t = cur->t;
+	map_host(cur, add_owner(out, SRC_OWNER_HOST));
+	for (uint32_t i = 0; i < cur->ndom; i++) {
+		const struct src_domain *d = &cur->dom[i];
+		if (d->flags & SRC_DOM_FAILED)
+			continue;
+		map_domain(prev, cur, d, add_owner(out, SRC_OWNER_VM));
+	}
+	return 0;
+}
+
+void src_samples_clear(struct src_samples *s)
+{
+	for (uint32_t i = 0; i < s->nowner; i++)
+		free(s->owner[i].ds);
+	free(s->owner);
+	memset(s, 0, sizeof(*s));
+}
+
+const struct src_owner *src_samples_owner(const struct src_samples *s, const char *uuid)
+{
+	for (uint32_t i = 0; i < s->nowner; i++) {
+		const struct src_owner *o = &s->owner[i];
+		if (uuid ? (o->kind == SRC_OWNER_VM && strcmp(o->uuid, uuid) == 0)
+		         : o->kind == SRC_OWNER_HOST)
+			return o;
+	}
+	return NULL;
+}
+
+const struct src_ds *src_owner_ds(const struct src_owner *o, const char *name)
+{
+	for (uint32_t i = 0; o && i < o->nds; i++)
+		if (strcmp(o->ds[i].name, name) == 0)
+			return &o->ds[i];
+	return NULL;
+}
+
+void src_ds_def(const struct src_ds *ds, struct rrdb_ds_def *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = ds->name;
+	out->type = ds->def->type;
+	out->min = ds->def->min;
+	out->max = ds->def->max;
+	out->mrhb = 300;
+	out->transform = ds->def->transform;
+	out->initial_last = DSVAL_UNKNOWN;
+}

@@ -1,0 +1,95 @@
+/*
+ * The data sources rrdd produces itself from hypervisor snapshots, named and
+ * defined exactly as xcp-rrdd's plugins name them (spec 8.2 rrdp-cpu, 8.3
+ * rrdp-netdev, 8.4 rrdp-squeezed, 8.5 rrdp-iostat): a static catalogue of DS
+ * families, and src_map(), which turns a snapshot (and the previous one, for
+ * the per-interval figures) into named samples per owner.
+ *
+ * Pure: no I/O, no clock, no locks.  The output is plain data that the tick
+ * loop applies to RRDs under its lock.
+ */
+#ifndef RRDD_SOURCE_CATALOGUE_H
+#define RRDD_SOURCE_CATALOGUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rrd/rrd.h"
+#include "source/source.h"
+
+enum src_owner_kind { SRC_OWNER_HOST, SRC_OWNER_VM };
+
+/* One family of data sources.  In name and description, "{}" stands for the
+ * family's parameter (a pCPU/vCPU number, a device name or number). */
+struct src_catdef {
+	const char *name;
+	enum src_owner_kind owner;
+	enum ds_type type;
+	enum val_type value_type; /* VAL_INT64 or VAL_FLOAT, as the plugin reports */
+	double min, max;          /* -INFINITY / INFINITY when unset */
+	bool dflt;                /* recorded without add_*_ds */
+	enum ds_transform transform;
+	const char *units;
+	const char *description;
+	const char *plugin; /* the xcp-rrdd plugin uid that used to produce it */
+};
+
+/* One named sample. */
+struct src_ds {
+	const struct src_catdef *def;
+	char name[64];
+	char description[128];
+	struct dsval v;
+};
+
+/* The samples of one owner (the host, or one VM). */
+struct src_owner {
+	enum src_owner_kind kind;
+	char uuid[SRC_UUID_LEN + 1]; /* VM uuid; "" for the host */
+	uint32_t domid;
+	bool restarted; /* the previous snapshot had this uuid under another
+	                   domid (reboot, migration): counters restarted */
+	uint32_t nds;
+	struct src_ds *ds;
+};
+
+struct src_samples {
+	double t; /* the snapshot's time: the update time of every sample */
+	uint32_t nowner;
+	struct src_owner *owner; /* owner[0] is the host, then VMs in domid order */
+};
+
+/* The static catalogue; *n receives its length. */
+const struct src_catdef *src_catalogue(size_t *n);
+
+/* The family a concrete DS name of an owner kind belongs to ("cpu3" ->
+ * "cpu{}", "vbd_xvda_read" -> "vbd_{}_read"), or NULL. */
+const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const char *name);
+
+/* Map cur (and prev, NULL on the first tick) to named samples in *out, which
+ * is cleared first.  Domains flagged SRC_DOM_FAILED get no owner entry (their
+ * DSs are "missing" this tick, spec 7 item 5).  Per-interval figures (VBD
+ * iops, throughput, latency) need the same domain (uuid and domid) in prev;
+ * otherwise they are unknown.  Returns 0. */
+int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
+            struct src_samples *out);
+
+/* Release the samples and zero *s; safe on a zeroed one. */
+void src_samples_clear(struct src_samples *s);
+
+/* The owner entry of a VM uuid, the host entry for NULL, or NULL. */
+const struct src_owner *src_samples_owner(const struct src_samples *s, const char *uuid);
+
+/* The sample called name in an owner, or NULL. */
+const struct src_ds *src_owner_ds(const struct src_owner *o, const char *name);
+
+/* Fill an engine DS definition for a sample (name borrowed from ds; mrhb 300
+ * s and unknown initial value as xcp-rrdd creates them). */
+void src_ds_def(const struct src_ds *ds, struct rrdb_ds_def *out);
+
+/* Whether a dom0 network device counts as a PIF (spec 8.3): names starting
+ * "eth" or "bond", except VLAN devices (containing '.'). */
+bool src_is_pif(const char *name);
+
+#endif
