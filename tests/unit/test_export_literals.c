@@ -59,7 +59,7 @@ static struct rrdb *spec_small_rrd(void)
 		r->ds[i].cdp[0].value = 0.0;
 		r->ds[i].cdp[0].unknown_pdps = 0;
 		r->ds[i].cdp[1].unknown_pdps = 4;
-		rrdb_ring_load(r, (uint32_t)i, 1, NULL, 0); /* all NaN */
+		rrdb_ring_load(r, (uint32_t)i, 1, (float[1]){0}, 0); /* all NaN */
 	}
 	r->ds[0].cdp[1].value = 1;
 	r->ds[1].cdp[1].value = 33554432;
