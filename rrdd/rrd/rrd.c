@@ -14,8 +14,11 @@
  *  - a DERIVE PDP is the integral over the known part of the PDP-aligned span
  *    divided by that part, and 'last' is refreshed even when the sample is
  *    unusable, so no spike follows a missed sample or a long gap;
- *  - GAUGE and ABSOLUTE PDPs are time-weighted means of the samples inside the
- *    PDP (a PDP covered by one sample is that sample's rate exactly);
+ *  - an ABSOLUTE PDP is the time-weighted mean rate of the samples inside the
+ *    PDP (xcp-rrdd keeps only the last sample's rate, losing the counts of the
+ *    others); a PDP covered by one sample is that sample's rate exactly;
+ *  - a GAUGE PDP is the last known reading in it, as xcp-rrdd does since
+ *    CA-404597 (rrdtool would time-weight): a gauge reads as a reading;
  *  - a DS's rate is checked against [min, max] per sample, as rrdtool does;
  *  - an int64/float switch of a DERIVE counter is converted, never an error;
  *  - a PDP more than half unknown (before the closing sample) is unknown.
@@ -322,6 +325,8 @@ static void cdp_add(const struct rrdb_rra *a, struct rrdb_cdp *c, double pdp, ui
 		return;
 	if (isnan(pdp)) {
 		c->unknown_pdps += (uint32_t)n;
+		if (a->cf == CF_LAST)
+			c->value = NAN; /* rrdtool: LAST is the last PDP, known or not */
 		return;
 	}
 	switch (a->cf) {
@@ -438,7 +443,7 @@ static double sample_amount(struct rrdb_ds *d, const struct plan *pl, struct dsv
 	if (isnan(rate))
 		return NAN;
 	double tr = apply_transform(d->transform, rate);
-	if (d->type == DS_DERIVE && tr > d->max && tr <= 1.05 * d->max) {
+	if (d->type == DS_DERIVE && tr > d->max && tr < 1.05 * d->max) {
 		/* CA-411679: jitter just above max is capped, not dropped */
 		rate = apply_transform(d->transform, d->max);
 		amount = rate * pl->interval;
@@ -461,6 +466,8 @@ static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, s
 		d->unknown_sec += pl->pre_int;
 	} else if (derive) {
 		d->value = d->value + pl->pre_int * amount / pl->interval;
+	} else if (d->type == DS_GAUGE) {
+		d->value = amount;
 	} else {
 		double known = (pl->last - (double)pl->proc_pdp_st) - prior_unknown;
 		if (known <= 0)
