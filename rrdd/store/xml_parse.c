@@ -29,6 +29,9 @@
  * token limit when a caller pushes one huge chunk. */
 #define SLICE     (16u << 10)
 #define STACK_MAX 8
+/* Times beyond this (year 36812) are refused: the engine converts them to
+ * int64 PDP indices. */
+#define MAX_TIME 1099511627776.0
 
 enum ctx { X_DOC, X_RRD, X_DS, X_RRA, X_PARAMS, X_CDP_PREP, X_CDP_DS, X_DATABASE, X_ROW, X_LEAF };
 
@@ -554,8 +557,8 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 		p->step = u;
 		return;
 	case F_LASTUPDATE:
-		if (num(p, el, s, &x, 1) == 0 && x < 0)
-			bad_value(p, el, "negative time", s);
+		if (num(p, el, s, &x, 1) == 0 && !(x >= 0 && x <= MAX_TIME))
+			bad_value(p, el, "time out of range", s);
 		p->lastupdate = x;
 		return;
 	case F_NAME:
@@ -595,8 +598,8 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 		d->unknown_sec = x;
 		return;
 	case F_LAST_UPDATED:
-		if (num(p, el, s, &x, 1) == 0 && x < 0)
-			bad_value(p, el, "negative time", s);
+		if (num(p, el, s, &x, 1) == 0 && !(x >= 0 && x <= MAX_TIME))
+			bad_value(p, el, "time out of range", s);
 		d->last_updated = x;
 		d->has_last_updated = 1;
 		return;
@@ -620,6 +623,8 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 	case F_UNKNOWN_DP:
 		if (parse_u32(s, &u) < 0)
 			bad_value(p, el, "bad count", s);
+		else if (u > a->pdp_cnt)
+			bad_value(p, el, "more unknown PDPs than pdp_per_row", s);
 		a->cdp_unknown[a->ncdp] = u;
 		return;
 	case F_V: {

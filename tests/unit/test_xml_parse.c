@@ -591,7 +591,7 @@ static void test_duplicates_keep_last(void **state)
 	/* three DSs named a: only the last (settings and column) survives */
 	char *d1 = edit(SMALL, "<name>b</name>", "<name>a</name>");
 	char *d2 = edit(d1, DS_A, DS_A DS_A);
-	char *d3 = edit(d2, "<cdp_prep>", "<cdp_prep>" CDP("8", "2"));
+	char *d3 = edit(d2, "<cdp_prep>", "<cdp_prep>" CDP("8", "0"));
 	char *d4 = edit(d3, "<cdp_prep>" CDP("-Infinity", "4"),
 	                "<cdp_prep>" CDP("-Infinity", "4") CDP("9", "3"));
 	char *d5 = edit(d4, "<row><v>1</v>", "<row><v>11</v><v>1</v>");
@@ -669,7 +669,15 @@ static void test_invalid_documents(void **state)
 	    {"<max>100</max>", "<max>-1</max>", -EINVAL, "max below min"},
 	    {"<name>a</name>", "<name> </name>", -EINVAL, "empty data source name"},
 	    {"<lastupdate>100</lastupdate>", "<lastupdate>inf</lastupdate>", -EINVAL, "finite"},
-	    {"<lastupdate>100</lastupdate>", "<lastupdate>-1</lastupdate>", -EINVAL, "negative"},
+	    {"<lastupdate>100</lastupdate>", "<lastupdate>-1</lastupdate>", -EINVAL,
+	     "out of range"},
+	    {"<lastupdate>100</lastupdate>", "<lastupdate>1e300</lastupdate>", -EINVAL,
+	     "out of range"},
+	    {"<last_updated>99.5</last_updated>", "<last_updated>2e12</last_updated>", -EINVAL,
+	     "(ds 2): time out of range"},
+	    {"<unknown_datapoints>11</unknown_datapoints>",
+	     "<unknown_datapoints>13</unknown_datapoints>", -EINVAL,
+	     "more unknown PDPs than pdp_per_row"},
 	    {"<unknown_sec>3</unknown_sec>", "<unknown_sec>NaN</unknown_sec>", -EINVAL, "finite"},
 	    {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
 	     "<?xml version=\"1.0\"?><!DOCTYPE rrd [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
