@@ -9,8 +9,10 @@
  * (m * 5^k shifted, or m * 2^e divided by 5^j, in 128/192-bit integers),
  * keep the exact remainder as a half bit and a sticky bit, fix the guess,
  * round half-to-even and lay the 15 digits out as %g does.  Every float32
- * falls inside the exact ranges, so numfmt_float never calls snprintf;
- * doubles outside them (|v| < ~1e-40 or |v| > ~1e41) use snprintf.
+ * falls inside the exact ranges, so numfmt_float has no fallback at all;
+ * numfmt_double uses snprintf for doubles outside them (|v| below about
+ * 1e-45 or above about 1e41).  Output is assembled with fixed 16-byte
+ * copies, so bytes after the NUL (within NUMFMT_MAX) are scratch.
  *
  * Must not: depend on the locale or rounding mode, allocate, or write more
  * than NUMFMT_MAX bytes.
@@ -204,6 +206,27 @@ static inline void write15(char *d, uint64_t n)
 	memcpy(d + 5, digit_pairs + 2 * (hi % 100), 2);
 }
 
+/* The number of trailing '0's of the 15 digits d[0..14] (d[0] != '0'). */
+static inline int trailing_zeros15(const char *d)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* In a little-endian load the last digit is the top byte. */
+	const uint64_t zeros = 0x3030303030303030ULL;
+	uint64_t w;
+	memcpy(&w, d + 7, 8);
+	w ^= zeros;
+	if (w)
+		return __builtin_clzll(w) >> 3;
+	memcpy(&w, d, 8); /* d[7] == '0' is counted twice */
+	return 7 + (__builtin_clzll(w ^ zeros) >> 3);
+#else
+	int n = 0;
+	while (d[14 - n] == '0')
+		n++;
+	return n;
+#endif
+}
+
 /* Finish from r = floor(|v| * 10^(14 - x)) (x the guessed exponent): fix the
  * guess, round half-to-even to 15 digits and lay out as %.15g. */
 static size_t finish(char *out, bool neg, const struct scaled *r, int x)
@@ -228,45 +251,40 @@ static size_t finish(char *out, bool neg, const struct scaled *r, int x)
 		x++;
 	}
 
-	char d[16];
+	/* d holds the 15 digits then '0's, so that fixed 16-byte copies (which
+	 * the compiler inlines) can move any tail; out has NUMFMT_MAX bytes. */
+	char d[32];
+	memset(d + 15, '0', 17);
 	write15(d, n);
-	int nd = 15;
-	while (d[nd - 1] == '0')
-		nd--;
+	int nd = 15 - trailing_zeros15(d);
 
 	char *p = out;
 	if (neg)
 		*p++ = '-';
 	if (x >= 0 && x < 15) {
 		int ip = x + 1; /* integer digits */
-		memcpy(p, d, (size_t)ip);
+		memcpy(p, d, 16);
 		p += ip;
 		if (nd > ip) {
+			/* p + 1 + 16 <= out + 1 + 14 + 1 + 16 = out + 32 */
 			*p++ = '.';
-			memcpy(p, d + ip, (size_t)(nd - ip));
+			memcpy(p, d + ip, 16);
 			p += nd - ip;
 		}
 	} else if (x < 0 && x >= -4) {
-		memcpy(p, "0.0000", (size_t)(1 - x));
+		memcpy(p, "0.000000", 8);
 		p += 1 - x;
-		memcpy(p, d, (size_t)nd);
+		memcpy(p, d, 16);
 		p += nd;
 	} else {
-		*p++ = d[0];
-		if (nd > 1) {
-			*p++ = '.';
-			memcpy(p, d + 1, (size_t)(nd - 1));
-			p += nd - 1;
-		}
-		*p++ = 'e';
-		unsigned ax;
-		if (x < 0) {
-			*p++ = '-';
-			ax = (unsigned)-x;
-		} else {
-			*p++ = '+';
-			ax = (unsigned)x;
-		}
+		p[0] = d[0];
+		p[1] = '.';
+		memcpy(p + 2, d + 1, 16);
+		p += nd > 1 ? nd + 1 : 1;
+		unsigned ax = (unsigned)(x < 0 ? -x : x);
+		p[0] = 'e';
+		p[1] = x < 0 ? '-' : '+';
+		p += 2;
 		if (ax >= 100) {
 			*p++ = (char)('0' + ax / 100);
 			ax %= 100;
