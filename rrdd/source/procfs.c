@@ -19,16 +19,14 @@ int src_read_file(const char *path, size_t max, char **out, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t cap = 4096, n = 0;
+	/* read up to max + 1 bytes: one more than allowed means too long */
+	size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
 	char *b = xmalloc(cap + 1);
 	for (;;) {
 		if (n == cap) {
-			if (cap >= max) {
-				free(b);
-				close(fd);
-				return -EFBIG;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
+			if (cap > max)
+				break;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			b = xrealloc(b, cap + 1);
 		}
 		ssize_t r = read(fd, b + n, cap - n);
@@ -43,6 +41,11 @@ int src_read_file(const char *path, size_t max, char **out, size_t *len)
 		if (r == 0)
 			break;
 		n += (size_t)r;
+	}
+	if (n > max) {
+		free(b);
+		close(fd);
+		return -EFBIG;
 	}
 	close(fd);
 	b[n] = '\0';
