@@ -88,6 +88,8 @@ static void pool_reserve(struct jp_doc *d, size_t more)
 
 static void pool_put(struct jp_doc *d, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	pool_reserve(d, n);
 	memcpy(d->pool + d->pool_len, p, n);
 	d->pool_len += n;
