@@ -21,7 +21,11 @@
  *    CA-404597 (rrdtool would time-weight): a gauge reads as a reading;
  *  - a DS's rate is checked against [min, max] per sample, as rrdtool does;
  *  - an int64/float switch of a DERIVE counter is converted, never an error;
- *  - a PDP more than half unknown (before the closing sample) is unknown.
+ *  - a PDP more than half unknown (before the closing sample) is unknown;
+ *  - an update that closes several PDPs, the first of them already open,
+ *    closes that first PDP on its own and gives the following ones the
+ *    sample's rate (rrdtool >= 1.5); xcp-rrdd smears one mean over all of
+ *    them, so a fully unknown PDP could get a value from its neighbour.
  */
 #include "rrd/rrd.h"
 
@@ -454,10 +458,8 @@ static double sample_amount(struct rrdb_ds *d, const struct plan *pl, struct dsv
 	return amount;
 }
 
-static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, struct dsval v,
-                     unsigned flags)
+static void ds_accumulate(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, double amount)
 {
-	double amount = sample_amount(d, pl, v, flags);
 	double prior_unknown = d->unknown_sec;
 	int derive = d->type == DS_DERIVE;
 
@@ -516,6 +518,33 @@ static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, s
 		d->value = derive ? pl->post_int * amount / pl->interval : amount;
 		d->unknown_sec = 0.0;
 	}
+}
+
+/* rrdtool >= 1.5 (rrd_update.c process_arg): when an update closes more than
+ * one PDP and the first of them was already open, that first PDP is closed
+ * on its own with the sample's share of the interval up to its end, and the
+ * following PDPs get the sample's rate alone (not a mean smeared over the
+ * whole span).  The sample's validity (heartbeat, range) is judged on the
+ * whole interval. */
+static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, struct dsval v,
+                     unsigned flags)
+{
+	double amount = sample_amount(d, pl, v, flags);
+	double t1 = (double)(pl->proc_pdp_st + r->step);
+	if (pl->elapsed <= 1 || !(pl->last > (double)pl->proc_pdp_st)) {
+		ds_accumulate(r, d, pl, amount);
+		return;
+	}
+	struct plan p1, p2;
+	make_plan(r, &p1, pl->last, t1);
+	make_plan(r, &p2, t1, pl->t);
+	double a1 = amount, a2 = amount;
+	if (d->type == DS_DERIVE) { /* a counter change: split it in proportion */
+		a1 = amount * p1.interval / pl->interval;
+		a2 = amount - a1;
+	}
+	ds_accumulate(r, d, &p1, a1);
+	ds_accumulate(r, d, &p2, a2);
 }
 
 int rrdb_update(struct rrdb *r, double t, const struct rrdb_upd *u, size_t n, unsigned flags)
