@@ -14,6 +14,7 @@
 #include "source/catalogue.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,16 +212,22 @@ static bool pattern_match(const char *pat, const char *name)
 
 const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const char *name)
 {
-	/* Fixed names first, so "cpu_avg" is not taken for "cpu{}" and
-	 * "pif_aggr_rx" not for "pif_{}_rx". */
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < CAT_COUNT; i++) {
-			if (cat[i].owner != owner || (strstr(cat[i].name, "{}") != NULL) != pass)
-				continue;
-			if (pattern_match(cat[i].name, name))
-				return &cat[i];
+	/* Several families can match ("vbd_xvda_io_throughput_write" fits both
+	 * "vbd_{}_write" and "vbd_{}_io_throughput_write"; "cpu_avg" fits
+	 * "cpu{}"): the one with the most literal characters wins, a family
+	 * without parameter above all. */
+	const struct src_catdef *best = NULL;
+	size_t best_len = 0;
+	for (int i = 0; i < CAT_COUNT; i++) {
+		if (cat[i].owner != owner || !pattern_match(cat[i].name, name))
+			continue;
+		size_t len = strstr(cat[i].name, "{}") ? strlen(cat[i].name) - 2 : SIZE_MAX;
+		if (!best || len > best_len) {
+			best = &cat[i];
+			best_len = len;
 		}
-	return NULL;
+	}
+	return best;
 }
 
 bool src_is_pif(const char *name)

@@ -105,6 +105,29 @@ static struct sim_dom *dom_of_vm(struct sim *m, uint32_t vm)
 	return NULL;
 }
 
+/* A "wrap" event at T makes the VIF's byte counters wrap at T: the domain's
+ * counters are reported modulo 2^bits from its creation on, offset so that
+ * the larger direction reaches 2^bits exactly at T.  The counter stays
+ * continuous (its differences modulo 2^bits are the traffic), as a real one. */
+static void wrap_setup(struct sim *m, struct sim_dom *d)
+{
+	const struct sim_vm *v = &m->sc.vm[d->vm];
+	for (uint32_t i = 0; i < m->sc.nev; i++) {
+		const struct sim_event *e = &m->sc.ev[i];
+		if (e->kind != EV_WRAP || e->vm != d->vm || e->s < m->s)
+			continue;
+		for (uint32_t k = 0; k < v->nvif; k++) {
+			if (v->vif[k].devid != (uint32_t)e->arg)
+				continue;
+			double rx = sim_pat_integral(&v->vif[k].rx, m->sc.seed, m->s, e->s);
+			double tx = sim_pat_integral(&v->vif[k].tx, m->sc.seed, m->s, e->s);
+			uint64_t mod = e->bits >= 64 ? 0 : 1ull << e->bits;
+			d->wrap_bits[k] = e->bits;
+			d->wrap_base[k] = mod - (uint64_t)llround(rx > tx ? rx : tx);
+		}
+	}
+}
+
 static struct sim_dom *dom_create(struct sim *m, uint32_t vm)
 {
 	const struct sim_vm *v = &m->sc.vm[vm];
@@ -117,6 +140,7 @@ static struct sim_dom *dom_create(struct sim *m, uint32_t vm)
 	d->online = v->vcpus;
 	d->target_kib = v->target_kib;
 	d->free_kib = v->free_kib;
+	wrap_setup(m, d);
 	if (v->dom0 && m->ndom > 1) { /* keep domid order: dom0 first */
 		struct sim_dom t = *d;
 		memmove(&m->dom[1], &m->dom[0], (m->ndom - 1) * sizeof(*m->dom));
@@ -269,19 +293,7 @@ static void apply(struct sim *m, const struct sim_event *e)
 			d->free_kib = e->arg;
 		break;
 	case EV_WRAP:
-		if (!d)
-			break;
-		for (uint32_t k = 0; k < v->nvif; k++) {
-			if (v->vif[k].devid != (uint32_t)e->arg)
-				continue;
-			/* put the counter 4 KiB below the wrap point: both
-			 * directions wrap as soon as 4 KiB more have passed */
-			uint64_t mod = e->bits >= 64 ? 0 : 1ull << e->bits;
-			double most = d->vif_rx[k] > d->vif_tx[k] ? d->vif_rx[k] : d->vif_tx[k];
-			d->wrap_bits[k] = e->bits;
-			d->wrap_base[k] = mod - 4096 - (uint64_t)llround(most);
-		}
-		break;
+		break; /* arranged when the domain was created (wrap_setup) */
 	}
 }
 
