@@ -179,6 +179,22 @@ static void test_escapes(void **state)
 	expect_bad("\"a\nb\"");
 }
 
+/* Regression (fuzz_meta, UBSan): an empty first string used to memcpy from
+ * an empty pool (NULL + 0). */
+static void test_empty_strings(void **state)
+{
+	struct jp_doc *d = parse_ok("\"\"");
+	assert_int_equal(jp_root(d)->type, JP_STRING);
+	assert_int_equal(jp_root(d)->len, 0);
+	assert_string_equal(jp_str(d, jp_root(d)), "");
+	jp_free(d);
+	d = parse_ok("{\"\":\"\"}");
+	const struct jp_node *v = jp_get(d, jp_root(d), "");
+	assert_non_null(v);
+	assert_true(jp_str_eq(d, v, ""));
+	jp_free(d);
+}
+
 static void test_utf8(void **state)
 {
 	struct jp_doc *d = parse_ok("\"\xce\xbcs \xe2\x82\xac \xf0\x9f\x98\x80\"");
@@ -321,6 +337,7 @@ int main(void)
 	    cmocka_unit_test(test_depth_limit),
 	    cmocka_unit_test(test_size_limits),
 	    cmocka_unit_test(test_escapes),
+	    cmocka_unit_test(test_empty_strings),
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_trailing_garbage),
 	    cmocka_unit_test(test_literals),
