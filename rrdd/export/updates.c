@@ -232,12 +232,33 @@ out:
 	return err;
 }
 
-/* Value of column c at export row i, as the float32 the ring holds. */
-static inline float cell(const struct exp_updates_col *c, uint32_t i)
+/* Rows are written in blocks: for each column, BLOCK consecutive ring rows
+ * are copied at once (sequential reads in one ring, no division per value),
+ * then the block is formatted row by row. */
+#define BLOCK 8
+
+/* Copy export rows [i0, i0 + n) of column c (newest first) to out: ring row
+ * i - lag, as rrdb_peek returns it (the ring of (ds, rra) is
+ * ds->rings + rra.ring_off, its newest row at cdp[rra].head, older rows at
+ * lower indices, wrapping), or NaN for rows before the column's first.
+ * Needs i0 + n <= the archive's row count (true for any i < plan rows). */
+static void gather(const struct exp_updates_col *c, uint32_t i0, uint32_t n, float *out)
 {
-	if (i < c->lag)
-		return NAN;
-	return (float)rrdb_peek(c->rrd, c->ds, c->rra, (uint32_t)(i - c->lag));
+	const struct rrdb_rra *a = &c->rrd->rra[c->rra];
+	const struct rrdb_ds *d = &c->rrd->ds[c->ds];
+	const float *ring = d->rings + a->ring_off;
+	uint32_t r = 0;
+	for (; r < n && i0 + r < c->lag; r++)
+		out[r] = NAN;
+	if (r == n)
+		return;
+	uint32_t j = (uint32_t)(i0 + r - c->lag); /* ring row, 0 = newest; j < rows */
+	uint32_t head = d->cdp[c->rra].head;
+	uint32_t pos = head >= j ? head - j : head + a->rows - j;
+	for (; r < n; r++) {
+		out[r] = ring[pos];
+		pos = pos ? pos - 1 : a->rows - 1;
+	}
 }
 
 static int64_t row_time(const struct exp_updates_plan *p, uint32_t i)
@@ -293,30 +314,82 @@ void exp_updates_xml_head(struct buf *out, const struct exp_updates_plan *p)
 		ADDL(out, "<data>");
 }
 
+/* One XML row: vals[c * stride] is column c's value. */
+static void xml_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
+                    const float *vals, size_t stride)
+{
+	/* <row><t>T</t> ... </row> plus ncols * (<v>number</v>) */
+	size_t need = 32 + NUMFMT_MAX + (size_t)p->ncols * (7 + NUMFMT_MAX);
+	char *p0 = buf_reserve(out, need), *q = p0;
+	memcpy(q, "<row><t>", 8);
+	q += 8;
+	q += numfmt_int64(q, row_time(p, i));
+	memcpy(q, "</t>", 4);
+	q += 4;
+	for (uint32_t c = 0; c < p->ncols; c++) {
+		memcpy(q, "<v>", 3);
+		q += 3;
+		q += numfmt_float(q, vals[c * stride]);
+		memcpy(q, "</v>", 4);
+		q += 4;
+	}
+	memcpy(q, "</row>", 6);
+	q += 6;
+	buf_commit(out, (size_t)(q - p0));
+}
+
+/* One JSON row object, preceded by a comma unless it is row 0. */
+static void json_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
+                     const float *vals, size_t stride)
+{
+	/* ,{"t":"T","values":[ ... ]} plus ncols * ("number",) */
+	size_t need = 32 + NUMFMT_MAX + (size_t)p->ncols * (3 + NUMFMT_MAX);
+	char *p0 = buf_reserve(out, need), *q = p0;
+	if (i)
+		*q++ = ',';
+	memcpy(q, "{\"t\":\"", 6);
+	q += 6;
+	q += numfmt_int64(q, row_time(p, i));
+	memcpy(q, "\",\"values\":[", 12);
+	q += 12;
+	for (uint32_t c = 0; c < p->ncols; c++) {
+		if (c)
+			*q++ = ',';
+		*q++ = '"';
+		q += numfmt_float(q, vals[c * stride]);
+		*q++ = '"';
+	}
+	memcpy(q, "]}", 2);
+	q += 2;
+	buf_commit(out, (size_t)(q - p0));
+}
+
+static void write_rows(struct buf *out, const struct exp_updates_plan *p, uint32_t first,
+                       uint32_t count, int json)
+{
+	count = clamp_count(p, first, count);
+	if (count == 0)
+		return;
+	uint32_t blk = count < BLOCK ? count : BLOCK;
+	float *tmp = xmalloc(sizeof(float) * blk * (p->ncols ? p->ncols : 1));
+	for (uint32_t b = first; b < first + count; b += blk) {
+		uint32_t nb = first + count - b < blk ? first + count - b : blk;
+		for (uint32_t c = 0; c < p->ncols; c++)
+			gather(&p->cols[c], b, nb, tmp + (size_t)c * blk);
+		for (uint32_t r = 0; r < nb; r++) {
+			if (json)
+				json_row(out, p, b + r, tmp + r, blk);
+			else
+				xml_row(out, p, b + r, tmp + r, blk);
+		}
+	}
+	free(tmp);
+}
+
 void exp_updates_xml_rows(struct buf *out, const struct exp_updates_plan *p, uint32_t first,
                           uint32_t count)
 {
-	count = clamp_count(p, first, count);
-	/* <row><t>T</t> ... </row> plus ncols * (<v>number</v>) */
-	size_t need = 32 + NUMFMT_MAX + (size_t)p->ncols * (7 + NUMFMT_MAX);
-	for (uint32_t i = first; i < first + count; i++) {
-		char *p0 = buf_reserve(out, need), *q = p0;
-		memcpy(q, "<row><t>", 8);
-		q += 8;
-		q += numfmt_int64(q, row_time(p, i));
-		memcpy(q, "</t>", 4);
-		q += 4;
-		for (uint32_t c = 0; c < p->ncols; c++) {
-			memcpy(q, "<v>", 3);
-			q += 3;
-			q += numfmt_float(q, cell(&p->cols[c], i));
-			memcpy(q, "</v>", 4);
-			q += 4;
-		}
-		memcpy(q, "</row>", 6);
-		q += 6;
-		buf_commit(out, (size_t)(q - p0));
-	}
+	write_rows(out, p, first, count, 0);
 }
 
 void exp_updates_xml_tail(struct buf *out, const struct exp_updates_plan *p)
@@ -361,29 +434,7 @@ void exp_updates_json_head(struct buf *out, const struct exp_updates_plan *p)
 void exp_updates_json_rows(struct buf *out, const struct exp_updates_plan *p, uint32_t first,
                            uint32_t count)
 {
-	count = clamp_count(p, first, count);
-	/* ,{"t":"T","values":[ ... ]} plus ncols * ("number",) */
-	size_t need = 32 + NUMFMT_MAX + (size_t)p->ncols * (3 + NUMFMT_MAX);
-	for (uint32_t i = first; i < first + count; i++) {
-		char *p0 = buf_reserve(out, need), *q = p0;
-		if (i)
-			*q++ = ',';
-		memcpy(q, "{\"t\":\"", 6);
-		q += 6;
-		q += numfmt_int64(q, row_time(p, i));
-		memcpy(q, "\",\"values\":[", 12);
-		q += 12;
-		for (uint32_t c = 0; c < p->ncols; c++) {
-			if (c)
-				*q++ = ',';
-			*q++ = '"';
-			q += numfmt_float(q, cell(&p->cols[c], i));
-			*q++ = '"';
-		}
-		memcpy(q, "]}", 2);
-		q += 2;
-		buf_commit(out, (size_t)(q - p0));
-	}
+	write_rows(out, p, first, count, 1);
 }
 
 void exp_updates_json_tail(struct buf *out, const struct exp_updates_plan *p)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "export/numfmt.h"
 #include "export/updates.h"
 
 #define L 1700000100 /* a multiple of 5 and of 60 (not of 3600) */
@@ -250,12 +251,80 @@ static void test_row_ranges(void **state)
 	rrdb_free(r);
 }
 
+/* Rings that have wrapped (written by the engine, not loaded): every value
+ * the writers print is the one rrdb_peek returns for that cell, including a
+ * lagging column. */
+static void test_wrapped_rings_match_peek(void **state)
+{
+	struct rrdb_rra_def rras[RRDB_MAX_DEFAULT_RRAS];
+	size_t nrra = rrdb_default_rras(1, rras);
+	struct rrdb_ds_def defs[2] = {
+	    {.name = "g", .type = DS_GAUGE, .min = -INFINITY, .max = INFINITY, .mrhb = 300},
+	    {.name = "h", .type = DS_GAUGE, .min = -INFINITY, .max = INFINITY, .mrhb = 300}};
+	struct rrdb *r = rrdb_new(5, 1700000000, rras, nrra, defs, 2);
+	assert_non_null(r);
+	for (int k = 1; k <= 1000; k++) {
+		struct rrdb_upd u[2] = {{0, DSVAL_FLT(k * 0.37)}, {1, DSVAL_INT(k * 1000 + 7)}};
+		/* DS h misses the last 9 updates: 9 rows behind in the 5-s archive,
+		 * one in the 1-min archive (last at ...4955 vs end ...4960). */
+		assert_int_equal(rrdb_update(r, 1700000000 + 5.0 * k, u, k <= 991 ? 2 : 1, 0), 0);
+	}
+	struct exp_updates_src s = {"host:h:", r};
+	for (int json = 0; json < 2; json++) {
+		for (int64_t start = -595; start >= -3600; start -= 3005) {
+			struct exp_updates_plan p;
+			assert_int_equal(exp_updates_plan(&p, &s, 1, start, 0, NULL), 0);
+			assert_true(p.rows >= 50);
+			struct buf got = BUF_INIT, want = BUF_INIT;
+			(json ? exp_updates_json : exp_updates_xml)(&got, &p);
+			(json ? exp_updates_json_head : exp_updates_xml_head)(&want, &p);
+			for (uint32_t i = 0; i < p.rows; i++) {
+				char num[NUMFMT_MAX];
+				int64_t t = p.end - (int64_t)i * p.step;
+				if (json)
+					buf_printf(&want, "%s{\"t\":\"%lld\",\"values\":[",
+					           i ? "," : "", (long long)t);
+				else
+					buf_printf(&want, "<row><t>%lld</t>", (long long)t);
+				for (uint32_t c = 0; c < p.ncols; c++) {
+					const struct exp_updates_col *col = &p.cols[c];
+					double v = i < col->lag
+					               ? NAN
+					               : rrdb_peek(r, col->ds, col->rra,
+					                           (uint32_t)(i - col->lag));
+					numfmt_double(num, v);
+					if (json)
+						buf_printf(&want, "%s\"%s\"", c ? "," : "", num);
+					else
+						buf_printf(&want, "<v>%s</v>", num);
+				}
+				buf_adds(&want, json ? "]}" : "</row>");
+			}
+			(json ? exp_updates_json_tail : exp_updates_xml_tail)(&want, &p);
+			buf_cstr(&got);
+			buf_cstr(&want);
+			tu_assert_same("wrapped", got.p, got.len, want.p, want.len);
+			if (start == -595) {
+				assert_int_equal(p.step, 5);
+				assert_int_equal(p.cols[1].lag, 9);
+			} else {
+				assert_int_equal(p.step, 60);
+				assert_int_equal(p.cols[1].lag, 1);
+			}
+			buf_free(&got);
+			buf_free(&want);
+			exp_updates_plan_free(&p);
+		}
+	}
+	rrdb_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_boundaries),      cmocka_unit_test(test_fallback_and_errors),
 	    cmocka_unit_test(test_multi_rrd_rules), cmocka_unit_test(test_lag),
-	    cmocka_unit_test(test_row_ranges),
+	    cmocka_unit_test(test_row_ranges),      cmocka_unit_test(test_wrapped_rings_match_peek),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
