@@ -353,7 +353,9 @@ static void test_int64(void **state)
 	numfmt_int64(a, -7);
 	assert_string_equal(a, "-7");
 	int64_t p = 1;
-	for (int i = 0; i < 19; i++, p *= 10) {
+	for (int i = 0; i < 19; i++) {
+		if (i > 0)
+			p *= 10; /* up to 10^18 */
 		expect_int64(p);
 		expect_int64(p - 1);
 		expect_int64(p + 1);
