@@ -1009,8 +1009,7 @@ int store_load_xml_file(const char *path, struct rrdb **out, char *err, size_t e
 			if (rc == 0)
 				rc = -EIO;
 			if (errlen)
-				snprintf(err, errlen, "%s: read error: %s", path,
-				         zerr == Z_ERRNO ? strerror(-rc) : m);
+				snprintf(err, errlen, "%s", m); /* zlib prefixes the path */
 			break;
 		}
 		if (n == 0) {
@@ -1019,7 +1018,7 @@ int store_load_xml_file(const char *path, struct rrdb **out, char *err, size_t e
 			if (zerr != Z_OK && zerr != Z_STREAM_END) { /* e.g. truncated gzip */
 				rc = -EINVAL;
 				if (errlen)
-					snprintf(err, errlen, "%s: %s", path, m);
+					snprintf(err, errlen, "%s", m); /* zlib prefixes the path */
 			}
 			break;
 		}
