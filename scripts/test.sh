@@ -28,7 +28,7 @@ if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
     work=$(mktemp -d)
     [ -d "$corpus" ] && cp -r "$corpus/." "$work/"
     echo "fuzz: $name for ${secs}s"
-    build-fuzz/"$name" -max_total_time="$secs" -max_len=1048576 -rss_limit_mb=2048 "$work" \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/"$name" -max_total_time="$secs" -max_len=1048576 -rss_limit_mb=2048 "$work" \
       >build-fuzz/"$name".log 2>&1 || { tail -50 build-fuzz/"$name".log; exit 1; }
     tail -1 build-fuzz/"$name".log
     rm -rf "$work"
