@@ -24,7 +24,8 @@
  *   at T vcpus NAME N           hot-plug: N vCPUs online
  *   at T target NAME MIB        balloon target
  *   at T meminfo NAME KIB|off   guest-reported free memory
- *   at T wrap NAME vif DEVID [BITS]     byte counters wrap soon after T
+ *   at T wrap NAME vif DEVID [BITS]     byte counters (modulo 2^BITS, default
+ *                               64) wrap at T
  *
  * PAT: a number (constant), const:V, sine:MEAN:AMP:PERIOD[:PHASE],
  * bursty:ON:OFF:P:SLOT.
