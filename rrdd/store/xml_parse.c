@@ -297,6 +297,21 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Replace every run of white space by one space, in place. */
+static void collapse_space(char *s)
+{
+	char *w = s;
+	for (const char *q = s; *q; q++) {
+		if (is_space(*q)) {
+			if (w == s || w[-1] != ' ')
+				*w++ = ' ';
+		} else {
+			*w++ = *q;
+		}
+	}
+	*w = 0;
+}
+
 /* ---- element handlers ------------------------------------------------ */
 
 static void push(struct xmlp *p, enum ctx c, enum field f, const char *name)
@@ -566,7 +581,9 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 			bad_value(p, el, "empty data source name", s);
 			return;
 		}
+		/* Xmlm's strip (as rrd_of_fd reads) collapses inner white space */
 		d->name = xstrdup(s);
+		collapse_space(d->name);
 		return;
 	case F_TYPE:
 		if (rrdb_type_parse(s, &d->type) < 0)

@@ -505,6 +505,12 @@ static void test_small_document_semantics(void **state)
 	assert_string_equal(dbl(b, r->ds[1].unknown_sec), "3");
 	assert_int_equal(r->ds[0].last.type, VAL_UNKNOWN);
 	assert_int_equal(r->ds[1].last.type, VAL_UNKNOWN);
+	rrdb_free(r);
+	/* names are trimmed and inner white space collapsed, as Xmlm's strip does */
+	char *doc = edit(SMALL, "<name>a</name>", "<name>\r\n a \t\r\n b  c </name>");
+	r = parse_ok(doc, strlen(doc));
+	free(doc);
+	assert_string_equal(r->ds[0].name, "a b c");
 	assert_int_equal(r->nrra, 2);
 	assert_int_equal(r->rra[0].rows, 3);
 	assert_int_equal(r->rra[1].rows, 1);
