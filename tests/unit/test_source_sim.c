@@ -64,9 +64,9 @@ static int snap_equal(const struct src_snapshot *a, const struct src_snapshot *b
 		    x->cpu_time_ns != y->cpu_time_ns || x->nvcpu != y->nvcpu ||
 		    x->nvif != y->nvif || x->nvbd != y->nvbd)
 			return 0;
-		if (memcmp(x->vcpu, y->vcpu, x->nvcpu * sizeof(*x->vcpu)) ||
-		    memcmp(x->vif, y->vif, x->nvif * sizeof(*x->vif)) ||
-		    memcmp(x->vbd, y->vbd, x->nvbd * sizeof(*x->vbd)))
+		if ((x->nvcpu && memcmp(x->vcpu, y->vcpu, x->nvcpu * sizeof(*x->vcpu))) ||
+		    (x->nvif && memcmp(x->vif, y->vif, x->nvif * sizeof(*x->vif))) ||
+		    (x->nvbd && memcmp(x->vbd, y->vbd, x->nvbd * sizeof(*x->vbd))))
 			return 0;
 	}
 	return 1;
