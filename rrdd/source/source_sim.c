@@ -412,7 +412,7 @@ static int sim_sample(void *p, double now, struct src_snapshot *snap)
 	}
 	double s = now - m->epoch;
 	if (s < m->s)
-		return -EINVAL; /* time went backwards */
+		return -EINVAL; /* time went backwards, or before the epoch */
 	advance(m, s);
 	snap->t = now;
 
