@@ -305,7 +305,8 @@ void rrdb_ring_load(struct rrdb *r, uint32_t ds, uint32_t rra, const float *olde
 	/* newest at index rows-1, oldest loaded row at rows-n */
 	for (uint32_t i = 0; i < a->rows - n; i++)
 		ring[i] = NAN;
-	memcpy(ring + (a->rows - n), oldest_first, sizeof(float) * n);
+	if (n)
+		memcpy(ring + (a->rows - n), oldest_first, sizeof(float) * n);
 	d->cdp[rra].head = a->rows - 1;
 }
 

@@ -10,6 +10,9 @@
  * with its own head, so DSs fed by different plugins at different timestamps
  * advance independently; CDP and PDP accumulators are doubles.  All rings of
  * one DS live in one allocation (ds->rings), RRA r at offset rra[r].ring_off.
+ * Ring direction (exporters may read rings directly): the newest row of
+ * (DS d, RRA r) is at index cdp[r].head of that ring, the next older one at
+ * head - 1, wrapping from 0 to rows - 1.
  */
 #ifndef RRDD_RRD_H
 #define RRDD_RRD_H
