@@ -29,8 +29,8 @@
  * token limit when a caller pushes one huge chunk. */
 #define SLICE     (16u << 10)
 #define STACK_MAX 8
-/* Times beyond this (year 36812) are refused: the engine converts them to
- * int64 PDP indices. */
+/* Times (and unknown seconds) beyond this (year 36812) are refused: the
+ * engine and the writer convert them to int64. */
 #define MAX_TIME 1099511627776.0
 
 enum ctx { X_DOC, X_RRD, X_DS, X_RRA, X_PARAMS, X_CDP_PREP, X_CDP_DS, X_DATABASE, X_ROW, X_LEAF };
@@ -610,8 +610,8 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 		num(p, el, s, &d->value, 0);
 		return;
 	case F_UNKNOWN_SEC:
-		if (num(p, el, s, &x, 1) == 0 && x < 0)
-			bad_value(p, el, "negative unknown seconds", s);
+		if (num(p, el, s, &x, 1) == 0 && !(x >= 0 && x <= MAX_TIME))
+			bad_value(p, el, "unknown seconds out of range", s);
 		d->unknown_sec = x;
 		return;
 	case F_LAST_UPDATED:

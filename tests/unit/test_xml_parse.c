@@ -685,6 +685,10 @@ static void test_invalid_documents(void **state)
 	     "<unknown_datapoints>13</unknown_datapoints>", -EINVAL,
 	     "more unknown PDPs than pdp_per_row"},
 	    {"<unknown_sec>3</unknown_sec>", "<unknown_sec>NaN</unknown_sec>", -EINVAL, "finite"},
+	    {"<unknown_sec>3</unknown_sec>", "<unknown_sec>1e30</unknown_sec>", -EINVAL,
+	     "out of range"},
+	    {"<unknown_sec>3</unknown_sec>", "<unknown_sec>-1</unknown_sec>", -EINVAL,
+	     "out of range"},
 	    {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
 	     "<?xml version=\"1.0\"?><!DOCTYPE rrd [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
 	     "\"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]>",
