@@ -378,28 +378,52 @@ slow:
 	return (size_t)snprintf(out, NUMFMT_MAX, "%.15g", v);
 }
 
+/* The number of decimal digits of u >= 1. */
+static inline int decimal_length(uint64_t u)
+{
+	static const uint64_t pow10[20] = {1ULL,
+	                                   10ULL,
+	                                   100ULL,
+	                                   1000ULL,
+	                                   10000ULL,
+	                                   100000ULL,
+	                                   1000000ULL,
+	                                   10000000ULL,
+	                                   100000000ULL,
+	                                   1000000000ULL,
+	                                   10000000000ULL,
+	                                   100000000000ULL,
+	                                   1000000000000ULL,
+	                                   10000000000000ULL,
+	                                   100000000000000ULL,
+	                                   1000000000000000ULL,
+	                                   10000000000000000ULL,
+	                                   100000000000000000ULL,
+	                                   1000000000000000000ULL,
+	                                   10000000000000000000ULL};
+	int t = (bit_length(u) * 1233) >> 12; /* floor or floor-1 of log10 */
+	return t + (u >= pow10[t]);
+}
+
 size_t numfmt_int64(char *out, int64_t v)
 {
-	char tmp[20];
-	char *q = tmp + sizeof tmp;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	while (u >= 100) {
-		unsigned pr = (unsigned)(u % 100);
-		u /= 100;
-		q -= 2;
-		memcpy(q, digit_pairs + 2 * pr, 2);
-	}
-	if (u >= 10) {
-		q -= 2;
-		memcpy(q, digit_pairs + 2 * u, 2);
-	} else {
-		*--q = (char)('0' + u);
-	}
 	char *p = out;
-	if (v < 0)
+	uint64_t u = (uint64_t)v;
+	if (v < 0) {
 		*p++ = '-';
-	size_t n = (size_t)(tmp + sizeof tmp - q);
-	memcpy(p, q, n);
-	p[n] = '\0';
-	return (size_t)(p - out) + n;
+		u = 0 - u;
+	}
+	int len = u ? decimal_length(u) : 1;
+	char *q = p + len;
+	*q = '\0';
+	while (u >= 100) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10)
+		memcpy(q - 2, digit_pairs + 2 * u, 2);
+	else
+		q[-1] = (char)('0' + u);
+	return (size_t)(p + len - out);
 }
