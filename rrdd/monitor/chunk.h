@@ -1,0 +1,89 @@
+/*
+ * Chunks: the unit of work every producer feeds the registry of RRDs.  A
+ * chunk is what one producer (the built-in hypervisor source, or later one
+ * plugin) reported at one time: per owner (the host, a VM, an SR) a list of
+ * data sources, each with its descriptor and its raw value.  It is xcp-rrdd's
+ * (uid, timestamp, [(owner, ds)]) of spec 1.1 step 2, grouped by owner.
+ *
+ * Plain data: building a chunk takes no lock and does no I/O, so producers
+ * build chunks outside the registry lock and mon_apply() (registry.h) takes
+ * them under it.  Strings in a chunk are borrowed from the producer (they
+ * must outlive the chunk); arrays are owned by the chunk.
+ */
+#ifndef RRDD_MONITOR_CHUNK_H
+#define RRDD_MONITOR_CHUNK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rrd/rrd.h"
+
+#define MON_UUID_LEN 36
+#define MON_UID_LEN  64
+
+struct src_samples;
+
+enum mon_owner_kind { MON_HOST, MON_VM, MON_SR };
+
+/* A data source descriptor, as a plugin's metadata (spec 6.4) or the
+ * catalogue (spec 8) defines it.  In a chunk the strings are borrowed; in
+ * the registry they are owned. */
+struct mon_dsdesc {
+	const char *name;
+	const char *description;
+	const char *units;
+	enum ds_type type;
+	enum val_type value_type;
+	double min, max; /* -INFINITY / INFINITY when unset */
+	bool dflt;       /* recorded without add_*_ds */
+	enum ds_transform transform;
+};
+
+/* One reported value. */
+struct mon_sample {
+	struct mon_dsdesc d;
+	struct dsval v;
+};
+
+/* The samples of one owner in a chunk. */
+struct mon_chunk_owner {
+	enum mon_owner_kind kind;
+	char uuid[MON_UUID_LEN + 1]; /* "" for the host */
+	uint32_t nds, cap;
+	struct mon_sample *ds;
+};
+
+struct mon_chunk {
+	char uid[MON_UID_LEN]; /* the producer: "rrdd-source", a plugin uid */
+	double t;              /* the time every sample was taken */
+	uint32_t nowner, cap;
+	struct mon_chunk_owner *owner;
+};
+
+/* Append an owner (uuid NULL or "" for the host; truncated to 36 chars) and
+ * return it; the pointer is valid until the next mon_chunk_add_owner. */
+struct mon_chunk_owner *mon_chunk_add_owner(struct mon_chunk *c, enum mon_owner_kind kind,
+                                            const char *uuid);
+
+/* Append a sample to an owner and return it (zeroed). */
+struct mon_sample *mon_owner_add_sample(struct mon_chunk_owner *o);
+
+/* Release what a chunk owns and zero it; safe on a zeroed chunk. */
+void mon_chunk_clear(struct mon_chunk *c);
+
+/* Forget the contents but keep the allocations, for reuse every tick. */
+void mon_chunk_reset(struct mon_chunk *c);
+
+/* Build a chunk from the hypervisor source's named samples (catalogue.h):
+ * owners and values as given, descriptors from the catalogue (strings
+ * borrowed from s, which must outlive c).  c is reset first.  Returns 0. */
+int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct mon_chunk *c);
+
+/* Copy a uuid (NULL = "") into a 37-byte field, truncating, NUL-padded. */
+void mon_uuid_copy(char dst[MON_UUID_LEN + 1], const char *src);
+
+/* The name of an owner kind: "host", "vm", "sr". */
+const char *mon_owner_kind_name(enum mon_owner_kind k);
+
+#endif

@@ -1,0 +1,556 @@
+/*
+ * The registry of RRDs (registry.h): the host, VM and SR tables, the live
+ * descriptor maps, the lock wrappers and the accessors the HTTP and RPC
+ * layers use.  The spec 7 update rules are in registry_apply.c.
+ *
+ * Tables are arrays of pointers sorted by uuid (binary search; spec 7
+ * iterates owners in uuid order).  Each RRD's live descriptors have a small
+ * open-addressing name index plus a "next expected" hint, because producers
+ * report the same DSs in the same order every 5 s.  No file I/O here.
+ */
+#include "monitor/registry_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+/* ---- lock ---- */
+
+void mon_rdlock(struct mon_registry *reg)
+{
+	pthread_rwlock_rdlock(&reg->lock);
+}
+
+void mon_wrlock(struct mon_registry *reg)
+{
+	pthread_rwlock_wrlock(&reg->lock);
+}
+
+void mon_unlock(struct mon_registry *reg)
+{
+	pthread_rwlock_unlock(&reg->lock);
+}
+
+/* ---- entries ---- */
+
+static struct mon_table *table_of(struct mon_registry *reg, enum mon_owner_kind kind)
+{
+	return kind == MON_VM ? &reg->vms : kind == MON_SR ? &reg->srs : NULL;
+}
+
+/* Index of uuid in t, or -(insertion point) - 1. */
+static long table_search(const struct mon_table *t, const char *uuid)
+{
+	long lo = 0, hi = (long)t->n - 1;
+	while (lo <= hi) {
+		long mid = (lo + hi) / 2;
+		int c = strcmp(t->v[mid]->uuid, uuid);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -lo - 1;
+}
+
+static struct mon_rrd *entry_new(enum mon_owner_kind kind, const char *uuid)
+{
+	struct mon_rrd *e = xcalloc(1, sizeof(*e));
+	e->kind = kind;
+	if (uuid)
+		mon_uuid_copy(e->uuid, uuid);
+	return e;
+}
+
+static void live_free(struct mon_live *l)
+{
+	free((char *)l->d.name);
+	free((char *)l->d.description);
+	free((char *)l->d.units);
+}
+
+static void entry_drop_live(struct mon_rrd *e)
+{
+	for (uint32_t i = 0; i < e->nlive; i++)
+		live_free(&e->live[i]);
+	free(e->live);
+	free(e->slot);
+	e->live = NULL;
+	e->slot = NULL;
+	e->nlive = e->cap_live = e->nslot = e->hint = 0;
+}
+
+static void entry_free(struct mon_rrd *e)
+{
+	if (!e)
+		return;
+	entry_drop_live(e);
+	rrdb_free(e->rrd);
+	free(e->seen);
+	free(e);
+}
+
+struct mon_rrd *reg_find(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
+{
+	if (kind == MON_HOST)
+		return reg->host;
+	struct mon_table *t = table_of(reg, kind);
+	if (!t || !uuid)
+		return NULL;
+	long i = table_search(t, uuid);
+	return i >= 0 ? t->v[i] : NULL;
+}
+
+struct mon_rrd *reg_get(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
+{
+	if (kind == MON_HOST) {
+		if (!reg->host)
+			reg->host = entry_new(MON_HOST, reg->host_uuid);
+		return reg->host;
+	}
+	struct mon_table *t = table_of(reg, kind);
+	if (!t || !uuid || !*uuid)
+		return NULL;
+	long i = table_search(t, uuid);
+	if (i >= 0)
+		return t->v[i];
+	size_t at = (size_t)(-i - 1);
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->v = xrealloc(t->v, sizeof(*t->v) * t->cap);
+	}
+	memmove(t->v + at + 1, t->v + at, sizeof(*t->v) * (t->n - at));
+	t->v[at] = entry_new(kind, uuid);
+	t->n++;
+	return t->v[at];
+}
+
+/* Unlink an entry from its table (or the host slot) and return it. */
+static struct mon_rrd *reg_unlink(struct mon_registry *reg, enum mon_owner_kind kind,
+                                  const char *uuid)
+{
+	if (kind == MON_HOST) {
+		struct mon_rrd *e = reg->host;
+		reg->host = NULL;
+		return e;
+	}
+	struct mon_table *t = table_of(reg, kind);
+	if (!t || !uuid)
+		return NULL;
+	long i = table_search(t, uuid);
+	if (i < 0)
+		return NULL;
+	struct mon_rrd *e = t->v[i];
+	memmove(t->v + i, t->v + i + 1, sizeof(*t->v) * (t->n - (size_t)i - 1));
+	t->n--;
+	return e;
+}
+
+/* ---- live descriptors ---- */
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void slot_insert(struct mon_rrd *e, uint32_t idx)
+{
+	uint32_t mask = e->nslot - 1;
+	uint32_t h = name_hash(e->live[idx].d.name) & mask;
+	while (e->slot[h])
+		h = (h + 1) & mask;
+	e->slot[h] = idx + 1;
+}
+
+int reg_live_find(struct mon_rrd *e, const char *name)
+{
+	if (e->hint < e->nlive && strcmp(e->live[e->hint].d.name, name) == 0)
+		return (int)e->hint++;
+	if (!e->nslot)
+		return -1;
+	uint32_t mask = e->nslot - 1;
+	for (uint32_t h = name_hash(name) & mask; e->slot[h]; h = (h + 1) & mask) {
+		uint32_t idx = e->slot[h] - 1;
+		if (strcmp(e->live[idx].d.name, name) == 0) {
+			e->hint = idx + 1;
+			return (int)idx;
+		}
+	}
+	return -1;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
+{
+	if (e->nlive == e->cap_live) {
+		e->cap_live = e->cap_live ? e->cap_live * 2 : 16;
+		e->live = xrealloc(e->live, sizeof(*e->live) * e->cap_live);
+	}
+	uint32_t idx = e->nlive++;
+	struct mon_live *l = &e->live[idx];
+	l->d = *d;
+	l->d.name = dup_or_empty(d->name);
+	l->d.description = dup_or_empty(d->description);
+	l->d.units = dup_or_empty(d->units);
+	l->rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, l->d.name) : -1;
+	if (e->nslot < 2 * e->nlive) {
+		uint32_t n = e->nslot ? e->nslot : 32;
+		while (n < 2 * e->nlive)
+			n *= 2;
+		free(e->slot);
+		e->slot = xcalloc(n, sizeof(*e->slot));
+		e->nslot = n;
+		for (uint32_t i = 0; i < e->nlive; i++)
+			slot_insert(e, i);
+	} else {
+		slot_insert(e, idx);
+	}
+	e->hint = idx + 1;
+	return (int)idx;
+}
+
+void reg_reindex(struct mon_rrd *e)
+{
+	for (uint32_t i = 0; i < e->nlive; i++)
+		e->live[i].rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, e->live[i].d.name) : -1;
+	uint32_t nds = e->rrd ? e->rrd->nds : 0;
+	if (nds > e->cap_seen) {
+		uint32_t cap = e->cap_seen ? e->cap_seen : 16;
+		while (cap < nds)
+			cap *= 2;
+		e->seen = xrealloc(e->seen, sizeof(*e->seen) * cap);
+		memset(e->seen + e->cap_seen, 0, sizeof(*e->seen) * (cap - e->cap_seen));
+		e->cap_seen = cap;
+	}
+}
+
+void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = d->name;
+	out->type = d->type;
+	out->min = d->min;
+	out->max = d->max;
+	out->mrhb = 300;
+	out->transform = d->transform;
+	out->initial_last = DSVAL_UNKNOWN;
+}
+
+/* ---- lifecycle of the registry ---- */
+
+struct mon_registry *mon_registry_new(const struct mon_config *cfg)
+{
+	struct mon_registry *reg = xcalloc(1, sizeof(*reg));
+	pthread_rwlock_init(&reg->lock, NULL);
+	if (cfg->host_uuid)
+		mon_uuid_copy(reg->host_uuid, cfg->host_uuid);
+	reg->use_min_max = cfg->use_min_max;
+	reg->enable_all = cfg->enable_all;
+	return reg;
+}
+
+static void table_free(struct mon_table *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		entry_free(t->v[i]);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+void mon_registry_free(struct mon_registry *reg)
+{
+	if (!reg)
+		return;
+	entry_free(reg->host);
+	table_free(&reg->vms);
+	table_free(&reg->srs);
+	free(reg->scratch);
+	pthread_rwlock_destroy(&reg->lock);
+	free(reg);
+}
+
+const char *mon_host_uuid(const struct mon_registry *reg)
+{
+	return reg->host_uuid;
+}
+
+/* ---- readers ---- */
+
+const struct rrdb *mon_get_locked(struct mon_registry *reg, enum mon_owner_kind kind,
+                                  const char *uuid)
+{
+	struct mon_rrd *e = reg_find(reg, kind, uuid);
+	return e ? e->rrd : NULL;
+}
+
+int mon_foreach_locked(struct mon_registry *reg, enum mon_owner_kind kind,
+                       int (*fn)(const char *uuid, const struct rrdb *rrd, void *ctx), void *ctx)
+{
+	if (kind == MON_HOST)
+		return reg->host && reg->host->rrd ? fn(reg->host_uuid, reg->host->rrd, ctx) : 0;
+	struct mon_table *t = table_of(reg, kind);
+	for (uint32_t i = 0; t && i < t->n; i++) {
+		if (!t->v[i]->rrd)
+			continue;
+		int rc = fn(t->v[i]->uuid, t->v[i]->rrd, ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+struct rrdb *mon_dup(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
+{
+	mon_rdlock(reg);
+	const struct rrdb *r = mon_get_locked(reg, kind, uuid);
+	struct rrdb *c = r ? rrdb_dup(r) : NULL;
+	mon_unlock(reg);
+	return c;
+}
+
+bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
+{
+	mon_rdlock(reg);
+	bool has = mon_get_locked(reg, kind, uuid) != NULL;
+	mon_unlock(reg);
+	return has;
+}
+
+size_t mon_list(struct mon_registry *reg, enum mon_owner_kind kind, char (**out)[MON_UUID_LEN + 1])
+{
+	mon_rdlock(reg);
+	size_t n = 0;
+	char(*v)[MON_UUID_LEN + 1] = NULL;
+	if (kind == MON_HOST) {
+		if (reg->host && reg->host->rrd) {
+			v = xmalloc(sizeof(*v));
+			memcpy(v[0], reg->host_uuid, sizeof(v[0]));
+			n = 1;
+		}
+	} else {
+		struct mon_table *t = table_of(reg, kind);
+		v = xmalloc(sizeof(*v) * (t->n ? t->n : 1));
+		for (uint32_t i = 0; i < t->n; i++)
+			if (t->v[i]->rrd)
+				memcpy(v[n++], t->v[i]->uuid, sizeof(v[0]));
+	}
+	mon_unlock(reg);
+	*out = v;
+	return n;
+}
+
+int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+               const char *name, double *out)
+{
+	int rc = -ENOENT;
+	mon_rdlock(reg);
+	const struct rrdb *r = mon_get_locked(reg, kind, uuid);
+	int i = r ? rrdb_find_ds(r, name) : -1;
+	if (i >= 0) {
+		*out = rrdb_query_latest(r, (uint32_t)i);
+		rc = 0;
+	}
+	mon_unlock(reg);
+	return rc;
+}
+
+/* ---- writers ---- */
+
+int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid, struct rrdb *rrd)
+{
+	if (!rrd || (kind != MON_HOST && (!uuid || !*uuid)))
+		return -EINVAL;
+	mon_wrlock(reg);
+	struct mon_rrd *e = reg_get(reg, kind, uuid);
+	rrdb_free(e->rrd);
+	entry_drop_live(e);
+	e->rrd = rrd;
+	e->have_domid = false;
+	reg_reindex(e);
+	for (uint32_t i = 0; i < rrd->nds; i++)
+		e->seen[i] = 0;
+	mon_unlock(reg);
+	return 0;
+}
+
+struct rrdb *mon_take(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
+{
+	mon_wrlock(reg);
+	struct mon_rrd *e = reg_unlink(reg, kind, uuid);
+	mon_unlock(reg);
+	if (!e)
+		return NULL;
+	struct rrdb *r = e->rrd;
+	e->rrd = NULL;
+	entry_free(e);
+	return r;
+}
+
+static void copy_one(struct mon_copy **v, size_t *n, size_t *cap, const struct mon_rrd *e)
+{
+	if (!e || !e->rrd)
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, sizeof(**v) * *cap);
+	}
+	struct mon_copy *c = &(*v)[(*n)++];
+	c->kind = e->kind;
+	memcpy(c->uuid, e->uuid, sizeof(c->uuid));
+	c->rrd = rrdb_dup(e->rrd);
+}
+
+size_t mon_copy_all(struct mon_registry *reg, struct mon_copy **out)
+{
+	struct mon_copy *v = NULL;
+	size_t n = 0, cap = 0;
+	mon_rdlock(reg);
+	copy_one(&v, &n, &cap, reg->host);
+	for (uint32_t i = 0; i < reg->vms.n; i++)
+		copy_one(&v, &n, &cap, reg->vms.v[i]);
+	for (uint32_t i = 0; i < reg->srs.n; i++)
+		copy_one(&v, &n, &cap, reg->srs.v[i]);
+	mon_unlock(reg);
+	*out = v;
+	return n;
+}
+
+void mon_copies_free(struct mon_copy *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rrdb_free(c[i].rrd);
+	free(c);
+}
+
+/* ---- data source calls ---- */
+
+static void info_fill(struct mon_dsinfo *o, const struct mon_dsdesc *d, bool enabled)
+{
+	o->d = *d;
+	o->d.name = dup_or_empty(d->name);
+	o->d.description = dup_or_empty(d->description);
+	o->d.units = dup_or_empty(d->units);
+	o->enabled = enabled;
+}
+
+int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                     struct mon_dsinfo **out)
+{
+	mon_rdlock(reg);
+	struct mon_rrd *e = reg_find(reg, kind, uuid);
+	if (!e || (!e->rrd && !e->nlive)) {
+		mon_unlock(reg);
+		*out = NULL;
+		return -ENOENT;
+	}
+	uint32_t nds = e->rrd ? e->rrd->nds : 0;
+	struct mon_dsinfo *v = xcalloc((size_t)e->nlive + nds + 1, sizeof(*v));
+	size_t n = 0;
+	for (uint32_t i = 0; i < e->nlive; i++)
+		info_fill(&v[n++], &e->live[i].d, e->live[i].rrd_idx >= 0);
+	for (uint32_t i = 0; i < nds; i++) {
+		const struct rrdb_ds *ds = &e->rrd->ds[i];
+		bool live = false;
+		for (uint32_t j = 0; j < e->nlive && !live; j++)
+			live = e->live[j].rrd_idx == (int)i;
+		if (live)
+			continue;
+		struct mon_dsdesc d = {.name = ds->name,
+		                       .type = ds->type,
+		                       .value_type = VAL_FLOAT,
+		                       .min = ds->min,
+		                       .max = ds->max,
+		                       .transform = ds->transform};
+		info_fill(&v[n++], &d, true);
+	}
+	mon_unlock(reg);
+	*out = v;
+	return (int)n;
+}
+
+void mon_dsinfo_free(struct mon_dsinfo *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free((char *)v[i].d.name);
+		free((char *)v[i].d.description);
+		free((char *)v[i].d.units);
+	}
+	free(v);
+}
+
+int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                  const char *name, double t)
+{
+	int rc = -ENOENT;
+	mon_wrlock(reg);
+	struct mon_rrd *e = reg_find(reg, kind, uuid);
+	int li = e && e->rrd ? reg_live_find(e, name) : -1;
+	if (li >= 0) {
+		rc = 0;
+		if (e->live[li].rrd_idx < 0) {
+			struct rrdb_ds_def def;
+			reg_ds_def(&e->live[li].d, &def);
+			int idx = rrdb_add_ds(e->rrd, t, &def);
+			if (idx < 0)
+				rc = idx;
+			reg_reindex(e);
+		}
+	}
+	mon_unlock(reg);
+	return rc;
+}
+
+int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                  const char *name)
+{
+	int rc = -ENOENT;
+	mon_wrlock(reg);
+	struct mon_rrd *e = reg_find(reg, kind, uuid);
+	if (e && e->rrd) {
+		int idx = rrdb_find_ds(e->rrd, name);
+		if (idx >= 0) {
+			/* keep the seen marks of the DSs that move down */
+			memmove(e->seen + idx, e->seen + idx + 1,
+			        sizeof(*e->seen) * (e->rrd->nds - (uint32_t)idx - 1));
+			rc = rrdb_remove_ds(e->rrd, name);
+			reg_reindex(e);
+		}
+	}
+	mon_unlock(reg);
+	return rc;
+}
+
+void mon_footprint(struct mon_registry *reg, size_t *nrrd, size_t *ring_bytes)
+{
+	size_t n = 0, bytes = 0;
+	mon_rdlock(reg);
+	const struct mon_rrd *h = reg->host;
+	if (h && h->rrd) {
+		n++;
+		bytes += (size_t)h->rrd->nds * h->rrd->rows_total * sizeof(float);
+	}
+	const struct mon_table *ts[2] = {&reg->vms, &reg->srs};
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < ts[k]->n; i++) {
+			const struct rrdb *r = ts[k]->v[i]->rrd;
+			if (r) {
+				n++;
+				bytes += (size_t)r->nds * r->rows_total * sizeof(float);
+			}
+		}
+	mon_unlock(reg);
+	*nrrd = n;
+	*ring_bytes = bytes;
+}

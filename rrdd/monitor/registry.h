@@ -1,0 +1,157 @@
+/*
+ * The registry of RRDs: the host RRD, the VM RRDs keyed by uuid (with the
+ * domid that last fed them) and the SR RRDs keyed by uuid, and per RRD the
+ * live data source descriptors (the union of everything producers reported,
+ * including non-default sources that are known but not recorded) that the
+ * query_possible_* / add_*_ds / forget_*_ds calls work on.  mon_apply()
+ * folds chunks into the RRDs exactly as spec 7 says (see registry_apply.c).
+ *
+ * Locking: one reader-writer lock guards everything.  Functions named
+ * *_locked require the caller to hold it (mon_rdlock or mon_wrlock); every
+ * other function takes it itself and must be called without it.  Readers
+ * that format large documents copy under the lock (mon_dup) and format
+ * outside it; rrd_updates may format under mon_rdlock from
+ * mon_get_locked().  The registry does no file I/O: archives are loaded and
+ * written by the caller, outside the lock, with RRDs handed in and out by
+ * mon_put / mon_take.  It logs only rare events (creation, domid change).
+ */
+#ifndef RRDD_MONITOR_REGISTRY_H
+#define RRDD_MONITOR_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor/chunk.h"
+#include "rrd/rrd.h"
+
+struct mon_registry;
+
+struct mon_config {
+	const char *host_uuid; /* copied */
+	bool use_min_max;      /* MIN/MAX RRAs for new VM and SR RRDs (the host always has them) */
+	bool enable_all;       /* xcp-rrdd's plugin-default: record every DS, not only defaults */
+};
+
+/* A resident domain: VM owners of chunks are applied only if their uuid is
+ * in the resident table (spec 7 item 3), and a domid different from the one
+ * stored for the VM restarts its counters. */
+struct mon_resident {
+	char uuid[MON_UUID_LEN + 1];
+	uint32_t domid;
+};
+
+/* What one mon_apply did, for logs and tests. */
+struct mon_apply_stats {
+	uint32_t created;       /* RRDs created fresh */
+	uint32_t ds_added;      /* DSs appended to existing RRDs */
+	uint32_t not_resident;  /* VM owners ignored */
+	uint32_t restarted;     /* VMs whose domid changed */
+	uint32_t ignored;       /* samples the engine refused (not newer) */
+	uint32_t missing;       /* DSs given Unknown for not being reported */
+	bool clock_backwards;   /* the host RRD is newer than now */
+};
+
+/* A descriptor and whether it is recorded, as query_possible_*_dss needs
+ * it.  Owns its strings (free with mon_dsinfo_free). */
+struct mon_dsinfo {
+	struct mon_dsdesc d;
+	bool enabled;
+};
+
+/* Create / destroy a registry; free releases every RRD (without archiving). */
+struct mon_registry *mon_registry_new(const struct mon_config *cfg);
+void mon_registry_free(struct mon_registry *reg);
+
+/* The host uuid the registry was created with. */
+const char *mon_host_uuid(const struct mon_registry *reg);
+
+void mon_rdlock(struct mon_registry *reg);
+void mon_wrlock(struct mon_registry *reg);
+void mon_unlock(struct mon_registry *reg);
+
+/*
+ * Fold n chunks into the RRDs (spec 7) under the write lock.  Chunks are
+ * applied in uid order; now is the cycle time at which every enabled DS that
+ * no chunk reported gets an Unknown.  res (n_res entries, any order) is the
+ * resident table, the union of the previous and the current domain lists.
+ * Differences from xcp-rrdd, on purpose: a domid change restarts counters for
+ * every chunk of that VM in the cycle, not only the first; a DS whose min or
+ * max changed is updated in place.  stats may be NULL.
+ */
+void mon_apply(struct mon_registry *reg, const struct mon_chunk *const *chunks, size_t n,
+               double now, const struct mon_resident *res, size_t n_res,
+               struct mon_apply_stats *stats);
+
+/* The RRD of an owner (uuid ignored for MON_HOST), or NULL.  Lock held;
+ * the pointer is valid until the lock is released. */
+const struct rrdb *mon_get_locked(struct mon_registry *reg, enum mon_owner_kind kind,
+                                  const char *uuid);
+
+/* Call fn for every RRD of a kind (in uuid order; for MON_HOST once, with
+ * the host uuid), lock held.  Stops early when fn returns non-zero and
+ * returns that value, else 0. */
+int mon_foreach_locked(struct mon_registry *reg, enum mon_owner_kind kind,
+                       int (*fn)(const char *uuid, const struct rrdb *rrd, void *ctx),
+                       void *ctx);
+
+/* A copy of the RRD of an owner (free with rrdb_free), or NULL. */
+struct rrdb *mon_dup(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
+
+/* Whether the owner has an RRD. */
+bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
+
+/* The uuids of a kind that have RRDs, sorted, as a malloc'ed array of
+ * 37-byte strings in *out (free it); returns the count. */
+size_t mon_list(struct mon_registry *reg, enum mon_owner_kind kind,
+                char (**out)[MON_UUID_LEN + 1]);
+
+/* Install rrd (taken) as the RRD of an owner, replacing any existing one,
+ * with no live descriptors (spec 9: a loaded RRD's dss are empty until
+ * producers report).  For archives loaded at domain start, push_rrd and PUT
+ * /rrd.  A VM keeps no domid, so its next cycle does not count as a
+ * restart (a loaded RRD's DS 'last' is unknown anyway).  0 or -EINVAL. */
+int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+            struct rrdb *rrd);
+
+/* Remove an owner and hand its RRD to the caller (to archive it outside the
+ * lock), or NULL if it had none.  The live descriptors are dropped. */
+struct rrdb *mon_take(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
+
+/* Copies of every RRD with their uuid (for archiving everything at
+ * shutdown), as arrays of n; free with mon_copies_free. */
+struct mon_copy {
+	enum mon_owner_kind kind;
+	char uuid[MON_UUID_LEN + 1];
+	struct rrdb *rrd;
+};
+size_t mon_copy_all(struct mon_registry *reg, struct mon_copy **out);
+void mon_copies_free(struct mon_copy *c, size_t n);
+
+/* The latest value of a DS (rrdb_query_latest): 0, or -ENOENT (no such
+ * owner or DS). */
+int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+               const char *name, double *out);
+
+/* query_possible_*_dss: every known DS of an owner (live descriptors, then
+ * recorded DSs without one) with its enabled flag.  *out malloc'ed, free
+ * with mon_dsinfo_free.  Returns the count, or -ENOENT (no such owner). */
+int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                     struct mon_dsinfo **out);
+void mon_dsinfo_free(struct mon_dsinfo *v, size_t n);
+
+/* add_*_ds: start recording a known DS as of time t.  0 (also when already
+ * recorded), -ENOENT (no such owner, or the DS is not a live one). */
+int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                  const char *name, double t);
+
+/* forget_*_ds: drop a DS and its history from the RRD (its descriptor stays
+ * known).  0, or -ENOENT. */
+int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                  const char *name);
+
+/* Number of RRDs and the bytes their rings take (sum of DSs x rows x 4),
+ * for the benchmark and logs. */
+void mon_footprint(struct mon_registry *reg, size_t *nrrd, size_t *ring_bytes);
+
+#endif

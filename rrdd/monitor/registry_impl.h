@@ -1,0 +1,66 @@
+/*
+ * Internal to the registry (registry.c: tables, accessors, DS calls;
+ * registry_apply.c: spec 7).  Not for other modules.
+ */
+#ifndef RRDD_MONITOR_REGISTRY_IMPL_H
+#define RRDD_MONITOR_REGISTRY_IMPL_H
+
+#include <pthread.h>
+
+#include "monitor/registry.h"
+
+/* A live DS descriptor of one RRD (strings owned). */
+struct mon_live {
+	struct mon_dsdesc d;
+	int rrd_idx; /* index in the RRD, -1 when not recorded */
+};
+
+/* One RRD and what the registry knows about it. */
+struct mon_rrd {
+	enum mon_owner_kind kind;
+	char uuid[MON_UUID_LEN + 1];
+	bool have_domid;
+	uint32_t domid;
+	uint64_t restart_cycle; /* the cycle in which the domid last changed */
+	struct rrdb *rrd;       /* NULL until the first chunk creates it */
+	uint32_t nlive, cap_live;
+	struct mon_live *live;
+	uint32_t *slot; /* open-addressing name -> live index + 1 */
+	uint32_t nslot; /* power of two, >= 2 * nlive, or 0 */
+	uint32_t hint;  /* live index expected for the next sample */
+	uint64_t *seen; /* per RRD DS: the cycle it was last reported in */
+	uint32_t cap_seen;
+};
+
+struct mon_table {
+	uint32_t n, cap;
+	struct mon_rrd **v; /* sorted by uuid */
+};
+
+struct mon_registry {
+	pthread_rwlock_t lock;
+	char host_uuid[MON_UUID_LEN + 1];
+	bool use_min_max, enable_all;
+	uint64_t cycle;
+	struct mon_rrd *host;
+	struct mon_table vms, srs;
+	struct rrdb_upd *scratch; /* update buffer of mon_apply, write lock held */
+	uint32_t scratch_cap;
+};
+
+/* Find an entry (NULL if absent), or find-or-create one. */
+struct mon_rrd *reg_find(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
+struct mon_rrd *reg_get(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
+
+/* Live descriptor lookup / registration (copies the strings). */
+int reg_live_find(struct mon_rrd *e, const char *name);
+int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d);
+
+/* Recompute every live rrd_idx after the RRD's DS list changed, and size
+ * the seen array. */
+void reg_reindex(struct mon_rrd *e);
+
+/* Engine definition of a descriptor (name borrowed). */
+void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out);
+
+#endif

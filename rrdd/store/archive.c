@@ -1,0 +1,174 @@
+/*
+ * Archive files (archive.h): gzip of the internal XML, written through a
+ * temporary file in the same directory and renamed over the old archive,
+ * with fsync of the file and of the directory so a crash leaves either the
+ * old or the new archive, never a torn one.  Loading goes through the
+ * streaming parser (xml_parse.h).  No locks, no logging.
+ */
+#include "store/archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "export/rrd_xml.h"
+#include "store/xml_parse.h"
+#include "util/buf.h"
+
+bool store_archive_key_ok(const char *s)
+{
+	size_t n = 0;
+	if (!s || !*s || *s == '.')
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= 64)
+			return false;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+int store_archive_path(const char *dir, const char *key, char *buf, size_t len)
+{
+	if (!store_archive_key_ok(key))
+		return -EINVAL;
+	int n = snprintf(buf, len, "%s/%s.gz", dir, key);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int store_gzip(const void *data, size_t n, struct buf *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	z.next_in = (Bytef *)(uintptr_t)data;
+	int rc;
+	size_t left = n;
+	do {
+		uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
+		z.avail_in = chunk;
+		left -= chunk;
+		int flush = left ? Z_NO_FLUSH : Z_FINISH;
+		do {
+			size_t room = 1 << 16;
+			z.next_out = (Bytef *)buf_reserve(out, room);
+			z.avail_out = (uInt)room;
+			rc = deflate(&z, flush);
+			buf_commit(out, room - z.avail_out);
+		} while (z.avail_out == 0 || (flush == Z_FINISH && rc == Z_OK));
+	} while (left);
+	deflateEnd(&z);
+	return rc == Z_STREAM_END ? 0 : -EIO;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int store_archive_write(const char *dir, const char *key, const struct rrdb *r, char *err,
+                        size_t errlen)
+{
+	char path[4096], tmp[4096 + 16];
+	int rc = store_archive_path(dir, key, path, sizeof(path));
+	if (rc) {
+		snprintf(err, errlen, "%s/%s: bad archive name", dir, key ? key : "");
+		return rc;
+	}
+	struct buf xml = BUF_INIT, gz = BUF_INIT;
+	exp_rrd_xml(&xml, r, 1);
+	rc = store_gzip(xml.p, xml.len, &gz);
+	buf_free(&xml);
+	if (rc) {
+		snprintf(err, errlen, "%s: gzip failed", path);
+		buf_free(&gz);
+		return rc;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(-rc));
+		buf_free(&gz);
+		return rc;
+	}
+	const char *what = "write";
+	rc = write_all(fd, gz.p, gz.len);
+	if (!rc && fchmod(fd, 0644) < 0)
+		rc = -errno, what = "chmod";
+	if (!rc && fsync(fd) < 0)
+		rc = -errno, what = "fsync";
+	if (close(fd) < 0 && !rc)
+		rc = -errno, what = "close";
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno, what = "rename";
+	buf_free(&gz);
+	if (rc) {
+		unlink(tmp);
+		snprintf(err, errlen, "%s: %s failed: %s; previous archive kept", path, what,
+		         strerror(-rc));
+		return rc;
+	}
+	rc = fsync_dir(dir);
+	if (rc) {
+		snprintf(err, errlen, "%s: fsync of the directory failed: %s", dir, strerror(-rc));
+		return rc;
+	}
+	/* xcp-rrdd removes a stray uncompressed archive of the same key */
+	char plain[4096 + 8];
+	snprintf(plain, sizeof(plain), "%s/%s", dir, key);
+	unlink(plain);
+	if (errlen)
+		err[0] = 0;
+	return 0;
+}
+
+int store_archive_load(const char *dir, const char *key, struct rrdb **out, char *err,
+                       size_t errlen)
+{
+	char path[4096];
+	*out = NULL;
+	if (errlen)
+		err[0] = 0;
+	int rc = store_archive_path(dir, key, path, sizeof(path));
+	if (rc) {
+		snprintf(err, errlen, "%s/%s: bad archive name", dir, key ? key : "");
+		return rc;
+	}
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return -ENOENT;
+	rc = store_load_xml_file(path, out, err, errlen);
+	if (rc == -ENOENT && errlen)
+		err[0] = 0;
+	return rc;
+}
