@@ -45,10 +45,10 @@ static int real_sleep_until(struct clk *c, double deadline)
 }
 
 const struct clk_ops clk_real_ops = {
-	.name = "real",
-	.mono = real_mono,
-	.wall = real_wall,
-	.sleep_until = real_sleep_until,
+    .name = "real",
+    .mono = real_mono,
+    .wall = real_wall,
+    .sleep_until = real_sleep_until,
 };
 
 void clk_init_real(struct clk *c)
@@ -61,11 +61,10 @@ void clk_init_real(struct clk *c)
 unsigned clk_next_deadline(double *deadline, double period, double now)
 {
 	double next = *deadline + period;
-	if (next > now)
-		{
-			*deadline = next;
-			return 0;
-		}
+	if (next > now) {
+		*deadline = next;
+		return 0;
+	}
 	/* Late: the first grid point strictly after now. */
 	double k = floor((now - *deadline) / period) + 1;
 	next = *deadline + k * period;

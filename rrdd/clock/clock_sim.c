@@ -24,10 +24,10 @@ static int sim_sleep_until(struct clk *c, double deadline)
 }
 
 const struct clk_ops clk_sim_ops = {
-	.name = "sim",
-	.mono = sim_mono,
-	.wall = sim_wall,
-	.sleep_until = sim_sleep_until,
+    .name = "sim",
+    .mono = sim_mono,
+    .wall = sim_wall,
+    .sleep_until = sim_sleep_until,
 };
 
 void clk_init_sim(struct clk *c, double epoch)

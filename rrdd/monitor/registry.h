@@ -43,13 +43,13 @@ struct mon_resident {
 
 /* What one mon_apply did, for logs and tests. */
 struct mon_apply_stats {
-	uint32_t created;       /* RRDs created fresh */
-	uint32_t ds_added;      /* DSs appended to existing RRDs */
-	uint32_t not_resident;  /* VM owners ignored */
-	uint32_t restarted;     /* VMs whose domid changed */
-	uint32_t ignored;       /* samples the engine refused (not newer) */
-	uint32_t missing;       /* DSs given Unknown for not being reported */
-	bool clock_backwards;   /* the host RRD is newer than now */
+	uint32_t created;      /* RRDs created fresh */
+	uint32_t ds_added;     /* DSs appended to existing RRDs */
+	uint32_t not_resident; /* VM owners ignored */
+	uint32_t restarted;    /* VMs whose domid changed */
+	uint32_t ignored;      /* samples the engine refused (not newer) */
+	uint32_t missing;      /* DSs given Unknown for not being reported */
+	bool clock_backwards;  /* the host RRD is newer than now */
 };
 
 /* A descriptor and whether it is recorded, as query_possible_*_dss needs
@@ -92,8 +92,7 @@ const struct rrdb *mon_get_locked(struct mon_registry *reg, enum mon_owner_kind 
  * the host uuid), lock held.  Stops early when fn returns non-zero and
  * returns that value, else 0. */
 int mon_foreach_locked(struct mon_registry *reg, enum mon_owner_kind kind,
-                       int (*fn)(const char *uuid, const struct rrdb *rrd, void *ctx),
-                       void *ctx);
+                       int (*fn)(const char *uuid, const struct rrdb *rrd, void *ctx), void *ctx);
 
 /* A copy of the RRD of an owner (free with rrdb_free), or NULL. */
 struct rrdb *mon_dup(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
@@ -103,16 +102,14 @@ bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uui
 
 /* The uuids of a kind that have RRDs, sorted, as a malloc'ed array of
  * 37-byte strings in *out (free it); returns the count. */
-size_t mon_list(struct mon_registry *reg, enum mon_owner_kind kind,
-                char (**out)[MON_UUID_LEN + 1]);
+size_t mon_list(struct mon_registry *reg, enum mon_owner_kind kind, char (**out)[MON_UUID_LEN + 1]);
 
 /* Install rrd (taken) as the RRD of an owner, replacing any existing one,
  * with no live descriptors (spec 9: a loaded RRD's dss are empty until
  * producers report).  For archives loaded at domain start, push_rrd and PUT
  * /rrd.  A VM keeps no domid, so its next cycle does not count as a
  * restart (a loaded RRD's DS 'last' is unknown anyway).  0 or -EINVAL. */
-int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
-            struct rrdb *rrd);
+int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid, struct rrdb *rrd);
 
 /* Remove an owner and hand its RRD to the caller (to archive it outside the
  * lock), or NULL if it had none.  The live descriptors are dropped. */

@@ -34,7 +34,8 @@ struct apply_ctx {
 
 static int res_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct mon_resident *)a)->uuid, ((const struct mon_resident *)b)->uuid);
+	return strcmp(((const struct mon_resident *)a)->uuid,
+	              ((const struct mon_resident *)b)->uuid);
 }
 
 struct chunk_ref {
@@ -162,7 +163,8 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 		if (e->have_domid && e->domid != r->domid && e->restart_cycle != ax->cycle) {
 			e->restart_cycle = ax->cycle;
 			ax->st->restarted++;
-			log_info("vm %s: domid %u -> %u, counters restart", e->uuid, e->domid, r->domid);
+			log_info("vm %s: domid %u -> %u, counters restart", e->uuid, e->domid,
+			         r->domid);
 		}
 		e->domid = r->domid;
 		e->have_domid = true;
@@ -171,8 +173,8 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 		create_fresh(ax, e, c, o);
 		return;
 	}
-	unsigned flags = (o->kind == MON_VM && e->restart_cycle == ax->cycle) ? RRDB_COUNTERS_RESTARTED
-	                                                                       : 0;
+	unsigned flags =
+	    (o->kind == MON_VM && e->restart_cycle == ax->cycle) ? RRDB_COUNTERS_RESTARTED : 0;
 	struct rrdb_upd *u = scratch(reg, o->nds);
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < o->nds; i++) {

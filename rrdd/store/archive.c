@@ -118,7 +118,8 @@ int store_archive_write(const char *dir, const char *key, const struct rrdb *r, 
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
+		         strerror(-rc));
 		buf_free(&gz);
 		return rc;
 	}

@@ -21,9 +21,8 @@ static const struct {
 	const char *name;
 	int level;
 } levels[] = {
-	{"err", LOG_ERR},         {"error", LOG_ERR},  {"warning", LOG_WARNING},
-	{"warn", LOG_WARNING},    {"notice", LOG_NOTICE}, {"info", LOG_INFO},
-	{"debug", LOG_DEBUG},
+    {"err", LOG_ERR},       {"error", LOG_ERR}, {"warning", LOG_WARNING}, {"warn", LOG_WARNING},
+    {"notice", LOG_NOTICE}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
 };
 
 void log_init(const char *ident, enum log_target target, int level)

@@ -1,0 +1,412 @@
+/*
+ * Configuration (config.h): one table of keys drives the config file, the
+ * command line and --check-config, so the three never disagree.  Reads one
+ * file at most; no logging.
+ */
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+void cfg_defaults(struct rrdd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->source, "xen");
+	strcpy(c->clock, "real");
+	c->sim_domains = 3;
+	c->seed = 1;
+	c->sim_epoch = 1700000000.0;
+	strcpy(c->state_dir, "/var/lib/rrdd");
+	strcpy(c->inventory, "/etc/xensource-inventory");
+	c->log_level = LOG_INFO;
+	c->use_min_max = false;
+}
+
+int cfg_parse_duration(const char *s, double *out)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0 || *s == '-' || *s == '+' || s[0] == ' ')
+		return -EINVAL;
+	double mult = 1;
+	if (*end) {
+		switch (*end) {
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	v *= mult;
+	if (!isfinite(v) || v > 1e10)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"0", "false", "no", "off"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end || errno || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int set_str(char *dst, size_t len, const char *v)
+{
+	size_t n = strlen(v);
+	if (n >= len)
+		return -EINVAL;
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static bool uuid_ok(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		char ch = s[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? ch != '-'
+		         : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+		             (ch >= 'A' && ch <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err, size_t errlen)
+{
+	char key[64];
+	size_t kl = strlen(key_in);
+	if (kl >= sizeof(key)) {
+		snprintf(err, errlen, "unknown key '%.40s...'", key_in);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i <= kl; i++)
+		key[i] = key_in[i] == '_' ? '-' : key_in[i];
+	int rc = 0;
+	uint64_t u;
+	bool b;
+	if (!strcmp(key, "source")) {
+		rc = strcmp(v, "xen") && strcmp(v, "sim")
+		         ? -EINVAL
+		         : set_str(c->source, sizeof(c->source), v);
+	} else if (!strcmp(key, "clock")) {
+		rc = strcmp(v, "real") && strcmp(v, "sim") ? -EINVAL
+		                                           : set_str(c->clock, sizeof(c->clock), v);
+	} else if (!strcmp(key, "run-for")) {
+		rc = cfg_parse_duration(v, &c->run_for);
+	} else if (!strcmp(key, "sim-domains")) {
+		rc = parse_u64(v, 4095, &u);
+		if (!rc)
+			c->sim_domains = (uint32_t)u;
+	} else if (!strcmp(key, "sim-scenario")) {
+		rc = set_str(c->sim_scenario, sizeof(c->sim_scenario), v);
+	} else if (!strcmp(key, "seed")) {
+		rc = parse_u64(v, UINT64_MAX, &c->seed);
+	} else if (!strcmp(key, "sim-epoch")) {
+		rc = parse_u64(v, 4102444800ull, &u); /* up to 2100 */
+		if (!rc)
+			c->sim_epoch = (double)u;
+	} else if (!strcmp(key, "state-dir")) {
+		rc = *v ? set_str(c->state_dir, sizeof(c->state_dir), v) : -EINVAL;
+	} else if (!strcmp(key, "archive-dir")) {
+		rc = set_str(c->archive_dir, sizeof(c->archive_dir), v);
+	} else if (!strcmp(key, "metrics-dir")) {
+		rc = set_str(c->metrics_dir, sizeof(c->metrics_dir), v);
+	} else if (!strcmp(key, "host-uuid")) {
+		rc = *v && !uuid_ok(v) ? -EINVAL : set_str(c->host_uuid, sizeof(c->host_uuid), v);
+	} else if (!strcmp(key, "inventory")) {
+		rc = set_str(c->inventory, sizeof(c->inventory), v);
+	} else if (!strcmp(key, "log-level") || !strcmp(key, "loglevel")) {
+		rc = log_level_parse(v, &c->log_level);
+	} else if (!strcmp(key, "log-target")) {
+		if (!strcmp(v, "stderr"))
+			c->log_syslog = false;
+		else if (!strcmp(v, "syslog"))
+			c->log_syslog = true;
+		else
+			rc = -EINVAL;
+	} else if (!strcmp(key, "foreground")) {
+		rc = parse_bool(v, &c->foreground);
+	} else if (!strcmp(key, "enable-all-dss") || !strcmp(key, "plugin-default")) {
+		rc = parse_bool(v, &c->enable_all_dss);
+	} else if (!strcmp(key, "use-min-max")) {
+		rc = parse_bool(v, &c->use_min_max);
+	} else if (!strcmp(key, "disable-logging-for")) {
+		(void)b; /* xcp-rrdd.conf key, accepted and ignored */
+	} else {
+		snprintf(err, errlen, "unknown key '%s'", key_in);
+		return -EINVAL;
+	}
+	if (rc)
+		snprintf(err, errlen, "bad value for %s: '%.200s'", key_in, v);
+	return rc ? -EINVAL : 0;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = 0;
+	return s;
+}
+
+int cfg_parse_text(struct rrdd_config *c, const char *text, const char *origin, char *err,
+                   size_t errlen)
+{
+	const char *p = text;
+	for (unsigned line = 1; *p; line++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char buf[2048];
+		if (len >= sizeof(buf)) {
+			snprintf(err, errlen, "%s:%u: line too long", origin, line);
+			return -EINVAL;
+		}
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		p += len + (nl ? 1 : 0);
+		char *hash = strchr(buf, '#');
+		if (hash)
+			*hash = 0;
+		char *s = trim(buf);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'", origin, line);
+			return -EINVAL;
+		}
+		*eq = 0;
+		char *key = trim(s), *val = trim(eq + 1);
+		size_t vl = strlen(val);
+		if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
+			val[vl - 1] = 0;
+			val++;
+		}
+		char msg[512];
+		if (cfg_set(c, key, val, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int cfg_load_file(struct rrdd_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	size_t cap = 1u << 20;
+	char *text = malloc(cap + 1);
+	if (!text) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	size_t n = fread(text, 1, cap + 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad || n > cap) {
+		free(text);
+		snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "larger than 1 MiB");
+		return bad ? -EIO : -EFBIG;
+	}
+	text[n] = 0;
+	if (memchr(text, 0, n)) {
+		free(text);
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		return -EINVAL;
+	}
+	int rc = cfg_parse_text(c, text, path, err, errlen);
+	free(text);
+	if (!rc)
+		set_str(c->config_file, sizeof(c->config_file), path);
+	return rc;
+}
+
+static const struct option long_opts[] = {
+    {"source", required_argument, 0, 0},       {"clock", required_argument, 0, 0},
+    {"run-for", required_argument, 0, 0},      {"sim-domains", required_argument, 0, 0},
+    {"sim-scenario", required_argument, 0, 0}, {"seed", required_argument, 0, 0},
+    {"sim-epoch", required_argument, 0, 0},    {"state-dir", required_argument, 0, 0},
+    {"archive-dir", required_argument, 0, 0},  {"metrics-dir", required_argument, 0, 0},
+    {"host-uuid", required_argument, 0, 0},    {"inventory", required_argument, 0, 0},
+    {"log-level", required_argument, 0, 0},    {"log-target", required_argument, 0, 0},
+    {"use-min-max", no_argument, 0, 0},        {"enable-all-dss", no_argument, 0, 0},
+    {"foreground", no_argument, 0, 'f'},       {"config", required_argument, 0, 'c'},
+    {"check-config", no_argument, 0, 'C'},     {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},          {0, 0, 0, 0},
+};
+
+int cfg_parse_args(struct rrdd_config *c, int argc, char **argv, enum cfg_action *action, char *err,
+                   size_t errlen)
+{
+	cfg_defaults(c);
+	*action = CFG_RUN;
+	/* pass 1: --config, --help, --version, syntax */
+	const char *config = NULL;
+	int idx, ch;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "fc:hV", long_opts, &idx)) != -1) {
+		if (ch == '?' || ch == ':') {
+			snprintf(err, errlen, "unknown option or missing argument: %s",
+			         argv[optind - 1 > 0 ? optind - 1 : 0]);
+			return -EINVAL;
+		}
+		if (ch == 'c')
+			config = optarg;
+		else if (ch == 'h')
+			*action = CFG_HELP;
+		else if (ch == 'V' && *action != CFG_HELP)
+			*action = CFG_VERSION;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument: %s", argv[optind]);
+		return -EINVAL;
+	}
+	if (*action != CFG_RUN)
+		return 0;
+	if (config) {
+		int rc = cfg_load_file(c, config, err, errlen);
+		if (rc)
+			return -EINVAL;
+	}
+	/* pass 2: the options, in order, over the file */
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "fc:hV", long_opts, &idx)) != -1) {
+		char msg[512];
+		int rc = 0;
+		if (ch == 'f')
+			c->foreground = true;
+		else if (ch == 'C')
+			*action = CFG_CHECK;
+		else if (ch == 0 && long_opts[idx].has_arg == no_argument)
+			rc = cfg_set(c, long_opts[idx].name, "true", msg, sizeof(msg));
+		else if (ch == 0)
+			rc = cfg_set(c, long_opts[idx].name, optarg, msg, sizeof(msg));
+		if (rc) {
+			snprintf(err, errlen, "%s", msg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void cfg_finalize(struct rrdd_config *c)
+{
+	bool sim = strcmp(c->source, "sim") == 0;
+	if (!c->archive_dir[0]) {
+		if (sim)
+			snprintf(c->archive_dir, sizeof(c->archive_dir), "%.1000s/rrds",
+			         c->state_dir);
+		else
+			strcpy(c->archive_dir, "/var/lib/xcp/blobs/rrds");
+	}
+	if (!c->metrics_dir[0])
+		snprintf(c->metrics_dir, sizeof(c->metrics_dir), "%s",
+		         sim ? c->state_dir : "/dev/shm");
+}
+
+void cfg_print(const struct rrdd_config *c, FILE *f)
+{
+	fprintf(f, "# rrdd %s effective configuration\n", RRDD_VERSION);
+	if (c->config_file[0])
+		fprintf(f, "#   read from %s\n", c->config_file);
+	fprintf(f, "source = %s\n", c->source);
+	fprintf(f, "clock = %s\n", c->clock);
+	fprintf(f, "run-for = %.15gs\n", c->run_for);
+	fprintf(f, "sim-domains = %u\n", c->sim_domains);
+	fprintf(f, "sim-scenario = %s\n", c->sim_scenario);
+	fprintf(f, "seed = %llu\n", (unsigned long long)c->seed);
+	fprintf(f, "sim-epoch = %.0f\n", c->sim_epoch);
+	fprintf(f, "state-dir = %s\n", c->state_dir);
+	fprintf(f, "archive-dir = %s\n", c->archive_dir);
+	fprintf(f, "metrics-dir = %s\n", c->metrics_dir);
+	fprintf(f, "host-uuid = %s\n", c->host_uuid);
+	fprintf(f, "inventory = %s\n", c->inventory);
+	fprintf(f, "log-level = %s\n", log_level_name(c->log_level));
+	fprintf(f, "log-target = %s\n", c->log_syslog ? "syslog" : "stderr");
+	fprintf(f, "foreground = %s\n", c->foreground ? "true" : "false");
+	fprintf(f, "enable-all-dss = %s\n", c->enable_all_dss ? "true" : "false");
+	fprintf(f, "use-min-max = %s\n", c->use_min_max ? "true" : "false");
+}
+
+void cfg_usage(FILE *f)
+{
+	fputs(
+	    "usage: rrdd [options]\n"
+	    "  --source xen|sim        where samples come from (default xen)\n"
+	    "  --clock real|sim        sim: sleeping jumps to the next tick (default real)\n"
+	    "  --run-for DURATION      stop cleanly after this much (sim or real) time:\n"
+	    "                          seconds, or 90s, 10m, 2h, 1d (default: forever)\n"
+	    "  --sim-domains N         domUs of the generated simulated host (default 3)\n"
+	    "  --sim-scenario FILE     simulated host scenario (docs/sim-scenario.md)\n"
+	    "  --seed N                seed of the generated scenario (default 1)\n"
+	    "  --sim-epoch T           wall time at which the simulated clock starts\n"
+	    "  --state-dir DIR         host uuid, sim archives and dumps (default /var/lib/rrdd)\n"
+	    "  --archive-dir DIR       <uuid>.gz archives (default /var/lib/xcp/blobs/rrds,\n"
+	    "                          STATE-DIR/rrds with --source sim)\n"
+	    "  --metrics-dir DIR       host-metrics.json, vm-metrics.json (default /dev/shm,\n"
+	    "                          STATE-DIR with --source sim)\n"
+	    "  --host-uuid UUID        else INSTALLATION_UUID of the inventory, else one kept\n"
+	    "                          in STATE-DIR/host-uuid\n"
+	    "  --inventory FILE        (default /etc/xensource-inventory)\n"
+	    "  --use-min-max           MIN/MAX archives for VM and SR RRDs too\n"
+	    "  --enable-all-dss        record every data source, not only the default ones\n"
+	    "  --log-level LEVEL       err, warning, notice, info, debug (default info)\n"
+	    "  --log-target stderr|syslog\n"
+	    "  --foreground            accepted; rrdd never forks (systemd Type=notify)\n"
+	    "  --config FILE           'key = value' lines, keys as the long options\n"
+	    "  --check-config          print the effective configuration and exit\n"
+	    "  --version, --help\n",
+	    f);
+}

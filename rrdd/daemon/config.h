@@ -1,0 +1,82 @@
+/*
+ * The daemon's configuration: defaults, `key = value` files (the keys are
+ * the long option names without the dashes; '#' starts a comment), command
+ * line options (which override the file), durations ("90", "90s", "10m",
+ * "2h", "1d"), and the effective configuration as --check-config prints it.
+ *
+ * Pure apart from reading the config file: no logging (errors come back as
+ * a message), no global state.
+ */
+#ifndef RRDD_DAEMON_CONFIG_H
+#define RRDD_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_PATH_MAX 1024
+
+struct rrdd_config {
+	char source[8];                  /* "xen" | "sim" */
+	char clock[8];                   /* "real" | "sim" */
+	double run_for;                  /* seconds; 0 = until a signal */
+	uint32_t sim_domains;            /* domUs of a generated simulated host */
+	char sim_scenario[CFG_PATH_MAX]; /* scenario file, "" = generated */
+	uint64_t seed;
+	double sim_epoch; /* wall time of the simulated clock at start */
+	char state_dir[CFG_PATH_MAX];
+	char archive_dir[CFG_PATH_MAX]; /* "" = default, see cfg_finalize */
+	char metrics_dir[CFG_PATH_MAX]; /* "" = default, see cfg_finalize */
+	char host_uuid[64];             /* "" = from the inventory or the state dir */
+	char inventory[CFG_PATH_MAX];
+	int log_level;   /* syslog level */
+	bool log_syslog; /* else stderr */
+	bool foreground;
+	bool enable_all_dss;            /* xcp-rrdd's plugin-default */
+	bool use_min_max;               /* MIN/MAX RRAs for VM and SR RRDs */
+	char config_file[CFG_PATH_MAX]; /* the file read, "" if none */
+};
+
+/* What the command line asks for besides running. */
+enum cfg_action { CFG_RUN, CFG_HELP, CFG_VERSION, CFG_CHECK };
+
+/* Fill in the defaults. */
+void cfg_defaults(struct rrdd_config *c);
+
+/* Set one key (a long option name without dashes, '_' accepted for '-',
+ * plus xcp-rrdd's aliases plugin-default and loglevel) from its text.
+ * Returns 0, or -EINVAL with a message in err. */
+int cfg_set(struct rrdd_config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Apply `key = value` lines from text; origin names the source in messages
+ * ("rrdd.conf:3: unknown key 'x'").  Returns 0 or -EINVAL. */
+int cfg_parse_text(struct rrdd_config *c, const char *text, const char *origin, char *err,
+                   size_t errlen);
+
+/* Read and apply a config file (at most 1 MiB).  0, or a negative errno
+ * with a message. */
+int cfg_load_file(struct rrdd_config *c, const char *path, char *err, size_t errlen);
+
+/* Parse argv: defaults, then the --config file if one is given, then the
+ * other options in order.  Returns 0 with *action set, or -EINVAL with a
+ * message (usage error). */
+int cfg_parse_args(struct rrdd_config *c, int argc, char **argv, enum cfg_action *action, char *err,
+                   size_t errlen);
+
+/* Resolve the defaults that depend on other keys: the archive directory is
+ * /var/lib/xcp/blobs/rrds for the Xen source and <state-dir>/rrds for the
+ * simulated one (so a simulation never mixes with real archives); the
+ * metrics dumps go to /dev/shm for Xen and to the state dir otherwise. */
+void cfg_finalize(struct rrdd_config *c);
+
+/* Print the effective configuration as a config file would set it. */
+void cfg_print(const struct rrdd_config *c, FILE *f);
+
+/* The usage text. */
+void cfg_usage(FILE *f);
+
+/* Parse a duration: a non-negative number of seconds, optionally followed
+ * by s, m, h or d.  Returns 0 or -EINVAL. */
+int cfg_parse_duration(const char *s, double *out);
+
+#endif

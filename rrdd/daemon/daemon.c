@@ -1,0 +1,270 @@
+/*
+ * One cycle of the daemon (daemon.h) and the domain lifecycle: arrivals get
+ * their archive loaded, departures are archived and released, a domid
+ * change is left to the registry (counters restart).  File I/O (archives,
+ * dumps) happens here, always outside the registry lock.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "daemon/dumps.h"
+#include "store/archive.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static bool has_dir(const char *s)
+{
+	return s && *s;
+}
+
+int dmn_init(struct dmn *d, const struct dmn_options *opt, struct clk *clk, struct src *src,
+             struct mon_registry *reg)
+{
+	memset(d, 0, sizeof(*d));
+	d->opt = *opt;
+	if (!d->opt.uid)
+		d->opt.uid = "rrdd-source";
+	d->clk = clk;
+	d->src = src;
+	d->reg = reg;
+	const char *host = mon_host_uuid(reg);
+	if (has_dir(opt->archive_dir) && *host && !mon_has(reg, MON_HOST, NULL)) {
+		struct rrdb *r;
+		char err[512];
+		int rc = store_archive_load(opt->archive_dir, host, &r, err, sizeof(err));
+		if (rc == 0) {
+			mon_put(reg, MON_HOST, NULL, r);
+			d->st.loaded++;
+			log_info("host %s: RRD loaded from %s", host, opt->archive_dir);
+		} else if (rc != -ENOENT) {
+			log_warn("host %s: archive not loaded: %s", host, err);
+		}
+	}
+	return 0;
+}
+
+void dmn_fini(struct dmn *d)
+{
+	src_snapshot_clear(&d->prev);
+	src_snapshot_clear(&d->cur);
+	src_samples_clear(&d->samples);
+	mon_chunk_clear(&d->chunk);
+	free(d->res);
+	free(d->order_prev);
+	free(d->order_cur);
+	buf_free(&d->dump_host);
+	buf_free(&d->dump_vms);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- domains sorted by uuid ---- */
+
+static const struct src_snapshot *sort_snap;
+
+static int dom_uuid_cmp(const void *a, const void *b)
+{
+	const struct src_domain *x = &sort_snap->dom[*(const uint32_t *)a];
+	const struct src_domain *y = &sort_snap->dom[*(const uint32_t *)b];
+	int c = strcmp(x->uuid, y->uuid);
+	return c ? c : (x->domid > y->domid) - (x->domid < y->domid);
+}
+
+static void sort_domains(const struct src_snapshot *s, uint32_t **order, uint32_t *cap)
+{
+	if (s->ndom > *cap) {
+		*cap = s->ndom;
+		*order = xrealloc(*order, sizeof(**order) * *cap);
+	}
+	for (uint32_t i = 0; i < s->ndom; i++)
+		(*order)[i] = i;
+	sort_snap = s; /* only the tick thread sorts */
+	qsort(*order, s->ndom, sizeof(**order), dom_uuid_cmp);
+	sort_snap = NULL;
+}
+
+static void add_resident(struct dmn *d, const char *uuid, uint32_t domid)
+{
+	if (d->nres == d->cap_res) {
+		d->cap_res = d->cap_res ? d->cap_res * 2 : 64;
+		d->res = xrealloc(d->res, sizeof(*d->res) * d->cap_res);
+	}
+	struct mon_resident *r = &d->res[d->nres++];
+	mon_uuid_copy(r->uuid, uuid);
+	r->domid = domid;
+}
+
+/* A VM that appeared: load its archive unless the registry has its RRD. */
+static void arrive(struct dmn *d, const struct src_domain *dom)
+{
+	if (!has_dir(d->opt.archive_dir) || !dom->uuid[0] || mon_has(d->reg, MON_VM, dom->uuid))
+		return;
+	struct rrdb *r;
+	char err[512];
+	int rc = store_archive_load(d->opt.archive_dir, dom->uuid, &r, err, sizeof(err));
+	if (rc == 0) {
+		if (mon_put(d->reg, MON_VM, dom->uuid, r) == 0) {
+			d->st.loaded++;
+			log_info("vm %s (domid %u): RRD loaded from its archive", dom->uuid,
+			         dom->domid);
+		} else {
+			rrdb_free(r);
+		}
+	} else if (rc != -ENOENT) {
+		log_warn("vm %s: archive not loaded, starting afresh: %s", dom->uuid, err);
+	}
+}
+
+/* A VM that disappeared: archive and release its RRD. */
+static void depart(struct dmn *d, const char *uuid)
+{
+	struct rrdb *r = mon_take(d->reg, MON_VM, uuid);
+	if (!r)
+		return;
+	if (has_dir(d->opt.archive_dir)) {
+		char err[512];
+		int rc = store_archive_write(d->opt.archive_dir, uuid, r, err, sizeof(err));
+		if (rc) {
+			d->st.archive_errors++;
+			log_err("vm %s: archiving failed: %s", uuid, err);
+		} else {
+			d->st.archived++;
+			log_info("vm %s: gone, RRD archived", uuid);
+		}
+	} else {
+		log_info("vm %s: gone, RRD released", uuid);
+	}
+	rrdb_free(r);
+}
+
+/*
+ * Merge the previous and current domain lists (both sorted by uuid): fill
+ * the resident table with their union (current domid wins), load archives
+ * of arrivals now, and return departures through gone[] for after apply.
+ */
+static size_t lifecycle(struct dmn *d, char (**gone)[MON_UUID_LEN + 1])
+{
+	const struct src_snapshot *p = d->have_prev ? &d->prev : NULL;
+	uint32_t np = p ? p->ndom : 0, nc = d->cur.ndom;
+	sort_domains(&d->cur, &d->order_cur, &d->cap_order_cur);
+	size_t ngone = 0;
+	*gone = NULL;
+	d->nres = 0;
+	uint32_t i = 0, j = 0;
+	const char *last = NULL;
+	while (i < np || j < nc) {
+		const struct src_domain *a = i < np ? &p->dom[d->order_prev[i]] : NULL;
+		const struct src_domain *b = j < nc ? &d->cur.dom[d->order_cur[j]] : NULL;
+		int c = !a ? 1 : !b ? -1 : strcmp(a->uuid, b->uuid);
+		const struct src_domain *x = c <= 0 ? a : b;
+		if (c < 0) { /* only in prev: gone (once per uuid) */
+			if (!last || strcmp(last, a->uuid)) {
+				add_resident(d, a->uuid, a->domid);
+				*gone = xrealloc(*gone, sizeof(**gone) * (ngone + 1));
+				mon_uuid_copy((*gone)[ngone++], a->uuid);
+			}
+			i++;
+		} else {
+			if (c > 0)
+				arrive(d, b);
+			if (!last || strcmp(last, b->uuid))
+				add_resident(d, b->uuid, b->domid);
+			else
+				d->res[d->nres - 1].domid = b->domid;
+			if (b->flags & SRC_DOM_FAILED) {
+				d->st.failed_doms++;
+				log_info("vm %s (domid %u): sample lost: %s", b->uuid, b->domid,
+				         strerror(b->err < 0 ? -b->err : EIO));
+			}
+			if (c == 0)
+				i++;
+			j++;
+		}
+		last = x->uuid;
+	}
+	return ngone;
+}
+
+int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, size_t n)
+{
+	src_snapshot_clear(&d->cur);
+	int rc = src_sample(d->src, now, &d->cur);
+	const struct mon_chunk *stack[8];
+	const struct mon_chunk **chunks = n + 1 <= 8 ? stack : xmalloc(sizeof(*chunks) * (n + 1));
+	size_t nc = 0;
+	char(*gone)[MON_UUID_LEN + 1] = NULL;
+	size_t ngone = 0;
+	if (rc == 0) {
+		d->cur.t = now;
+		ngone = lifecycle(d, &gone);
+		src_map(d->have_prev ? &d->prev : NULL, &d->cur, &d->samples);
+		mon_chunk_from_samples(&d->samples, d->opt.uid, &d->chunk);
+		chunks[nc++] = &d->chunk;
+	} else {
+		d->st.sample_errors++;
+		log_warn("sample at %.3f failed: %s; every DS is unknown this cycle", now,
+		         strerror(-rc));
+		/* keep the previous residents so their VMs get their Unknowns */
+	}
+	for (size_t i = 0; i < n; i++)
+		chunks[nc++] = extra[i];
+	mon_apply(d->reg, chunks, nc, now, d->res, d->nres, &d->last_apply);
+	if (chunks != stack)
+		free(chunks);
+	for (size_t i = 0; i < ngone; i++)
+		depart(d, gone[i]);
+	free(gone);
+	if (rc == 0) {
+		struct src_snapshot t = d->prev;
+		d->prev = d->cur;
+		d->cur = t;
+		uint32_t *o = d->order_prev;
+		uint32_t oc = d->cap_order_prev;
+		d->order_prev = d->order_cur;
+		d->cap_order_prev = d->cap_order_cur;
+		d->order_cur = o;
+		d->cap_order_cur = oc;
+		d->have_prev = true;
+	}
+	if (has_dir(d->opt.metrics_dir)) {
+		char err[512];
+		dump_build(d->reg, &d->dump_host, &d->dump_vms);
+		if (dump_write_file(d->opt.metrics_dir, "host-metrics.json", d->dump_host.p,
+		                    d->dump_host.len, err, sizeof(err)) ||
+		    dump_write_file(d->opt.metrics_dir, "vm-metrics.json", d->dump_vms.p,
+		                    d->dump_vms.len, err, sizeof(err)))
+			log_warn("metrics dump: %s", err);
+	}
+	d->st.ticks++;
+	return rc;
+}
+
+int dmn_archive_all(struct dmn *d)
+{
+	if (!has_dir(d->opt.archive_dir))
+		return 0;
+	struct mon_copy *c;
+	size_t n = mon_copy_all(d->reg, &c);
+	int fails = 0;
+	for (size_t i = 0; i < n; i++) {
+		char err[512];
+		int rc =
+		    store_archive_write(d->opt.archive_dir, c[i].uuid, c[i].rrd, err, sizeof(err));
+		if (rc) {
+			fails++;
+			d->st.archive_errors++;
+			log_err("%s %s: archiving failed: %s", mon_owner_kind_name(c[i].kind),
+			        c[i].uuid, err);
+		} else {
+			d->st.archived++;
+		}
+	}
+	log_info("archived %zu RRDs to %s (%d failures)", n - (size_t)fails, d->opt.archive_dir,
+	         fails);
+	mon_copies_free(c, n);
+	return fails;
+}

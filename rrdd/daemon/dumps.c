@@ -1,0 +1,130 @@
+/*
+ * The spec 3.6 metrics dumps (dumps.h).  Keys are escaped as JSON strings;
+ * finite numbers use xcp-rrdd's number text (numfmt), which is valid JSON.
+ */
+#include "daemon/dumps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export/numfmt.h"
+#include "export/textesc.h"
+#include "monitor/registry.h"
+
+void dump_number(struct buf *out, double v)
+{
+	if (isnan(v)) {
+		buf_adds(out, "\"NaN\"");
+	} else if (isinf(v)) {
+		buf_adds(out, v > 0 ? "\"infinity\"" : "\"-infinity\"");
+	} else {
+		char tmp[NUMFMT_MAX];
+		size_t n = numfmt_double(tmp, v);
+		buf_add(out, tmp, n);
+	}
+}
+
+static void dss_object(struct buf *out, const struct rrdb *r)
+{
+	buf_addc(out, '{');
+	for (uint32_t i = 0; i < r->nds; i++) {
+		if (i)
+			buf_adds(out, ", ");
+		exp_json_str(out, r->ds[i].name, strlen(r->ds[i].name));
+		buf_adds(out, ": ");
+		dump_number(out, rrdb_query_latest(r, i));
+	}
+	buf_addc(out, '}');
+}
+
+static int host_cb(const char *uuid, const struct rrdb *r, void *ctx)
+{
+	(void)uuid;
+	dss_object(ctx, r);
+	return 0;
+}
+
+struct vm_ctx {
+	struct buf *out;
+	int n;
+};
+
+static int vm_cb(const char *uuid, const struct rrdb *r, void *ctx)
+{
+	struct vm_ctx *v = ctx;
+	if (v->n++)
+		buf_adds(v->out, ", ");
+	exp_json_str(v->out, uuid, strlen(uuid));
+	buf_adds(v->out, ": ");
+	dss_object(v->out, r);
+	return 0;
+}
+
+void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms)
+{
+	buf_reset(host);
+	buf_reset(vms);
+	mon_rdlock(reg);
+	if (!mon_get_locked(reg, MON_HOST, NULL))
+		buf_adds(host, "{}");
+	else
+		mon_foreach_locked(reg, MON_HOST, host_cb, host);
+	struct vm_ctx v = {vms, 0};
+	buf_addc(vms, '{');
+	mon_foreach_locked(reg, MON_VM, vm_cb, &v);
+	buf_addc(vms, '}');
+	mon_unlock(reg);
+	buf_addc(host, '\n');
+	buf_addc(vms, '\n');
+}
+
+int dump_write_file(const char *dir, const char *name, const char *data, size_t n, char *err,
+                    size_t errlen)
+{
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(e));
+		return -e;
+	}
+	int rc = 0;
+	while (n && !rc) {
+		ssize_t w = write(fd, data, n);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			data += w, n -= (size_t)w;
+	}
+	if (!rc && fchmod(fd, 0644) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	}
+	return rc;
+}
+
+int dump_metrics(struct mon_registry *reg, const char *dir, char *err, size_t errlen)
+{
+	struct buf h = BUF_INIT, v = BUF_INIT;
+	dump_build(reg, &h, &v);
+	int rc = dump_write_file(dir, "host-metrics.json", h.p, h.len, err, errlen);
+	int rc2 =
+	    dump_write_file(dir, "vm-metrics.json", v.p, v.len, rc ? NULL : err, rc ? 0 : errlen);
+	buf_free(&h);
+	buf_free(&v);
+	return rc ? rc : rc2;
+}

@@ -1,0 +1,63 @@
+/*
+ * The deadline loop (dmn_run in daemon.h): ticks on a fixed monotonic grid
+ * of DMN_PERIOD seconds, stamps each with wall time, re-aligns after a late
+ * tick (logged) instead of catching up, pings systemd's watchdog every tick
+ * and reports readiness after the first one.  Polls the signal flags; the
+ * signal handlers themselves live in main.c.
+ */
+#include <errno.h>
+#include <math.h>
+#include <systemd/sd-daemon.h>
+
+#include "clock/clock.h"
+#include "daemon/daemon.h"
+#include "util/log.h"
+
+volatile sig_atomic_t dmn_stop_requested;
+volatile sig_atomic_t dmn_reopen_requested;
+
+int dmn_run(struct dmn *d)
+{
+	double start = clk_mono(d->clk);
+	double deadline = start;
+	double end = d->opt.run_for > 0 ? start + d->opt.run_for : INFINITY;
+	bool ready = false;
+	while (!dmn_stop_requested) {
+		if (dmn_reopen_requested) {
+			dmn_reopen_requested = 0;
+			log_reopen();
+			log_info("log reopened");
+		}
+		double began = clk_mono(d->clk);
+		dmn_tick(d, clk_wall(d->clk), NULL, 0);
+		if (d->opt.notify) {
+			if (!ready) {
+				sd_notify(0, "READY=1\nSTATUS=sampling every 5 s");
+				ready = true;
+			}
+			sd_notify(0, "WATCHDOG=1");
+		}
+		double now = clk_mono(d->clk);
+		unsigned skipped = clk_next_deadline(&deadline, DMN_PERIOD, now);
+		if (skipped) {
+			d->st.late++;
+			d->st.skipped += skipped;
+			log_warn("tick took %.3f s: %u tick(s) skipped, re-aligned to the 5 s grid",
+			         now - began, skipped);
+		}
+		if (deadline > end + 1e-9)
+			break;
+		while (!dmn_stop_requested && clk_sleep_until(d->clk, deadline) == -EINTR) {
+			if (dmn_reopen_requested) {
+				dmn_reopen_requested = 0;
+				log_reopen();
+			}
+		}
+	}
+	if (d->opt.notify)
+		sd_notify(0, "STOPPING=1");
+	log_info("stopping after %llu ticks (%llu late, %llu skipped); archiving",
+	         (unsigned long long)d->st.ticks, (unsigned long long)d->st.late,
+	         (unsigned long long)d->st.skipped);
+	return dmn_archive_all(d) ? 1 : 0;
+}
