@@ -16,6 +16,15 @@
 volatile sig_atomic_t dmn_stop_requested;
 volatile sig_atomic_t dmn_reopen_requested;
 
+static void maybe_reopen(void)
+{
+	if (dmn_reopen_requested) {
+		dmn_reopen_requested = 0;
+		log_reopen();
+		log_info("log reopened");
+	}
+}
+
 int dmn_run(struct dmn *d)
 {
 	double start = clk_mono(d->clk);
@@ -23,11 +32,7 @@ int dmn_run(struct dmn *d)
 	double end = d->opt.run_for > 0 ? start + d->opt.run_for : INFINITY;
 	bool ready = false;
 	while (!dmn_stop_requested) {
-		if (dmn_reopen_requested) {
-			dmn_reopen_requested = 0;
-			log_reopen();
-			log_info("log reopened");
-		}
+		maybe_reopen();
 		double began = clk_mono(d->clk);
 		dmn_tick(d, clk_wall(d->clk), NULL, 0);
 		if (d->opt.notify) {
@@ -47,12 +52,8 @@ int dmn_run(struct dmn *d)
 		}
 		if (deadline > end + 1e-9)
 			break;
-		while (!dmn_stop_requested && clk_sleep_until(d->clk, deadline) == -EINTR) {
-			if (dmn_reopen_requested) {
-				dmn_reopen_requested = 0;
-				log_reopen();
-			}
-		}
+		while (!dmn_stop_requested && clk_sleep_until(d->clk, deadline) == -EINTR)
+			maybe_reopen();
 	}
 	if (d->opt.notify)
 		sd_notify(0, "STOPPING=1");
