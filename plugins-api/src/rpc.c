@@ -249,7 +249,7 @@ static void xml_end(void *ud, const XML_Char *name)
 	struct xstate *x = ud;
 	if (x->member_depth && x->depth == x->member_depth + 1 && strcmp(name, "name") == 0) {
 		copy_trunc(x->member, sizeof(x->member), x->text);
-	} else if (x->member_depth && x->depth > x->member_depth + 1 && x->leaf) {
+	} else if (x->member_depth && x->depth > x->member_depth && x->leaf) {
 		/* A leaf under the member's value: "<value>s</value>" or a
 		 * typed "<double>s</double>". */
 		if (strcmp(x->member, "Status") == 0) {
