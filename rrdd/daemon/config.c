@@ -29,8 +29,12 @@ void cfg_defaults(struct rrdd_config *c)
 
 int cfg_parse_duration(const char *s, double *out)
 {
-	if (!s || !*s)
+	if (!s || !(*s >= '0' && *s <= '9'))
 		return -EINVAL;
+	for (const char *q = s; *q; q++)
+		if (!((*q >= '0' && *q <= '9') || *q == '.' ||
+		      ((*q == 's' || *q == 'm' || *q == 'h' || *q == 'd') && !q[1])))
+			return -EINVAL;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);

@@ -1,0 +1,346 @@
+/*
+ * The registry of RRDs (rrdd/monitor/): spec 7 applied to hand-built
+ * chunks.  A fresh RRD holds only the default DSs of its first chunk (whose
+ * values are not applied); a non-default DS is known but not recorded until
+ * enabled; DSs not reported in a cycle get Unknown; VM owners count only
+ * while resident; a domid change restarts counters (for every chunk of the
+ * cycle) without a spike; SR owners need no residency; a changed range
+ * takes effect; a loaded RRD gets no duplicate DSs; forget drops a DS.
+ * Expected values are worked out from the rate definitions by hand.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "monitor/registry.h"
+#include "util/log.h"
+
+#define T0   1000000.0 /* a multiple of 5 */
+#define HOST "aaaaaaaa-0000-4000-8000-000000000001"
+#define VM1  "bbbbbbbb-0000-4000-8000-000000000001"
+#define SR1  "cccccccc-0000-4000-8000-000000000001"
+
+static struct mon_registry *reg_new(bool enable_all)
+{
+	struct mon_config cfg = {.host_uuid = HOST, .use_min_max = false, .enable_all = enable_all};
+	return mon_registry_new(&cfg);
+}
+
+static void add(struct mon_chunk_owner *o, const char *name, enum ds_type type, bool dflt,
+                struct dsval v)
+{
+	struct mon_sample *s = mon_owner_add_sample(o);
+	s->d.name = name;
+	s->d.description = "test";
+	s->d.units = "u";
+	s->d.type = type;
+	s->d.value_type = v.type;
+	s->d.min = type == DS_DERIVE ? 0 : -INFINITY;
+	s->d.max = INFINITY;
+	s->d.dflt = dflt;
+	s->d.transform = TR_IDENTITY;
+	s->v = v;
+}
+
+static void apply1(struct mon_registry *reg, struct mon_chunk *c, double t,
+                   const struct mon_resident *res, size_t nres, struct mon_apply_stats *st)
+{
+	const struct mon_chunk *cs[1] = {c};
+	c->t = t;
+	mon_apply(reg, cs, 1, t, res, nres, st);
+}
+
+static double latest(struct mon_registry *reg, enum mon_owner_kind k, const char *uuid,
+                     const char *name)
+{
+	double v = -12345;
+	if (mon_latest(reg, k, uuid, name, &v))
+		return -12345;
+	return v;
+}
+
+/* One host chunk with a (default gauge), b (non-default), c (default). */
+static void host_chunk(struct mon_chunk *c, double a, double b, double cv, bool with_c)
+{
+	mon_chunk_reset(c);
+	snprintf(c->uid, sizeof(c->uid), "test");
+	struct mon_chunk_owner *o = mon_chunk_add_owner(c, MON_HOST, NULL);
+	add(o, "c_gauge", DS_GAUGE, true, DSVAL_FLT(cv));
+	if (!with_c)
+		o->nds = 0;
+	add(o, "a_gauge", DS_GAUGE, true, DSVAL_FLT(a));
+	add(o, "b_hidden", DS_GAUGE, false, DSVAL_FLT(b));
+}
+
+static void test_fresh_rrd_only_defaults(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	host_chunk(&c, 10, 99, 7, true);
+	apply1(reg, &c, T0, NULL, 0, &st);
+	assert_int_equal(st.created, 1);
+
+	mon_rdlock(reg);
+	const struct rrdb *r = mon_get_locked(reg, MON_HOST, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->nds, 2);
+	/* DSs in name order; the non-default one is not recorded */
+	assert_string_equal(r->ds[0].name, "a_gauge");
+	assert_string_equal(r->ds[1].name, "c_gauge");
+	assert_int_equal(r->nrra, 10); /* the host always has MIN/MAX */
+	/* the creating chunk's values are not applied */
+	assert_true(isnan(rrdb_query_latest(r, 0)));
+	mon_unlock(reg);
+
+	/* but the non-default DS is known, disabled */
+	struct mon_dsinfo *info;
+	int n = mon_possible_dss(reg, MON_HOST, NULL, &info);
+	assert_int_equal(n, 3);
+	int hidden = -1;
+	for (int i = 0; i < n; i++)
+		if (strcmp(info[i].d.name, "b_hidden") == 0)
+			hidden = i;
+	assert_true(hidden >= 0);
+	assert_false(info[hidden].enabled);
+	assert_string_equal(info[hidden].d.units, "u");
+	for (int i = 0; i < n; i++)
+		if (i != hidden)
+			assert_true(info[i].enabled);
+	mon_dsinfo_free(info, (size_t)n);
+
+	/* the next cycle records the default values */
+	host_chunk(&c, 20, 98, 8, true);
+	apply1(reg, &c, T0 + 5, NULL, 0, &st);
+	assert_int_equal(st.created, 0);
+	assert_true(latest(reg, MON_HOST, NULL, "a_gauge") == 20);
+	assert_true(latest(reg, MON_HOST, NULL, "c_gauge") == 8);
+	assert_true(latest(reg, MON_HOST, NULL, "b_hidden") == -12345);
+
+	/* enabling it: recorded from the cycle after */
+	assert_int_equal(mon_enable_ds(reg, MON_HOST, NULL, "b_hidden", T0 + 5), 0);
+	assert_int_equal(mon_enable_ds(reg, MON_HOST, NULL, "nope", T0 + 5), -ENOENT);
+	host_chunk(&c, 30, 97, 9, true);
+	apply1(reg, &c, T0 + 10, NULL, 0, &st);
+	assert_true(latest(reg, MON_HOST, NULL, "b_hidden") == 97);
+	assert_true(latest(reg, MON_HOST, NULL, "a_gauge") == 30);
+
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+static void test_missing_get_unknown(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	host_chunk(&c, 1, 1, 1, true);
+	apply1(reg, &c, T0, NULL, 0, &st);
+	host_chunk(&c, 2, 2, 2, true);
+	apply1(reg, &c, T0 + 5, NULL, 0, &st);
+	assert_true(latest(reg, MON_HOST, NULL, "c_gauge") == 2);
+	/* c not reported: Unknown at the cycle time, a still recorded */
+	host_chunk(&c, 3, 3, 3, false);
+	apply1(reg, &c, T0 + 10, NULL, 0, &st);
+	assert_int_equal(st.missing, 1);
+	assert_true(isnan(latest(reg, MON_HOST, NULL, "c_gauge")));
+	assert_true(latest(reg, MON_HOST, NULL, "a_gauge") == 3);
+	/* no chunk at all: everything Unknown */
+	apply1(reg, &c, T0 + 15, NULL, 0, &st);
+	const struct mon_chunk *none[1];
+	mon_apply(reg, none, 0, T0 + 20, NULL, 0, &st);
+	assert_int_equal(st.missing, 2);
+	assert_true(isnan(latest(reg, MON_HOST, NULL, "a_gauge")));
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+static void vm_chunk(struct mon_chunk *c, const char *uid, const char *name, int64_t counter)
+{
+	mon_chunk_reset(c);
+	snprintf(c->uid, sizeof(c->uid), "%s", uid);
+	struct mon_chunk_owner *o = mon_chunk_add_owner(c, MON_VM, VM1);
+	add(o, name, DS_DERIVE, true, DSVAL_INT(counter));
+}
+
+static void test_not_resident_ignored(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	vm_chunk(&c, "p", "bytes", 100);
+	struct mon_resident other = {.uuid = "dddddddd-0000-4000-8000-000000000001", .domid = 3};
+	apply1(reg, &c, T0, &other, 1, &st);
+	assert_int_equal(st.not_resident, 1);
+	assert_int_equal(st.created, 0);
+	assert_false(mon_has(reg, MON_VM, VM1));
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+/* DERIVE counters: 100 B/s, then the domain reboots (new domid) and its
+ * counter restarts from 0: the first rate is counter/5 s, never negative
+ * or a spike; the same for a second producer's DS in that cycle. */
+static void test_domid_change_restarts_counters(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk a = {0}, b = {0};
+	struct mon_apply_stats st;
+	struct mon_resident res = {.uuid = VM1, .domid = 1};
+	const struct mon_chunk *both[2] = {&b, &a}; /* applied in uid order */
+	int64_t ctr = 1000;
+	for (int i = 0; i < 4; i++, ctr += 500) {
+		vm_chunk(&a, "a-src", "net", ctr);
+		vm_chunk(&b, "b-plugin", "disk", 2 * ctr);
+		a.t = b.t = T0 + 5 * i;
+		mon_apply(reg, both, 2, T0 + 5 * i, &res, 1, &st);
+	}
+	assert_true(latest(reg, MON_VM, VM1, "net") == 100);
+	assert_true(latest(reg, MON_VM, VM1, "disk") == 200);
+
+	res.domid = 2; /* reboot: counters from zero */
+	vm_chunk(&a, "a-src", "net", 250);
+	vm_chunk(&b, "b-plugin", "disk", 750);
+	a.t = b.t = T0 + 20;
+	mon_apply(reg, both, 2, T0 + 20, &res, 1, &st);
+	assert_int_equal(st.restarted, 1);
+	assert_true(latest(reg, MON_VM, VM1, "net") == 50);
+	assert_true(latest(reg, MON_VM, VM1, "disk") == 150);
+
+	/* next cycle, same domid: plain differences again */
+	vm_chunk(&a, "a-src", "net", 750);
+	vm_chunk(&b, "b-plugin", "disk", 1250);
+	a.t = b.t = T0 + 25;
+	mon_apply(reg, both, 2, T0 + 25, &res, 1, &st);
+	assert_int_equal(st.restarted, 0);
+	assert_true(latest(reg, MON_VM, VM1, "net") == 100);
+	assert_true(latest(reg, MON_VM, VM1, "disk") == 100);
+	mon_chunk_clear(&a);
+	mon_chunk_clear(&b);
+	mon_registry_free(reg);
+}
+
+static void test_sr_owner(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	for (int i = 0; i < 2; i++) {
+		mon_chunk_reset(&c);
+		struct mon_chunk_owner *o = mon_chunk_add_owner(&c, MON_SR, SR1);
+		add(o, "physical_utilisation", DS_GAUGE, true, DSVAL_INT(4096 * (i + 1)));
+		apply1(reg, &c, T0 + 5 * i, NULL, 0, &st);
+	}
+	char(*uuids)[MON_UUID_LEN + 1];
+	size_t n = mon_list(reg, MON_SR, &uuids);
+	assert_int_equal(n, 1);
+	assert_string_equal(uuids[0], SR1);
+	free(uuids);
+	assert_true(latest(reg, MON_SR, SR1, "physical_utilisation") == 8192);
+	struct rrdb *copy = mon_dup(reg, MON_SR, SR1);
+	assert_non_null(copy);
+	assert_int_equal(copy->nrra, 4); /* use_min_max off */
+	rrdb_free(copy);
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+static void test_range_change(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	double maxes[3] = {10, 10, 100};
+	for (int i = 0; i < 3; i++) {
+		mon_chunk_reset(&c);
+		struct mon_chunk_owner *o = mon_chunk_add_owner(&c, MON_HOST, NULL);
+		add(o, "g", DS_GAUGE, true, DSVAL_FLT(20));
+		o->ds[0].d.max = maxes[i];
+		apply1(reg, &c, T0 + 5 * i, NULL, 0, &st);
+		if (i == 1)
+			assert_true(isnan(latest(reg, MON_HOST, NULL, "g"))); /* 20 > max 10 */
+	}
+	assert_true(latest(reg, MON_HOST, NULL, "g") == 20);
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+static void test_put_take_no_duplicates(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	host_chunk(&c, 1, 1, 1, true);
+	apply1(reg, &c, T0, NULL, 0, &st);
+	host_chunk(&c, 2, 2, 2, true);
+	apply1(reg, &c, T0 + 5, NULL, 0, &st);
+	struct rrdb *r = mon_take(reg, MON_HOST, NULL);
+	assert_non_null(r);
+	assert_false(mon_has(reg, MON_HOST, NULL));
+	assert_int_equal(mon_put(reg, MON_HOST, NULL, r), 0);
+	/* the DSs of the loaded RRD are matched by name, not appended again */
+	host_chunk(&c, 3, 3, 3, true);
+	apply1(reg, &c, T0 + 10, NULL, 0, &st);
+	assert_int_equal(st.created, 0);
+	assert_int_equal(st.ds_added, 0);
+	mon_rdlock(reg);
+	assert_int_equal(mon_get_locked(reg, MON_HOST, NULL)->nds, 2);
+	mon_unlock(reg);
+	assert_true(latest(reg, MON_HOST, NULL, "a_gauge") == 3);
+	/* forget drops the DS; a default one comes back with the next chunk */
+	assert_int_equal(mon_forget_ds(reg, MON_HOST, NULL, "a_gauge"), 0);
+	assert_int_equal(mon_forget_ds(reg, MON_HOST, NULL, "a_gauge"), -ENOENT);
+	assert_true(latest(reg, MON_HOST, NULL, "a_gauge") == -12345);
+	assert_true(latest(reg, MON_HOST, NULL, "c_gauge") == 3);
+	host_chunk(&c, 4, 4, 4, true);
+	apply1(reg, &c, T0 + 15, NULL, 0, &st);
+	assert_int_equal(st.ds_added, 1);
+	assert_true(latest(reg, MON_HOST, NULL, "c_gauge") == 4);
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+static void test_enable_all(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(true);
+	struct mon_chunk c = {0};
+	host_chunk(&c, 1, 1, 1, true);
+	apply1(reg, &c, T0, NULL, 0, NULL);
+	host_chunk(&c, 2, 5, 2, true);
+	apply1(reg, &c, T0 + 5, NULL, 0, NULL);
+	assert_true(latest(reg, MON_HOST, NULL, "b_hidden") == 5);
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
+int main(void)
+{
+	log_init("test", LOG_TO_STDERR, LOG_WARNING);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fresh_rrd_only_defaults),
+	    cmocka_unit_test(test_missing_get_unknown),
+	    cmocka_unit_test(test_not_resident_ignored),
+	    cmocka_unit_test(test_domid_change_restarts_counters),
+	    cmocka_unit_test(test_sr_owner),
+	    cmocka_unit_test(test_range_change),
+	    cmocka_unit_test(test_put_take_no_duplicates),
+	    cmocka_unit_test(test_enable_all),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
