@@ -91,6 +91,8 @@ void rpc_ds_add(struct rpc_ds_list *l, const struct rpc_ds_info *ds)
 
 #define A(i) (args->a[i])
 
+/* Wrap a backend's malloc'd string answer (called after the backend, never
+ * as part of the same expression: argument evaluation order is unspecified). */
 static int take_string(int rc, char *s, struct rpc_value *result)
 {
 	if (rc == 0)
@@ -171,7 +173,8 @@ static int m_archive_sr_rrd(const struct rpc_backend *be, const struct rpc_args 
 {
 	NEED(archive_sr_rrd);
 	char *path = NULL;
-	return take_string(be->archive_sr_rrd(be->ctx, A(0).s, &path, err), path, result);
+	int rc = be->archive_sr_rrd(be->ctx, A(0).s, &path, err);
+	return take_string(rc, path, result);
 }
 
 static int m_push_sr_rrd(const struct rpc_backend *be, const struct rpc_args *args,
@@ -297,7 +300,8 @@ static int m_get_header(const struct rpc_backend *be, const struct rpc_args *arg
 {
 	NEED(plugin_get_header);
 	char *s = NULL;
-	return take_string(be->plugin_get_header(be->ctx, &s, err), s, result);
+	int rc = be->plugin_get_header(be->ctx, &s, err);
+	return take_string(rc, s, result);
 }
 
 static int m_get_path(const struct rpc_backend *be, const struct rpc_args *args,
@@ -305,7 +309,8 @@ static int m_get_path(const struct rpc_backend *be, const struct rpc_args *args,
 {
 	NEED(plugin_get_path);
 	char *s = NULL;
-	return take_string(be->plugin_get_path(be->ctx, A(0).s, &s, err), s, result);
+	int rc = be->plugin_get_path(be->ctx, A(0).s, &s, err);
+	return take_string(rc, s, result);
 }
 
 static int do_register(const struct rpc_backend *be, const char *uid, int freq, int proto,
