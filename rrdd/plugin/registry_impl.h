@@ -1,0 +1,137 @@
+/*
+ * Internals of the plugin registry (registry.c, discovery.c, pageio.c,
+ * tochunk.c): the per-plugin entry and the registry itself.  Not for other
+ * modules: use plugin/registry.h.
+ *
+ * Ownership: the entry list (and the graveyard of deregistered entries) is
+ * guarded by reg->mu; the fields marked "tick" are touched only by
+ * plg_collect, which runs in one thread at a time and frees graveyard
+ * entries only at its next call, so a chunk it returned outlives any
+ * concurrent deregistration.
+ */
+#ifndef RRDD_PLUGIN_REGISTRY_IMPL_H
+#define RRDD_PLUGIN_REGISTRY_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor/chunk.h"
+#include "plugin/proto.h"
+#include "plugin/registry.h"
+
+/* Distinct error kinds of one plugin, logged once each (bit numbers). */
+enum plg_err_kind {
+	PLG_K_HEADER,
+	PLG_K_LENGTH,
+	PLG_K_CHECKSUM,
+	PLG_K_PAYLOAD,
+	PLG_K_COUNT,
+	PLG_K_TOO_BIG,
+	PLG_K_NOT_REGULAR,
+	PLG_K_OPEN,
+	PLG_K_READ,
+	PLG_K_EMPTY,
+	PLG_K_NO_FILE,
+	PLG_K_TIMESTAMP,
+	PLG_K_OTHER,
+	PLG_K_COUNT_KINDS
+};
+
+/* The descriptor cache of one plugin: copies of the strings of its current
+ * metadata and where each page DS lands in the chunk. */
+struct plg_desc {
+	bool valid;
+	enum plg_proto proto;
+	uint32_t meta_crc; /* V2: the page's metadata CRC the cache was built for */
+	size_t n;
+	uint32_t *oi, *si; /* page DS i -> chunk owner oi[i], sample si[i] */
+	char *pool;
+	size_t pool_cap;
+};
+
+struct plg_entry {
+	char *uid;
+	int protocol;   /* enum plg_reg_proto, as registered */
+	bool by_file;   /* discovered in the directory */
+	bool by_rpc;    /* registered by RPC / plg_register */
+	bool scan_seen; /* directory scan bookkeeping (under reg->mu) */
+	/* tick */
+	struct plg_reader *rd;
+	unsigned char *buf;
+	size_t buf_cap;
+	size_t last_len; /* bytes of the last page: the first pread's size */
+	struct mon_chunk chunk;
+	bool have_chunk; /* chunk holds the last good page */
+	int stale;       /* consecutive No_update ticks */
+	struct plg_desc desc;
+	uint32_t logged_kinds; /* bit per enum plg_err_kind */
+	bool in_error;         /* the last read failed */
+	bool streak_logged;    /* a warning was logged during the current failure streak */
+	uint64_t streak;       /* failed reads in the current streak */
+};
+
+struct plg_registry {
+	pthread_mutex_t mu;
+	char *dir;
+	size_t max_bytes;
+	int stale_ticks;
+	bool no_inotify, no_discovery;
+	/* entries sorted by uid */
+	struct plg_entry **v;
+	size_t n, cap;
+	/* deregistered, freed by the next plg_collect */
+	struct plg_entry **grave;
+	size_t ngrave, capgrave;
+	/* tick: a copy of the list, and the array plg_collect returns */
+	struct plg_entry **work;
+	size_t cap_work;
+	struct mon_chunk **out;
+	pthread_mutex_t collect_mu;
+	/* discovery (tick thread, under collect_mu) */
+	int ino_fd;   /* -1: none */
+	int watch_wd; /* -1: not watching */
+	bool need_scan;
+	bool dir_warned;
+	/* timing: CLOCK_MONOTONIC of the next tick, 0 = unknown */
+	double next_tick_mono;
+	struct plg_stats st;
+};
+
+/* Whether uid is a valid plugin file name. */
+bool plg_uid_valid(const char *uid);
+
+/* Whether discovery ignores the name (dotfiles, *.tmp, tap-*). */
+bool plg_name_ignored(const char *name);
+
+/* Register / deregister with reg->mu held.  Register returns 0 (new), 1
+ * (existing: only its origin flag is added) or -EINVAL. */
+int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol, bool by_file);
+int plg_deregister_locked(struct plg_registry *reg, const char *uid);
+struct plg_entry *plg_find_locked(struct plg_registry *reg, const char *uid);
+
+/* Discovery (discovery.c), tick thread.  plg_discovery_start creates the
+ * directory, sets up inotify and does the first scan; plg_discovery_poll
+ * processes pending events (or rescans) before a tick's reads. */
+void plg_discovery_start(struct plg_registry *reg);
+void plg_discovery_poll(struct plg_registry *reg);
+void plg_discovery_stop(struct plg_registry *reg);
+
+/* Load the page of <dir>/<uid> into e->buf (pageio.c): opens without
+ * following links, requires a regular file, reads only the bytes the page
+ * header declares (at most max_bytes).  Returns 0 with *len set, or
+ * -(1 + kind) for a failure of enum plg_err_kind kind, with a message. */
+int plg_page_load(const char *dir, struct plg_entry *e, size_t max_bytes, size_t *len, char *err,
+                  size_t errlen);
+
+/* Fill e->chunk from a decoded page (tochunk.c): descriptors from the cache
+ * (rebuilt when the metadata changed), values and time from the page.
+ * buf/len are the page bytes (for the V2 metadata CRC). */
+void plg_page_to_chunk(struct plg_entry *e, const struct plg_page *pg, const unsigned char *buf,
+                       size_t len);
+
+/* Release the descriptor cache. */
+void plg_desc_clear(struct plg_desc *d);
+
+#endif
