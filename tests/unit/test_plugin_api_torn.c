@@ -5,7 +5,8 @@
  * gets only OK or No_update -- never a header, length, checksum, payload or
  * count error.  The writer runs in another thread, then in another process.
  * Every OK page is also checked for internal consistency (all values equal
- * the timestamp they were published with).  For information only, the same
+ * the timestamp they were published with).  A handle shared by setter
+ * threads and a publisher ends with the last values.  For information only, the same
  * run in in-place mode prints how many torn pages the CRCs had to reject.
  */
 #include <setjmp.h>
@@ -255,12 +256,93 @@ static void test_in_place_for_information(void **state)
 	rm_dir(r.dir);
 }
 
+/* ---- one handle shared by threads (the handle's lock) ---- */
+
+struct setter {
+	struct rrdp_source *src[4];
+	int id;
+};
+
+static void *set_values(void *arg)
+{
+	struct setter *st = arg;
+	for (int k = 1; k <= 20000; k++)
+		for (int i = 0; i < 4; i++)
+			if (rrdp_source_set_int64(st->src[i], (int64_t)st->id * 1000000 + k) < 0)
+				return (void *)1;
+	return NULL;
+}
+
+static void test_shared_handle_threads(void **state)
+{
+	(void)state;
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/test_plugin_torn.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	struct rrdp_options o = {.dir = dir, .socket_path = ""};
+	struct rrdp_plugin *p;
+	assert_int_equal(rrdp_plugin_new(&p, "torn", &o), 0);
+	struct setter st[3];
+	char name[32];
+	for (int t = 0; t < 3; t++) {
+		st[t].id = t + 1;
+		for (int i = 0; i < 4; i++) {
+			struct rrdp_source_def d = RRDP_SOURCE_DEF_INIT;
+			snprintf(name, sizeof(name), "t%d_%d", t, i);
+			d.name = name;
+			d.value_type = RRDP_INT64;
+			assert_int_equal(rrdp_source_add(p, &d, &st[t].src[i]), 0);
+		}
+	}
+	pthread_t th[3];
+	for (int t = 0; t < 3; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, set_values, &st[t]), 0);
+	/* Publish (and add/remove a source) while the setters run. */
+	struct plg_reader *rd = plg_reader_new();
+	for (int k = 0; k < 300; k++) {
+		struct rrdp_source_def d = RRDP_SOURCE_DEF_INIT;
+		d.name = "extra";
+		struct rrdp_source *x;
+		assert_int_equal(rrdp_source_add(p, &d, &x), 0);
+		assert_int_equal(rrdp_publish_at(p, 1e9 + 2 * k), 0);
+		assert_int_equal(rrdp_source_remove(p, x), 0);
+		assert_int_equal(rrdp_publish_at(p, 1e9 + 2 * k + 1), 0);
+	}
+	for (int t = 0; t < 3; t++) {
+		void *ret;
+		pthread_join(th[t], &ret);
+		assert_null(ret);
+	}
+	assert_int_equal(rrdp_publish_at(p, 2e9), 0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/torn", dir);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct stat sb;
+	assert_int_equal(fstat(fd, &sb), 0);
+	unsigned char *b = malloc((size_t)sb.st_size);
+	assert_int_equal(pread(fd, b, (size_t)sb.st_size, 0), sb.st_size);
+	close(fd);
+	const struct plg_page *pg;
+	assert_int_equal(plg_read(rd, b, (size_t)sb.st_size, &pg), PLG_OK);
+	assert_int_equal(pg->n, 12);
+	for (int t = 0; t < 3; t++)
+		for (int i = 0; i < 4; i++)
+			assert_true(pg->ds[t * 4 + i].value.i ==
+			            (int64_t)(t + 1) * 1000000 + 20000);
+	free(b);
+	plg_reader_free(rd);
+	rrdp_plugin_free(p);
+	rm_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_thread_writer_never_torn),
 	    cmocka_unit_test(test_process_writer_never_torn),
 	    cmocka_unit_test(test_in_place_for_information),
+	    cmocka_unit_test(test_shared_handle_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
