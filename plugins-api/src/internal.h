@@ -25,6 +25,8 @@
 #define RRDP_MAX_UID  200
 /* Sources per plugin: the page must fit the 32-bit fields comfortably. */
 #define RRDP_MAX_SOURCES 100000
+/* Largest page written (daemons refuse larger files): 64 MiB. */
+#define RRDP_MAX_PAGE (64 << 20)
 
 struct rrdp_source {
 	struct rrdp_plugin *plugin;

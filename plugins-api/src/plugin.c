@@ -451,9 +451,10 @@ static int rebuild_meta(struct rrdp_plugin *p)
 		return rc;
 	size_t n = p->nsrc;
 	size_t len = OFF_VALUES + 8 * n + 4 + mlen;
-	if (mlen > UINT32_MAX / 2) {
+	if (len > RRDP_MAX_PAGE) {
 		free(json);
-		return rrdp_i_fail(-E2BIG, "metadata of %zu bytes is too large", mlen);
+		return rrdp_i_fail(-E2BIG, "a page of %zu bytes is too large (limit %d)", len,
+		                   RRDP_MAX_PAGE);
 	}
 	size_t size = (len + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES * PAGE_SIZE_BYTES;
 	unsigned char *page = calloc(1, size);
