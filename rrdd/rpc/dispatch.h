@@ -10,10 +10,13 @@
  *    {Status: "Failure", ErrorDescription: [tag, msg]}, JSON-RPC result/error.
  *  - RPC_BAD_REQUEST: the body is not a well-formed call within the limits.
  *  - RPC_UNKNOWN_METHOD: no such method.
- * For the last two xcp-rrdd answers HTTP 401 "Go away: <exception>" without
- * a usable body; the HTTP layer chooses the status, and the body we produce
- * is the Failure envelope ["Rrdd_internal_error", reason] (XML-RPC) or the
- * JSON-RPC error (v2 codes -32700/-32600/-32601), so any client can read it.
+ * xcp-rrdd has no in-band answer for these two: a body that does not parse
+ * escapes its handler and http-lib answers HTTP 500 (internal error page);
+ * an unknown method raises Idl.UnknownMethod, answered HTTP 401 with
+ * WWW-Authenticate: Basic realm="Go away: Idl.UnknownMethod(\"m\")".  The
+ * HTTP layer chooses the status; the body we produce is the Failure envelope
+ * ["Rrdd_internal_error", reason] (XML-RPC) or the JSON-RPC error (v2 codes
+ * -32700/-32600/-32601), so any client can read it.
  */
 #ifndef RRDD_RPC_DISPATCH_H
 #define RRDD_RPC_DISPATCH_H
