@@ -17,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/hostid.h"
 #include "monitor/registry.h"
+#include "plugin/registry.h"
 #include "source/source.h"
 #include "source/source_sim.h"
 #include "util/log.h"
@@ -129,11 +130,19 @@ int main(int argc, char **argv)
 	                        .use_min_max = cfg.use_min_max,
 	                        .enable_all = cfg.enable_all_dss};
 	struct mon_registry *reg = mon_registry_new(&mc);
+	struct plg_registry_opts po = {.dir = cfg.plugin_dir,
+	                               .max_bytes = (size_t)cfg.plugin_max_bytes,
+	                               .no_inotify = cfg.no_inotify,
+	                               .stale_ticks =
+	                                   cfg.plugin_stale_ticks ? cfg.plugin_stale_ticks : -1};
+	struct plg_registry *plugins = plg_registry_new(&po);
+	log_info("plugins: reading %s (%zu found)", plg_dir(plugins), plg_count(plugins));
 	struct dmn_options opt = {.archive_dir = archive_dir,
 	                          .metrics_dir = metrics_dir,
 	                          .uid = sim ? "rrdd-sim" : "rrdd-xen",
 	                          .run_for = cfg.run_for,
-	                          .notify = true};
+	                          .notify = true,
+	                          .plugins = plugins};
 	struct dmn d;
 	dmn_init(&d, &opt, &clk, src, reg);
 	int status = dmn_run(&d);
@@ -141,6 +150,7 @@ int main(int argc, char **argv)
 	         (unsigned long long)d.st.ticks, (unsigned long long)d.st.archived,
 	         (unsigned long long)d.st.archive_errors);
 	dmn_fini(&d);
+	plg_registry_free(plugins);
 	mon_registry_free(reg);
 	src_close(src);
 	return status;

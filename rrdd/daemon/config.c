@@ -25,6 +25,8 @@ void cfg_defaults(struct rrdd_config *c)
 	strcpy(c->inventory, "/etc/xensource-inventory");
 	c->log_level = LOG_INFO;
 	c->use_min_max = false;
+	c->plugin_max_bytes = 8u << 20;
+	c->plugin_stale_ticks = 2;
 }
 
 int cfg_parse_duration(const char *s, double *out)
@@ -177,6 +179,24 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = parse_bool(v, &c->enable_all_dss);
 	} else if (!strcmp(key, "use-min-max")) {
 		rc = parse_bool(v, &c->use_min_max);
+	} else if (!strcmp(key, "plugin-dir")) {
+		rc = set_str(c->plugin_dir, sizeof(c->plugin_dir), v);
+	} else if (!strcmp(key, "plugin-max-bytes")) {
+		rc = parse_u64(v, 1ull << 30, &u);
+		if (!rc && u < 4096)
+			rc = -EINVAL;
+		if (!rc)
+			c->plugin_max_bytes = u;
+	} else if (!strcmp(key, "no-inotify")) {
+		rc = parse_bool(v, &c->no_inotify);
+	} else if (!strcmp(key, "plugin-stale-ticks")) {
+		if (!strcmp(v, "-1")) {
+			c->plugin_stale_ticks = -1;
+		} else {
+			rc = parse_u64(v, 1000, &u);
+			if (!rc)
+				c->plugin_stale_ticks = (int)u;
+		}
 	} else if (!strcmp(key, "disable-logging-for")) {
 		(void)b; /* xcp-rrdd.conf key, accepted and ignored */
 	} else {
@@ -277,17 +297,32 @@ int cfg_load_file(struct rrdd_config *c, const char *path, char *err, size_t err
 }
 
 static const struct option long_opts[] = {
-    {"source", required_argument, 0, 0},       {"clock", required_argument, 0, 0},
-    {"run-for", required_argument, 0, 0},      {"sim-domains", required_argument, 0, 0},
-    {"sim-scenario", required_argument, 0, 0}, {"seed", required_argument, 0, 0},
-    {"sim-epoch", required_argument, 0, 0},    {"state-dir", required_argument, 0, 0},
-    {"archive-dir", required_argument, 0, 0},  {"metrics-dir", required_argument, 0, 0},
-    {"host-uuid", required_argument, 0, 0},    {"inventory", required_argument, 0, 0},
-    {"log-level", required_argument, 0, 0},    {"log-target", required_argument, 0, 0},
-    {"use-min-max", no_argument, 0, 0},        {"enable-all-dss", no_argument, 0, 0},
-    {"foreground", no_argument, 0, 'f'},       {"config", required_argument, 0, 'c'},
-    {"check-config", no_argument, 0, 'C'},     {"help", no_argument, 0, 'h'},
-    {"version", no_argument, 0, 'V'},          {0, 0, 0, 0},
+    {"source", required_argument, 0, 0},
+    {"clock", required_argument, 0, 0},
+    {"run-for", required_argument, 0, 0},
+    {"sim-domains", required_argument, 0, 0},
+    {"sim-scenario", required_argument, 0, 0},
+    {"seed", required_argument, 0, 0},
+    {"sim-epoch", required_argument, 0, 0},
+    {"state-dir", required_argument, 0, 0},
+    {"archive-dir", required_argument, 0, 0},
+    {"metrics-dir", required_argument, 0, 0},
+    {"host-uuid", required_argument, 0, 0},
+    {"inventory", required_argument, 0, 0},
+    {"log-level", required_argument, 0, 0},
+    {"log-target", required_argument, 0, 0},
+    {"use-min-max", no_argument, 0, 0},
+    {"enable-all-dss", no_argument, 0, 0},
+    {"foreground", no_argument, 0, 'f'},
+    {"config", required_argument, 0, 'c'},
+    {"check-config", no_argument, 0, 'C'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
+    {"plugin-dir", required_argument, 0, 0},
+    {"plugin-max-bytes", required_argument, 0, 0},
+    {"no-inotify", no_argument, 0, 0},
+    {"plugin-stale-ticks", required_argument, 0, 0},
+    {0, 0, 0, 0},
 };
 
 int cfg_parse_args(struct rrdd_config *c, int argc, char **argv, enum cfg_action *action, char *err,
@@ -358,6 +393,13 @@ void cfg_finalize(struct rrdd_config *c)
 	if (!c->metrics_dir[0])
 		snprintf(c->metrics_dir, sizeof(c->metrics_dir), "%s",
 		         sim ? c->state_dir : "/dev/shm");
+	if (!c->plugin_dir[0]) {
+		if (sim)
+			snprintf(c->plugin_dir, sizeof(c->plugin_dir), "%.1000s/plugins",
+			         c->state_dir);
+		else
+			strcpy(c->plugin_dir, "/dev/shm/metrics");
+	}
 }
 
 void cfg_print(const struct rrdd_config *c, FILE *f)
@@ -382,6 +424,10 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "foreground = %s\n", c->foreground ? "true" : "false");
 	fprintf(f, "enable-all-dss = %s\n", c->enable_all_dss ? "true" : "false");
 	fprintf(f, "use-min-max = %s\n", c->use_min_max ? "true" : "false");
+	fprintf(f, "plugin-dir = %s\n", c->plugin_dir);
+	fprintf(f, "plugin-max-bytes = %llu\n", (unsigned long long)c->plugin_max_bytes);
+	fprintf(f, "no-inotify = %s\n", c->no_inotify ? "true" : "false");
+	fprintf(f, "plugin-stale-ticks = %d\n", c->plugin_stale_ticks);
 }
 
 void cfg_usage(FILE *f)
@@ -406,6 +452,12 @@ void cfg_usage(FILE *f)
 	    "  --inventory FILE        (default /etc/xensource-inventory)\n"
 	    "  --use-min-max           MIN/MAX archives for VM and SR RRDs too\n"
 	    "  --enable-all-dss        record every data source, not only the default ones\n"
+	    "  --plugin-dir DIR        plugin pages (default /dev/shm/metrics,\n"
+	    "                          STATE-DIR/plugins with --source sim)\n"
+	    "  --plugin-max-bytes N    largest plugin page read (default 8388608)\n"
+	    "  --no-inotify            find plugins by scanning the directory every tick\n"
+	    "  --plugin-stale-ticks N  ticks an unchanged page leaves its DSs alone before\n"
+	    "                          they go Unknown (default 2; -1: at once)\n"
 	    "  --log-level LEVEL       err, warning, notice, info, debug (default info)\n"
 	    "  --log-target stderr|syslog\n"
 	    "  --foreground            accepted; rrdd never forks (systemd Type=notify)\n"

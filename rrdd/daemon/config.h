@@ -35,6 +35,10 @@ struct rrdd_config {
 	bool enable_all_dss;            /* xcp-rrdd's plugin-default */
 	bool use_min_max;               /* MIN/MAX RRAs for VM and SR RRDs */
 	char config_file[CFG_PATH_MAX]; /* the file read, "" if none */
+	char plugin_dir[CFG_PATH_MAX];  /* "" = default, see cfg_finalize */
+	uint64_t plugin_max_bytes;      /* most bytes of one plugin page read */
+	bool no_inotify;                /* discover plugins by scanning every tick */
+	int plugin_stale_ticks;         /* ticks an unchanged page is not Unknown; -1 none */
 };
 
 /* What the command line asks for besides running. */
@@ -66,7 +70,9 @@ int cfg_parse_args(struct rrdd_config *c, int argc, char **argv, enum cfg_action
 /* Resolve the defaults that depend on other keys: the archive directory is
  * /var/lib/xcp/blobs/rrds for the Xen source and <state-dir>/rrds for the
  * simulated one (so a simulation never mixes with real archives); the
- * metrics dumps go to /dev/shm for Xen and to the state dir otherwise. */
+ * metrics dumps go to /dev/shm for Xen and to the state dir otherwise; the
+ * plugin directory is /dev/shm/metrics for Xen and <state-dir>/plugins for
+ * the simulated host. */
 void cfg_finalize(struct rrdd_config *c);
 
 /* Print the effective configuration as a config file would set it. */

@@ -28,6 +28,7 @@
 #define DMN_PERIOD 5.0
 
 struct clk;
+struct plg_registry;
 
 struct dmn_options {
 	const char *archive_dir; /* NULL or "": no archives loaded or written */
@@ -35,6 +36,9 @@ struct dmn_options {
 	const char *uid;         /* producer uid of the built-in source's chunks */
 	double run_for;          /* dmn_run: seconds of clock time, 0 = until stopped */
 	bool notify;             /* dmn_run: sd_notify READY/WATCHDOG/STOPPING */
+	/* dmn_run: plugins read every tick (plg_collect) and applied with the
+	 * source's chunk; NULL = none.  Not owned. */
+	struct plg_registry *plugins;
 };
 
 struct dmn_stats {

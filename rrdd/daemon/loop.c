@@ -11,6 +11,7 @@
 
 #include "clock/clock.h"
 #include "daemon/daemon.h"
+#include "plugin/registry.h"
 #include "util/log.h"
 
 volatile sig_atomic_t dmn_stop_requested;
@@ -34,7 +35,13 @@ int dmn_run(struct dmn *d)
 	while (!dmn_stop_requested) {
 		maybe_reopen();
 		double began = clk_mono(d->clk);
-		dmn_tick(d, clk_wall(d->clk), NULL, 0);
+		double wall = clk_wall(d->clk);
+		struct mon_chunk **pc = NULL;
+		size_t npc = 0;
+		if (d->opt.plugins) /* future pages are refused against real time only */
+			plg_collect(d->opt.plugins, d->clk->ops == &clk_real_ops ? wall : NAN, &pc,
+			            &npc);
+		dmn_tick(d, wall, (const struct mon_chunk *const *)pc, npc);
 		if (d->opt.notify) {
 			if (!ready) {
 				sd_notify(0, "READY=1\nSTATUS=sampling every 5 s");
@@ -52,6 +59,8 @@ int dmn_run(struct dmn *d)
 		}
 		if (deadline > end + 1e-9)
 			break;
+		if (d->opt.plugins)
+			plg_set_next_tick(d->opt.plugins, deadline - clk_mono(d->clk));
 		while (!dmn_stop_requested && clk_sleep_until(d->clk, deadline) == -EINTR)
 			maybe_reopen();
 	}
