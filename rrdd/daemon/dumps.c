@@ -30,39 +30,21 @@ void dump_number(struct buf *out, double v)
 	}
 }
 
-static void dss_object(struct buf *out, const struct rrdb *r)
-{
-	buf_addc(out, '{');
-	for (uint32_t i = 0; i < r->nds; i++) {
-		if (i)
-			buf_adds(out, ", ");
-		exp_json_str(out, r->ds[i].name, strlen(r->ds[i].name));
-		buf_adds(out, ": ");
-		dump_number(out, rrdb_query_latest(r, i));
-	}
-	buf_addc(out, '}');
-}
-
-static int host_cb(const char *uuid, const struct rrdb *r, void *ctx)
-{
-	(void)uuid;
-	dss_object(ctx, r);
-	return 0;
-}
-
 struct vm_ctx {
+	struct mon_registry *reg;
 	struct buf *out;
 	int n;
 };
 
 static int vm_cb(const char *uuid, const struct rrdb *r, void *ctx)
 {
+	(void)r;
 	struct vm_ctx *v = ctx;
 	if (v->n++)
 		buf_adds(v->out, ", ");
 	exp_json_str(v->out, uuid, strlen(uuid));
 	buf_adds(v->out, ": ");
-	dss_object(v->out, r);
+	mon_latest_json_locked(v->reg, MON_VM, uuid, v->out);
 	return 0;
 }
 
@@ -71,11 +53,8 @@ void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms)
 	buf_reset(host);
 	buf_reset(vms);
 	mon_rdlock(reg);
-	if (!mon_get_locked(reg, MON_HOST, NULL))
-		buf_adds(host, "{}");
-	else
-		mon_foreach_locked(reg, MON_HOST, host_cb, host);
-	struct vm_ctx v = {vms, 0};
+	mon_latest_json_locked(reg, MON_HOST, NULL, host);
+	struct vm_ctx v = {reg, vms, 0};
 	buf_addc(vms, '{');
 	mon_foreach_locked(reg, MON_VM, vm_cb, &v);
 	buf_addc(vms, '}');

@@ -19,7 +19,8 @@ struct mon_registry;
 /* Build both documents (lock taken inside). */
 void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms);
 
-/* Append one number as the dumps print it. */
+/* Append one number as the dumps print it (the registry's
+ * mon_latest_json_locked prints the same way). */
 void dump_number(struct buf *out, double v);
 
 /* Write content to <dir>/<name> atomically, mode 0644 (no fsync: /dev/shm

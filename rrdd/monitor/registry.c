@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/numfmt.h"
+#include "export/textesc.h"
 #include "util/xalloc.h"
 
 /* ---- lock ---- */
@@ -92,6 +94,9 @@ static void entry_free(struct mon_rrd *e)
 	entry_drop_live(e);
 	rrdb_free(e->rrd);
 	free(e->seen);
+	free(e->latest);
+	free(e->key_off);
+	buf_free(&e->keys);
 	free(e);
 }
 
@@ -232,8 +237,41 @@ void reg_reindex(struct mon_rrd *e)
 			cap *= 2;
 		e->seen = xrealloc(e->seen, sizeof(*e->seen) * cap);
 		memset(e->seen + e->cap_seen, 0, sizeof(*e->seen) * (cap - e->cap_seen));
+		e->latest = xrealloc(e->latest, sizeof(*e->latest) * cap);
 		e->cap_seen = cap;
 	}
+	/* the latest values and the JSON keys of the dumps */
+	buf_reset(&e->keys);
+	e->key_off = xrealloc(e->key_off, sizeof(*e->key_off) * (nds + 1));
+	for (uint32_t i = 0; i < nds; i++) {
+		reg_touch(e, i);
+		e->key_off[i] = (uint32_t)e->keys.len;
+		exp_json_str(&e->keys, e->rrd->ds[i].name, strlen(e->rrd->ds[i].name));
+		buf_add(&e->keys, ": ", 2);
+	}
+	e->key_off[nds] = (uint32_t)e->keys.len;
+}
+
+void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                            struct buf *out)
+{
+	struct mon_rrd *e = reg_find(reg, kind, uuid);
+	buf_addc(out, '{');
+	for (uint32_t i = 0; e && e->rrd && i < e->rrd->nds; i++) {
+		if (i)
+			buf_add(out, ", ", 2);
+		buf_add(out, e->keys.p + e->key_off[i], e->key_off[i + 1] - e->key_off[i]);
+		double v = e->latest[i];
+		if (isnan(v)) {
+			buf_add(out, "\"NaN\"", 5);
+		} else if (isinf(v)) {
+			buf_adds(out, v > 0 ? "\"infinity\"" : "\"-infinity\"");
+		} else {
+			char *p = buf_reserve(out, NUMFMT_MAX);
+			buf_commit(out, numfmt_double(p, v));
+		}
+	}
+	buf_addc(out, '}');
 }
 
 void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out)

@@ -147,6 +147,15 @@ int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
 int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                   const char *name);
 
+/* Append the spec 3.6 dump object of one RRD to out: {"<ds>": <latest>,
+ * ...} in DS order, the latest value being rrdb_query_latest (kept in a
+ * cache refreshed as DSs are updated), NaN and infinities as the strings
+ * "NaN", "infinity", "-infinity".  "{}" if there is no such RRD.  Lock
+ * held (a read lock is enough). */
+struct buf;
+void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                            struct buf *out);
+
 /* Number of RRDs and the bytes their rings take (sum of DSs x rows x 4),
  * for the benchmark and logs. */
 void mon_footprint(struct mon_registry *reg, size_t *nrrd, size_t *ring_bytes);

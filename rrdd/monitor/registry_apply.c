@@ -198,8 +198,11 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 		n++;
 		e->seen[l->rrd_idx] = ax->cycle;
 	}
-	if (n)
+	if (n) {
 		ax->st->ignored += (uint32_t)rrdb_update(e->rrd, c->t, u, n, flags);
+		for (uint32_t k = 0; k < n; k++)
+			reg_touch(e, u[k].ds);
+	}
 }
 
 /* Spec 7 item 5: Unknown for every recorded DS not reported this cycle. */
@@ -217,6 +220,8 @@ static void fill_missing(struct apply_ctx *ax, struct mon_rrd *e, double now)
 		}
 	if (n) {
 		rrdb_update(e->rrd, now, u, n, 0);
+		for (uint32_t k = 0; k < n; k++)
+			reg_touch(e, u[k].ds);
 		ax->st->missing += n;
 	}
 }

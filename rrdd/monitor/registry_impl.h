@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "monitor/registry.h"
+#include "util/buf.h"
 
 /* A live DS descriptor of one RRD (strings owned). */
 struct mon_live {
@@ -29,7 +30,10 @@ struct mon_rrd {
 	uint32_t nslot; /* power of two, >= 2 * nlive, or 0 */
 	uint32_t hint;  /* live index expected for the next sample */
 	uint64_t *seen; /* per RRD DS: the cycle it was last reported in */
+	double *latest; /* per RRD DS: rrdb_query_latest, refreshed on update */
 	uint32_t cap_seen;
+	struct buf keys;   /* per RRD DS: its name as a JSON key, '"n": ' */
+	uint32_t *key_off; /* nds + 1 offsets into keys */
 };
 
 struct mon_table {
@@ -59,6 +63,12 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d);
 /* Recompute every live rrd_idx after the RRD's DS list changed, and size
  * the seen array. */
 void reg_reindex(struct mon_rrd *e);
+
+/* Refresh the latest-value cache of RRD DS i (just updated: cache-warm). */
+static inline void reg_touch(struct mon_rrd *e, uint32_t i)
+{
+	e->latest[i] = rrdb_query_latest(e->rrd, i);
+}
 
 /* Engine definition of a descriptor (name borrowed). */
 void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out);
