@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/hostid.h"
+#include "http/http.h"
 #include "monitor/registry.h"
 #include "plugin/registry.h"
 #include "source/source.h"
@@ -46,6 +47,52 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* --clock paced: real time (deadlines, sleeping) with wall time starting at
+ * --sim-epoch, so a test can keep the daemon running in real time while
+ * its samples stay older than RRDs it PUTs (which then stay unchanged). */
+static double paced_mono(struct clk *c)
+{
+	return clk_real_ops.mono(c);
+}
+
+static double paced_wall(struct clk *c)
+{
+	return c->sim_epoch + (clk_real_ops.mono(c) - c->sim_mono);
+}
+
+static int paced_sleep(struct clk *c, double deadline)
+{
+	return clk_real_ops.sleep_until(c, deadline);
+}
+
+static const struct clk_ops clk_paced_ops = {"paced", paced_mono, paced_wall, paced_sleep};
+
+/* The plugin registry as the RPC sees it (http.h hooks). */
+static int hook_reg(void *ctx, const char *uid, int protocol)
+{
+	return plg_register(ctx, uid, protocol);
+}
+
+static int hook_dereg(void *ctx, const char *uid)
+{
+	return plg_deregister(ctx, uid);
+}
+
+static double hook_next(void *ctx, const char *uid)
+{
+	return plg_next_reading(ctx, uid);
+}
+
+static int hook_path(void *ctx, const char *uid, char *buf, size_t len)
+{
+	return plg_path(ctx, uid, buf, len);
+}
+
+static const char *sock_opt(const char *s)
+{
+	return strcmp(s, "none") ? s : NULL;
 }
 
 static int ensure_dir(const char *what, const char *dir)
@@ -113,6 +160,11 @@ int main(int argc, char **argv)
 		if (isfinite(scen))
 			epoch = scen; /* the scenario's own epoch wins */
 		clk_init_sim(&clk, epoch);
+	} else if (strcmp(cfg.clock, "paced") == 0) {
+		clk_init_real(&clk);
+		clk.sim_mono = clk_real_ops.mono(&clk);
+		clk.sim_epoch = cfg.sim_epoch;
+		clk.ops = &clk_paced_ops;
 	} else {
 		clk_init_real(&clk);
 	}
@@ -145,7 +197,34 @@ int main(int argc, char **argv)
 	                          .plugins = plugins};
 	struct dmn d;
 	dmn_init(&d, &opt, &clk, src, reg);
+	struct http_config hc = {.socket_path = sock_opt(cfg.socket_path),
+	                         .forwarded_path = sock_opt(cfg.forwarded_path),
+	                         .listen = cfg.listen,
+	                         .auth_file = cfg.auth_file,
+	                         .insecure_listen = cfg.insecure_listen,
+	                         .tls_cert = cfg.tls_cert,
+	                         .tls_key = cfg.tls_key,
+	                         .max_connections = cfg.max_connections,
+	                         .timeout_s = cfg.http_timeout,
+	                         .max_put_bytes = (size_t)cfg.max_put_bytes,
+	                         .threads = cfg.http_threads,
+	                         .reg = reg,
+	                         .host_uuid = host_uuid,
+	                         .archive_dir = archive_dir,
+	                         .use_min_max = cfg.use_min_max,
+	                         .plugins = {plugins, hook_reg, hook_dereg, hook_next, hook_path}};
+	struct http_server *http = NULL;
+	rc = http_start(&hc, &http, err, sizeof(err));
+	if (rc) {
+		log_err("http: %s", err);
+		dmn_fini(&d);
+		plg_registry_free(plugins);
+		mon_registry_free(reg);
+		src_close(src);
+		return 1;
+	}
 	int status = dmn_run(&d);
+	http_stop(http);
 	log_info("stopped: %llu ticks, %llu archives written, %llu archive errors",
 	         (unsigned long long)d.st.ticks, (unsigned long long)d.st.archived,
 	         (unsigned long long)d.st.archive_errors);

@@ -27,6 +27,10 @@ void cfg_defaults(struct rrdd_config *c)
 	c->use_min_max = false;
 	c->plugin_max_bytes = 8u << 20;
 	c->plugin_stale_ticks = 2;
+	c->max_connections = 256;
+	c->http_threads = 4;
+	c->http_timeout = 30;
+	c->max_put_bytes = 256u << 20;
 }
 
 int cfg_parse_duration(const char *s, double *out)
@@ -138,8 +142,9 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		         ? -EINVAL
 		         : set_str(c->source, sizeof(c->source), v);
 	} else if (!strcmp(key, "clock")) {
-		rc = strcmp(v, "real") && strcmp(v, "sim") ? -EINVAL
-		                                           : set_str(c->clock, sizeof(c->clock), v);
+		rc = strcmp(v, "real") && strcmp(v, "sim") && strcmp(v, "paced")
+		         ? -EINVAL
+		         : set_str(c->clock, sizeof(c->clock), v);
 	} else if (!strcmp(key, "run-for")) {
 		rc = cfg_parse_duration(v, &c->run_for);
 	} else if (!strcmp(key, "sim-domains")) {
@@ -197,6 +202,44 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 			if (!rc)
 				c->plugin_stale_ticks = (int)u;
 		}
+	} else if (!strcmp(key, "socket")) {
+		rc = set_str(c->socket_path, sizeof(c->socket_path), v);
+	} else if (!strcmp(key, "forwarded-socket")) {
+		rc = set_str(c->forwarded_path, sizeof(c->forwarded_path), v);
+	} else if (!strcmp(key, "listen")) {
+		rc = set_str(c->listen, sizeof(c->listen), v);
+	} else if (!strcmp(key, "auth-file")) {
+		rc = set_str(c->auth_file, sizeof(c->auth_file), v);
+	} else if (!strcmp(key, "insecure-listen")) {
+		rc = parse_bool(v, &c->insecure_listen);
+	} else if (!strcmp(key, "tls-cert")) {
+		rc = set_str(c->tls_cert, sizeof(c->tls_cert), v);
+	} else if (!strcmp(key, "tls-key")) {
+		rc = set_str(c->tls_key, sizeof(c->tls_key), v);
+	} else if (!strcmp(key, "max-connections")) {
+		rc = parse_u64(v, 100000, &u);
+		if (!rc && u == 0)
+			rc = -EINVAL;
+		if (!rc)
+			c->max_connections = (uint32_t)u;
+	} else if (!strcmp(key, "http-threads")) {
+		rc = parse_u64(v, 256, &u);
+		if (!rc && u == 0)
+			rc = -EINVAL;
+		if (!rc)
+			c->http_threads = (uint32_t)u;
+	} else if (!strcmp(key, "http-timeout")) {
+		rc = parse_u64(v, 86400, &u);
+		if (!rc && u == 0)
+			rc = -EINVAL;
+		if (!rc)
+			c->http_timeout = (uint32_t)u;
+	} else if (!strcmp(key, "max-put-bytes")) {
+		rc = parse_u64(v, 1ull << 34, &u);
+		if (!rc && u < 4096)
+			rc = -EINVAL;
+		if (!rc)
+			c->max_put_bytes = u;
 	} else if (!strcmp(key, "disable-logging-for")) {
 		(void)b; /* xcp-rrdd.conf key, accepted and ignored */
 	} else {
@@ -322,6 +365,17 @@ static const struct option long_opts[] = {
     {"plugin-max-bytes", required_argument, 0, 0},
     {"no-inotify", no_argument, 0, 0},
     {"plugin-stale-ticks", required_argument, 0, 0},
+    {"socket", required_argument, 0, 0},
+    {"forwarded-socket", required_argument, 0, 0},
+    {"listen", required_argument, 0, 0},
+    {"auth-file", required_argument, 0, 0},
+    {"insecure-listen", no_argument, 0, 0},
+    {"tls-cert", required_argument, 0, 0},
+    {"tls-key", required_argument, 0, 0},
+    {"max-connections", required_argument, 0, 0},
+    {"http-threads", required_argument, 0, 0},
+    {"http-timeout", required_argument, 0, 0},
+    {"max-put-bytes", required_argument, 0, 0},
     {0, 0, 0, 0},
 };
 
@@ -400,6 +454,20 @@ void cfg_finalize(struct rrdd_config *c)
 		else
 			strcpy(c->plugin_dir, "/dev/shm/metrics");
 	}
+	if (!c->socket_path[0]) {
+		if (sim)
+			snprintf(c->socket_path, sizeof(c->socket_path), "%.1000s/xcp-rrdd",
+			         c->state_dir);
+		else
+			strcpy(c->socket_path, "/var/lib/xcp/xcp-rrdd");
+	}
+	if (!c->forwarded_path[0]) {
+		if (sim)
+			snprintf(c->forwarded_path, sizeof(c->forwarded_path),
+			         "%.1000s/xcp-rrdd.forwarded", c->state_dir);
+		else
+			strcpy(c->forwarded_path, "/var/lib/xcp/xcp-rrdd.forwarded");
+	}
 }
 
 void cfg_print(const struct rrdd_config *c, FILE *f)
@@ -428,6 +496,17 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "plugin-max-bytes = %llu\n", (unsigned long long)c->plugin_max_bytes);
 	fprintf(f, "no-inotify = %s\n", c->no_inotify ? "true" : "false");
 	fprintf(f, "plugin-stale-ticks = %d\n", c->plugin_stale_ticks);
+	fprintf(f, "socket = %s\n", c->socket_path);
+	fprintf(f, "forwarded-socket = %s\n", c->forwarded_path);
+	fprintf(f, "listen = %s\n", c->listen);
+	fprintf(f, "auth-file = %s\n", c->auth_file);
+	fprintf(f, "insecure-listen = %s\n", c->insecure_listen ? "true" : "false");
+	fprintf(f, "tls-cert = %s\n", c->tls_cert);
+	fprintf(f, "tls-key = %s\n", c->tls_key);
+	fprintf(f, "max-connections = %u\n", c->max_connections);
+	fprintf(f, "http-threads = %u\n", c->http_threads);
+	fprintf(f, "http-timeout = %u\n", c->http_timeout);
+	fprintf(f, "max-put-bytes = %llu\n", (unsigned long long)c->max_put_bytes);
 }
 
 void cfg_usage(FILE *f)
@@ -435,7 +514,8 @@ void cfg_usage(FILE *f)
 	fputs(
 	    "usage: rrdd [options]\n"
 	    "  --source xen|sim        where samples come from (default xen)\n"
-	    "  --clock real|sim        sim: sleeping jumps to the next tick (default real)\n"
+	    "  --clock real|sim|paced  sim: sleeping jumps to the next tick; paced: real\n"
+	    "                          time from --sim-epoch (default real)\n"
 	    "  --run-for DURATION      stop cleanly after this much (sim or real) time:\n"
 	    "                          seconds, or 90s, 10m, 2h, 1d (default: forever)\n"
 	    "  --sim-domains N         domUs of the generated simulated host (default 3)\n"
@@ -458,6 +538,18 @@ void cfg_usage(FILE *f)
 	    "  --no-inotify            find plugins by scanning the directory every tick\n"
 	    "  --plugin-stale-ticks N  ticks an unchanged page leaves its DSs alone before\n"
 	    "                          they go Unknown (default 2; -1: at once)\n"
+	    "  --socket PATH           HTTP + RPC Unix socket (default /var/lib/xcp/xcp-rrdd,\n"
+	    "                          <state-dir>/xcp-rrdd for sim; none: off)\n"
+	    "  --forwarded-socket PATH xapi fd hand-over (default <socket>.forwarded; none: off)\n"
+	    "  --listen ADDR:PORT      also serve HTTP on TCP (a non-loopback address needs\n"
+	    "                          --auth-file or --insecure-listen)\n"
+	    "  --auth-file FILE        TCP credentials: lines 'bearer TOKEN' / 'basic USER:PASS'\n"
+	    "  --insecure-listen       allow a non-loopback --listen without credentials\n"
+	    "  --tls-cert PEM, --tls-key PEM   HTTPS on the TCP listener\n"
+	    "  --max-connections N     per listener (default 256)\n"
+	    "  --http-threads N        HTTP worker threads (default 4)\n"
+	    "  --http-timeout SECONDS  idle connection timeout (default 30)\n"
+	    "  --max-put-bytes N       largest PUT /rrd body (default 268435456)\n"
 	    "  --log-level LEVEL       err, warning, notice, info, debug (default info)\n"
 	    "  --log-target stderr|syslog\n"
 	    "  --foreground            accepted; rrdd never forks (systemd Type=notify)\n"

@@ -18,7 +18,7 @@
 
 struct rrdd_config {
 	char source[8];                  /* "xen" | "sim" */
-	char clock[8];                   /* "real" | "sim" */
+	char clock[8];                   /* "real" | "sim" | "paced" */
 	double run_for;                  /* seconds; 0 = until a signal */
 	uint32_t sim_domains;            /* domUs of a generated simulated host */
 	char sim_scenario[CFG_PATH_MAX]; /* scenario file, "" = generated */
@@ -39,6 +39,17 @@ struct rrdd_config {
 	uint64_t plugin_max_bytes;      /* most bytes of one plugin page read */
 	bool no_inotify;                /* discover plugins by scanning every tick */
 	int plugin_stale_ticks;         /* ticks an unchanged page is not Unknown; -1 none */
+	/* HTTP (rrdd/http/http.h); "none" disables a socket */
+	char socket_path[CFG_PATH_MAX];    /* "" = default, see cfg_finalize */
+	char forwarded_path[CFG_PATH_MAX]; /* "" = default, see cfg_finalize */
+	char listen[256];                  /* TCP "ADDR:PORT", "" = none */
+	char auth_file[CFG_PATH_MAX];
+	bool insecure_listen;
+	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
+	uint32_t max_connections; /* per listener */
+	uint32_t http_threads;
+	uint32_t http_timeout;  /* idle seconds */
+	uint64_t max_put_bytes; /* PUT /rrd body cap */
 };
 
 /* What the command line asks for besides running. */

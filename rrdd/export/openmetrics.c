@@ -1,0 +1,292 @@
+/*
+ * OpenMetrics text for GET /metrics (see openmetrics.h): map each DS name
+ * to a family and labels, sort, then print family by family.  Pure.
+ */
+#include "export/openmetrics.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/numfmt.h"
+#include "util/xalloc.h"
+
+#define NAME_MAX_LEN 200
+#define LABELS_MAX   512
+
+struct om_item {
+	char family[NAME_MAX_LEN];
+	char labels[LABELS_MAX]; /* already escaped: a="x",b="y" */
+	const struct exp_om_sample *s;
+	const char *unit; /* OpenMetrics unit word, or NULL */
+	size_t order;
+};
+
+static void sanitize(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n && j + 1 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		out[j++] = isalnum(ch) ? (char)tolower(ch) : '_';
+	}
+	out[j] = 0;
+}
+
+static void add_label(char *labels, const char *k, const char *v, size_t vlen)
+{
+	size_t j = strlen(labels);
+	if (j + strlen(k) + 4 >= LABELS_MAX)
+		return;
+	if (j)
+		labels[j++] = ',';
+	j += (size_t)snprintf(labels + j, LABELS_MAX - j, "%s=\"", k);
+	for (size_t i = 0; i < vlen && j + 4 < LABELS_MAX; i++) {
+		char ch = v[i];
+		if (ch == '\\' || ch == '"') {
+			labels[j++] = '\\';
+			labels[j++] = ch;
+		} else if (ch == '\n') {
+			labels[j++] = '\\';
+			labels[j++] = 'n';
+		} else {
+			labels[j++] = ch;
+		}
+	}
+	labels[j++] = '"';
+	labels[j] = 0;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* Split ds into a base name (sanitized into base) and index labels. */
+static void split_name(const char *ds, char *base, size_t cap, char *labels)
+{
+	size_t n = strlen(ds);
+	const char *us;
+	/* cpu<N>, cpu<N>-C<k>, cpu<N>-P<k>, CPU<N>-avg-freq */
+	if ((!strncmp(ds, "cpu", 3) || !strncmp(ds, "CPU", 3)) && isdigit((unsigned char)ds[3])) {
+		size_t k = 3;
+		while (k < n && isdigit((unsigned char)ds[k]))
+			k++;
+		if (k == n) {
+			snprintf(base, cap, "cpu");
+			add_label(labels, "cpu", ds + 3, k - 3);
+			return;
+		}
+		if (ds[k] == '-' && (ds[k + 1] == 'C' || ds[k + 1] == 'P') &&
+		    all_digits(ds + k + 2, n - k - 2)) {
+			snprintf(base, cap, ds[k + 1] == 'C' ? "cpu_cstate" : "cpu_pstate");
+			add_label(labels, "cpu", ds + 3, k - 3);
+			add_label(labels, "state", ds + k + 1, n - k - 1);
+			return;
+		}
+		if (!strcmp(ds + k, "-avg-freq")) {
+			snprintf(base, cap, "cpu_avg_freq");
+			add_label(labels, "cpu", ds + 3, k - 3);
+			return;
+		}
+	}
+	/* vif_<N>_<rest>, vbd_<dev>_<rest>, pif_<dev>_<rest> */
+	static const char *const fam[] = {"vif_", "vbd_", "pif_"};
+	for (int f = 0; f < 3; f++) {
+		if (strncmp(ds, fam[f], 4) == 0 && (us = strchr(ds + 4, '_')) && us > ds + 4 &&
+		    us[1]) {
+			char b[NAME_MAX_LEN];
+			snprintf(b, sizeof(b), "%.3s_%s", fam[f], us + 1);
+			sanitize(base, cap, b, strlen(b));
+			char key[4] = {fam[f][0], fam[f][1], fam[f][2], 0};
+			add_label(labels, key, ds + 4, (size_t)(us - ds - 4));
+			return;
+		}
+	}
+	/* sr_<uuid>_cache_<x> */
+	if (!strncmp(ds, "sr_", 3) && n > 3 + 36 && ds[3 + 36] == '_') {
+		char b[NAME_MAX_LEN];
+		snprintf(b, sizeof(b), "sr_%s", ds + 3 + 37);
+		sanitize(base, cap, b, strlen(b));
+		add_label(labels, "sr", ds + 3, 36);
+		return;
+	}
+	/* statefile/<vdi>/latency */
+	if (!strncmp(ds, "statefile/", 10) && (us = strchr(ds + 10, '/'))) {
+		char b[NAME_MAX_LEN];
+		snprintf(b, sizeof(b), "statefile_%s", us + 1);
+		sanitize(base, cap, b, strlen(b));
+		add_label(labels, "vdi", ds + 10, (size_t)(us - ds - 10));
+		return;
+	}
+	/* memory_numa_node_<k> */
+	if (!strncmp(ds, "memory_numa_node_", 17) && all_digits(ds + 17, n - 17)) {
+		snprintf(base, cap, "memory_numa_node");
+		add_label(labels, "node", ds + 17, n - 17);
+		return;
+	}
+	/* <key>_<sr8>: SR-level iostat on the host */
+	us = strrchr(ds, '_');
+	if (us && us > ds && strlen(us + 1) == 8 && all_hex(us + 1, 8) && !all_digits(us + 1, 8)) {
+		sanitize(base, cap, ds, (size_t)(us - ds));
+		add_label(labels, "sr", us + 1, 8);
+		return;
+	}
+	sanitize(base, cap, ds, n);
+}
+
+static const char *unit_word(const char *units)
+{
+	if (!units)
+		return NULL;
+	if (!strcmp(units, "B"))
+		return "bytes";
+	if (!strcmp(units, "s"))
+		return "seconds";
+	if (!strcmp(units, "(fraction)"))
+		return "ratio";
+	return NULL;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct om_item *x = a, *y = b;
+	int c = strcmp(x->family, y->family);
+	if (c)
+		return c;
+	c = strcmp(x->labels, y->labels);
+	if (c)
+		return c;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static void put_value(struct buf *out, double v)
+{
+	if (isnan(v))
+		buf_adds(out, "NaN");
+	else if (isinf(v))
+		buf_adds(out, v > 0 ? "+Inf" : "-Inf");
+	else {
+		char *p = buf_reserve(out, NUMFMT_MAX);
+		buf_commit(out, numfmt_double(p, v));
+	}
+}
+
+static void put_help_text(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			buf_adds(out, "\\\\");
+		else if (*s == '\n')
+			buf_adds(out, "\\n");
+		else
+			buf_addc(out, *s);
+	}
+}
+
+void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
+{
+	struct om_item *it = xmalloc(sizeof(*it) * (n ? n : 1));
+	for (size_t i = 0; i < n; i++) {
+		struct om_item *m = &it[i];
+		char base[NAME_MAX_LEN];
+		m->labels[0] = 0;
+		m->s = &s[i];
+		m->order = i;
+		split_name(s[i].ds ? s[i].ds : "", base, sizeof(base), m->labels);
+		if (!base[0])
+			snprintf(base, sizeof(base), "unnamed");
+		const char *kind = s[i].owner == EXP_OM_HOST ? "host"
+		                   : s[i].owner == EXP_OM_VM ? "vm"
+		                                             : "sr";
+		char fam[NAME_MAX_LEN];
+		snprintf(fam, sizeof(fam), "xen_%s_%.180s", kind, base);
+		/* reserved suffixes of other metric types */
+		static const char *const reserved[] = {"_total", "_created", "_count",
+		                                       "_sum",   "_bucket",  "_info"};
+		for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
+			if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < sizeof(fam)) {
+				strcat(fam, "_all");
+				break;
+			}
+		m->unit = unit_word(s[i].units);
+		if (m->unit && !ends_with(fam, m->unit)) {
+			size_t fl = strlen(fam);
+			snprintf(fam + fl, sizeof(fam) - fl, "_%s", m->unit);
+		}
+		snprintf(m->family, sizeof(m->family), "%s", fam);
+		if (s[i].owner != EXP_OM_HOST) {
+			char tmp[LABELS_MAX];
+			snprintf(tmp, sizeof(tmp), "%s", m->labels);
+			m->labels[0] = 0;
+			const char *u = s[i].uuid ? s[i].uuid : "";
+			add_label(m->labels, s[i].owner == EXP_OM_VM ? "vm_uuid" : "sr_uuid", u,
+			          strlen(u));
+			if (tmp[0] && strlen(m->labels) + strlen(tmp) + 2 < LABELS_MAX) {
+				strcat(m->labels, ",");
+				strcat(m->labels, tmp);
+			}
+		}
+	}
+	qsort(it, n, sizeof(*it), item_cmp);
+	const char *cur = NULL;
+	const char *prev_labels = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct om_item *m = &it[i];
+		if (!cur || strcmp(cur, m->family)) {
+			cur = m->family;
+			prev_labels = NULL;
+			buf_printf(out, "# TYPE %s gauge\n", m->family);
+			if (m->unit)
+				buf_printf(out, "# UNIT %s %s\n", m->family, m->unit);
+			buf_printf(out, "# HELP %s ", m->family);
+			const char *d = m->s->description;
+			if (d && *d && strcmp(d, "description not available"))
+				put_help_text(out, d);
+			else
+				buf_printf(out, "xcp-rrdd data source %s",
+				           m->s->ds ? m->s->ds : "");
+			if (m->s->units && *m->s->units && !m->unit) {
+				buf_adds(out, " (");
+				put_help_text(out, m->s->units);
+				buf_adds(out, ")");
+			}
+			buf_addc(out, '\n');
+		} else if (prev_labels && !strcmp(prev_labels, m->labels)) {
+			continue; /* duplicate series: keep the first */
+		}
+		prev_labels = m->labels;
+		buf_adds(out, m->family);
+		if (m->labels[0]) {
+			buf_addc(out, '{');
+			buf_adds(out, m->labels);
+			buf_addc(out, '}');
+		}
+		buf_addc(out, ' ');
+		put_value(out, m->s->value);
+		buf_addc(out, '\n');
+	}
+	buf_adds(out, "# EOF\n");
+	free(it);
+}

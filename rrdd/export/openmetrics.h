@@ -1,0 +1,37 @@
+/*
+ * The latest values of every RRD in the OpenMetrics text format (GET
+ * /metrics): one gauge family per data source kind, named
+ * xen_<host|vm|sr>_<name>, with the per-index parts of xcp-rrdd's DS names
+ * turned into labels (cpu3 -> cpu="3", vif_0_rx -> vif="0", vbd_xvda_read
+ * -> vbd="xvda", pif_eth0_rx -> pif="eth0", cpu1-C2 -> cpu="1",state="C2",
+ * iops_total_e6616eb6 -> sr="e6616eb6", memory_numa_node_1 -> node="1"),
+ * the owner as vm_uuid= / sr_uuid=, "# TYPE", "# UNIT" (only where the
+ * name carries the unit, as OpenMetrics requires), "# HELP" and "# EOF".
+ * Families are grouped (every sample of a family together) and sorted.
+ * Pure: formats into a caller-owned buffer; no I/O, no locks.
+ */
+#ifndef RRDD_EXPORT_OPENMETRICS_H
+#define RRDD_EXPORT_OPENMETRICS_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+enum exp_om_owner { EXP_OM_HOST, EXP_OM_VM, EXP_OM_SR };
+
+/* One value; strings borrowed for the duration of the call. */
+struct exp_om_sample {
+	enum exp_om_owner owner;
+	const char *uuid;        /* VM/SR uuid; ignored for the host */
+	const char *ds;          /* xcp-rrdd DS name */
+	const char *units;       /* descriptor units or NULL */
+	const char *description; /* descriptor text or NULL */
+	double value;
+};
+
+/* Append the exposition of n samples (any order) to out, ending with
+ * "# EOF\n".  Two samples that map to the same family and labels keep the
+ * first. */
+void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n);
+
+#endif

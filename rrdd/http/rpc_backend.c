@@ -1,0 +1,616 @@
+/*
+ * The daemon's side of the rrd RPC (spec 5.2): struct rpc_backend over the
+ * registry of RRDs, the archives on disk, the plugin registry (through the
+ * hooks of http_config, or a small table of our own when there are none)
+ * and http_send_rrd for the calls that ship an RRD to another host.
+ * RRDs leave the registry (mon_take / mon_dup copies) before any file or
+ * network I/O, so no call holds the registry lock while it waits.
+ * HA.*, set/unset_cache_sr and update_use_min_max are recorded and logged.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+#include "monitor/registry.h"
+#include "store/archive.h"
+#include "store/xml_parse.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define OWN_MAX_PLUGINS 1024
+#define PLUGIN_DIR      "/dev/shm/metrics"
+
+struct rpcsvc {
+	struct http_ctx *c;
+	struct http_plugin_hooks hooks;
+	http_next_tick_fn next_tick;
+	void *next_tick_ctx;
+	pthread_mutex_t lock; /* the fields below */
+	bool use_min_max;
+	char *cache_sr;
+	bool ha_enabled;
+	char *own[OWN_MAX_PLUGINS]; /* our plugin table when there are no hooks */
+	size_t nown;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static enum mon_owner_kind kind_of(const struct rpc_owner *o)
+{
+	return o->kind == RPC_OWNER_HOST ? MON_HOST : o->kind == RPC_OWNER_VM ? MON_VM : MON_SR;
+}
+
+static const char *owner_name(const struct rpc_owner *o)
+{
+	return o->kind == RPC_OWNER_HOST ? "Host" : o->kind == RPC_OWNER_VM ? "VM" : "SR";
+}
+
+static bool uuid_ok(const char *u, struct rpc_err *err)
+{
+	if (!u || !store_archive_key_ok(u) || strlen(u) > MON_UUID_LEN) {
+		rpc_err_set(err, RPC_ERR_INTERNAL, "invalid uuid '%.64s'", u ? u : "");
+		return false;
+	}
+	return true;
+}
+
+/* ---- datasources ---- */
+
+static int be_has_vm_rrd(void *ctx, const char *vm, bool *out, struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	*out = mon_has(s->c->reg, MON_VM, vm);
+	return 0;
+}
+
+static int be_add_ds(void *ctx, const struct rpc_owner *o, const char *name, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	int rc = mon_enable_ds(s->c->reg, kind_of(o), o->uuid, name, wall_now());
+	if (rc) {
+		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s: %s", owner_name(o),
+		            o->uuid ? " " : "", o->uuid ? o->uuid : "", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int be_forget_ds(void *ctx, const struct rpc_owner *o, const char *name, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!mon_has(s->c->reg, kind_of(o), o->uuid)) {
+		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s has no RRD", owner_name(o),
+		            o->uuid ? " " : "", o->uuid ? o->uuid : "");
+		return -1;
+	}
+	mon_forget_ds(s->c->reg, kind_of(o), o->uuid, name); /* absent DS: done (CA-404020) */
+	return 0;
+}
+
+static int info_cmp(const void *a, const void *b)
+{
+	const struct mon_dsinfo *x = a, *y = b;
+	return strcmp(x->d.name ? x->d.name : "", y->d.name ? y->d.name : "");
+}
+
+static int be_query_possible(void *ctx, const struct rpc_owner *o, struct rpc_ds_list *out,
+                             struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	struct mon_dsinfo *info = NULL;
+	int n = mon_possible_dss(s->c->reg, kind_of(o), o->uuid, &info);
+	if (n <= 0) {
+		free(info);
+		return 0; /* no RRD: an empty list, as xcp-rrdd */
+	}
+	qsort(info, (size_t)n, sizeof(*info), info_cmp);
+	for (int i = 0; i < n; i++) {
+		struct rpc_ds_info d = {
+		    .name = info[i].d.name,
+		    .description = info[i].d.description && *info[i].d.description
+		                       ? info[i].d.description
+		                       : "description not available",
+		    .enabled = info[i].enabled,
+		    .standard = info[i].d.dflt,
+		    .min = info[i].d.min,
+		    .max = info[i].d.max,
+		    .units = info[i].d.units && *info[i].d.units ? info[i].d.units : "unknown",
+		};
+		rpc_ds_add(out, &d);
+	}
+	mon_dsinfo_free(info, (size_t)n);
+	return 0;
+}
+
+static int be_query_ds(void *ctx, const struct rpc_owner *o, const char *name, double *out,
+                       struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (mon_latest(s->c->reg, kind_of(o), o->uuid, name, out)) {
+		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s: %s", owner_name(o),
+		            o->uuid ? " " : "", o->uuid ? o->uuid : "", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- archives ---- */
+
+static bool need_archives(struct rpcsvc *s, struct rpc_err *err)
+{
+	if (!s->c->archive_dir) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "archives are disabled on this host");
+		return false;
+	}
+	return true;
+}
+
+/* Archive r locally, or send it to remote with archive=true. */
+static int store_or_send(struct rpcsvc *s, const char *uuid, bool is_host, const struct rrdb *r,
+                         const char *remote, struct rpc_err *err)
+{
+	char msg[512];
+	int rc;
+	if (remote && *remote) {
+		rc = http_send_rrd(remote, uuid, is_host, true, NULL, r, msg, sizeof(msg));
+	} else {
+		if (!need_archives(s, err))
+			return -1;
+		rc = store_archive_write(s->c->archive_dir, uuid, r, msg, sizeof(msg));
+	}
+	if (rc) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
+		log_err("archiving %s: %s", uuid, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int be_push_rrd_local(void *ctx, const char *vm, int64_t domid, struct rpc_err *err)
+{
+	(void)domid;
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(vm, err))
+		return -1;
+	if (!s->c->archive_dir)
+		return 0;
+	struct rrdb *r;
+	char msg[512];
+	int rc = store_archive_load(s->c->archive_dir, vm, &r, msg, sizeof(msg));
+	if (rc) { /* xcp-rrdd swallows these */
+		if (rc != -ENOENT)
+			log_warn("push_rrd_local %s: %s", vm, msg);
+		return 0;
+	}
+	if (mon_put(s->c->reg, MON_VM, vm, r))
+		rrdb_free(r);
+	return 0;
+}
+
+static int be_push_rrd_remote(void *ctx, const char *vm, const char *remote, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(vm, err) || !need_archives(s, err))
+		return -1;
+	struct rrdb *r;
+	char msg[512];
+	int rc = store_archive_load(s->c->archive_dir, vm, &r, msg, sizeof(msg));
+	if (rc) {
+		if (rc == -ENOENT)
+			return 0; /* nothing to push */
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
+		return -1;
+	}
+	rc = http_send_rrd(remote, vm, false, false, NULL, r, msg, sizeof(msg));
+	rrdb_free(r);
+	if (rc) {
+		rpc_err_set(err, RPC_ERR_INTERNAL, "push_rrd_remote: %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int be_remove_rrd(void *ctx, const char *uuid, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(uuid, err))
+		return -1;
+	if (!s->c->archive_dir)
+		return 0;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", s->c->archive_dir, uuid);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.gz", s->c->archive_dir, uuid);
+	unlink(path);
+	return 0;
+}
+
+static int be_migrate_rrd(void *ctx, const char *session_id, const char *remote, const char *vm,
+                          const char *host_uuid, struct rpc_err *err)
+{
+	(void)host_uuid;
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(vm, err))
+		return -1;
+	struct rrdb *r = mon_take(s->c->reg, MON_VM, vm);
+	if (!r) {
+		rpc_err_set(err, RPC_ERR_INTERNAL, "migrate_rrd: no RRD for VM %s", vm);
+		return -1;
+	}
+	char msg[512];
+	int rc = http_send_rrd(remote, vm, false, false, session_id, r, msg, sizeof(msg));
+	if (rc) {
+		/* keep it here rather than losing it (xcp-rrdd drops it) */
+		if (mon_put(s->c->reg, MON_VM, vm, r))
+			rrdb_free(r);
+		rpc_err_set(err, RPC_ERR_INTERNAL, "migrate_rrd: %s", msg);
+		return -1;
+	}
+	rrdb_free(r);
+	log_info("migrate_rrd: VM %s sent to %s", vm, remote);
+	return 0;
+}
+
+static int be_send_host(void *ctx, const char *master, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	struct rrdb *r = mon_dup(s->c->reg, MON_HOST, NULL);
+	if (!r)
+		return 0; /* nothing yet */
+	char msg[512];
+	int rc = http_send_rrd(master, s->c->host_uuid, true, true, NULL, r, msg, sizeof(msg));
+	rrdb_free(r);
+	if (rc) {
+		rpc_err_set(err, RPC_ERR_INTERNAL, "send_host_rrd_to_master: %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!(remote && *remote) && !need_archives(s, err))
+		return -1;
+	struct mon_copy *cp;
+	size_t n = mon_copy_all(s->c->reg, &cp);
+	int fails = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct rpc_err e = {0};
+		if (store_or_send(s, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd, remote, &e))
+			fails++;
+		rpc_err_clear(&e);
+	}
+	mon_copies_free(cp, n);
+	log_info("backup_rrds: %zu RRDs %s %s, %d failures", n - (size_t)fails,
+	         remote && *remote ? "sent to" : "archived in",
+	         remote && *remote ? remote : s->c->archive_dir, fails);
+	if (fails) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%d of %zu RRDs not backed up", fails, n);
+		return -1;
+	}
+	return 0;
+}
+
+static int be_archive_rrd(void *ctx, const char *vm, const char *remote, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(vm, err))
+		return -1;
+	struct rrdb *r = mon_take(s->c->reg, MON_VM, vm);
+	if (!r)
+		return 0; /* nothing to archive */
+	int rc = store_or_send(s, vm, false, r, remote, err);
+	rrdb_free(r);
+	return rc;
+}
+
+static int be_archive_sr_rrd(void *ctx, const char *sr, char **path, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(sr, err) || !need_archives(s, err))
+		return -1;
+	struct rrdb *r = mon_take(s->c->reg, MON_SR, sr);
+	if (!r) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "no RRD for SR %s", sr);
+		return -1;
+	}
+	int rc = store_or_send(s, sr, false, r, NULL, err);
+	if (rc) {
+		if (mon_put(s->c->reg, MON_SR, sr, r))
+			rrdb_free(r);
+		return -1;
+	}
+	rrdb_free(r);
+	char p[4096];
+	store_archive_path(s->c->archive_dir, sr, p, sizeof(p));
+	*path = xstrdup(p);
+	return 0;
+}
+
+static int be_push_sr_rrd(void *ctx, const char *sr, const char *path, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(sr, err))
+		return -1;
+	struct rrdb *r = NULL;
+	char msg[512];
+	int rc = store_load_xml_file(path, &r, msg, sizeof(msg));
+	size_t n = strlen(path);
+	if (rc == -ENOENT && !(n > 3 && !strcmp(path + n - 3, ".gz"))) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s.gz", path);
+		rc = store_load_xml_file(p, &r, msg, sizeof(msg));
+	}
+	if (rc) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
+		return -1;
+	}
+	if (mon_put(s->c->reg, MON_SR, sr, r)) {
+		rrdb_free(r);
+		rpc_err_set(err, RPC_ERR_INTERNAL, "push_sr_rrd: refused");
+		return -1;
+	}
+	return 0;
+}
+
+static int be_load_rrd(void *ctx, const char *uuid, int64_t timescale, const char *master,
+                       struct rpc_err *err)
+{
+	(void)timescale;
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(uuid, err))
+		return -1;
+	if (!s->c->archive_dir)
+		return 0;
+	struct rrdb *r;
+	char msg[512];
+	int rc = store_archive_load(s->c->archive_dir, uuid, &r, msg, sizeof(msg));
+	if (rc) {
+		log_info("Deprecated.load_rrd %s: %s%s", uuid,
+		         rc == -ENOENT ? "no local archive" : msg,
+		         master ? " (pulling from the master is not supported)" : "");
+		return 0;
+	}
+	if (mon_put(s->c->reg, MON_HOST, NULL, r))
+		rrdb_free(r);
+	return 0;
+}
+
+/* ---- recorded settings ---- */
+
+static int be_use_min_max(void *ctx, bool v, struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	pthread_mutex_lock(&s->lock);
+	s->use_min_max = v;
+	pthread_mutex_unlock(&s->lock);
+	log_info("update_use_min_max %s (applies to RRDs created after a restart with "
+	         "--use-min-max)",
+	         v ? "true" : "false");
+	return 0;
+}
+
+static int be_set_cache_sr(void *ctx, const char *sr, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uuid_ok(sr, err))
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	free(s->cache_sr);
+	s->cache_sr = xstrdup(sr);
+	pthread_mutex_unlock(&s->lock);
+	log_info("set_cache_sr %s recorded", sr);
+	return 0;
+}
+
+static int be_unset_cache_sr(void *ctx, struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	pthread_mutex_lock(&s->lock);
+	free(s->cache_sr);
+	s->cache_sr = NULL;
+	pthread_mutex_unlock(&s->lock);
+	log_info("unset_cache_sr recorded");
+	return 0;
+}
+
+static int be_ha_enable(void *ctx, const struct rpc_statefile_latency *l, size_t n, double hb,
+                        double xapi, struct rpc_err *err)
+{
+	(void)l;
+	(void)err;
+	struct rpcsvc *s = ctx;
+	pthread_mutex_lock(&s->lock);
+	s->ha_enabled = true;
+	pthread_mutex_unlock(&s->lock);
+	log_info("HA.enable_and_update: %zu statefiles, heartbeat %g s, xapi %g s (recorded)", n,
+	         hb, xapi);
+	return 0;
+}
+
+static int be_ha_disable(void *ctx, struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	pthread_mutex_lock(&s->lock);
+	s->ha_enabled = false;
+	pthread_mutex_unlock(&s->lock);
+	log_info("HA.disable (recorded)");
+	return 0;
+}
+
+/* ---- plugins ---- */
+
+static bool uid_ok(const char *uid)
+{
+	size_t n = strlen(uid);
+	return n > 0 && n <= 255 && !strchr(uid, '/') && strcmp(uid, ".") && strcmp(uid, "..");
+}
+
+static int be_get_header(void *ctx, char **out, struct rpc_err *err)
+{
+	(void)ctx;
+	(void)err;
+	*out = xstrdup("DATASOURCES\n");
+	return 0;
+}
+
+static int be_get_path(void *ctx, const char *uid, char **out, struct rpc_err *err)
+{
+	struct rpcsvc *s = ctx;
+	if (!uid_ok(uid)) {
+		rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
+		return -1;
+	}
+	char p[4096];
+	if (s->hooks.path) {
+		int rc = s->hooks.path(s->hooks.ctx, uid, p, sizeof(p));
+		if (rc < 0) {
+			rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
+			return -1;
+		}
+	} else {
+		snprintf(p, sizeof(p), "%s/%s", PLUGIN_DIR, uid);
+	}
+	*out = xstrdup(p);
+	return 0;
+}
+
+static double tick_in(struct rpcsvc *s)
+{
+	return s->next_tick ? s->next_tick(s->next_tick_ctx) : 5.0;
+}
+
+static int be_register(void *ctx, const char *uid, enum rpc_frequency f, enum rpc_protocol p,
+                       double *next, struct rpc_err *err)
+{
+	(void)f;
+	struct rpcsvc *s = ctx;
+	if (!uid_ok(uid)) {
+		rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
+		return -1;
+	}
+	if (s->hooks.reg) {
+		if (s->hooks.reg(s->hooks.ctx, uid, p == RPC_PROTOCOL_V1 ? 1 : 2) < 0) {
+			rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
+			return -1;
+		}
+		*next =
+		    s->hooks.next_reading ? s->hooks.next_reading(s->hooks.ctx, uid) : tick_in(s);
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	bool known = false;
+	for (size_t i = 0; i < s->nown; i++)
+		if (!strcmp(s->own[i], uid))
+			known = true;
+	if (!known && s->nown < OWN_MAX_PLUGINS)
+		s->own[s->nown++] = xstrdup(uid);
+	pthread_mutex_unlock(&s->lock);
+	*next = tick_in(s);
+	return 0;
+}
+
+static int be_deregister(void *ctx, const char *uid, struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	if (s->hooks.dereg) {
+		s->hooks.dereg(s->hooks.ctx, uid); /* unknown uid: nothing to do */
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nown; i++)
+		if (!strcmp(s->own[i], uid)) {
+			free(s->own[i]);
+			s->own[i] = s->own[--s->nown];
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int be_next_reading(void *ctx, const char *uid, double *out, struct rpc_err *err)
+{
+	(void)err;
+	struct rpcsvc *s = ctx;
+	if (s->hooks.next_reading) {
+		*out = s->hooks.next_reading(s->hooks.ctx, uid);
+		return 0;
+	}
+	bool known = false;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nown; i++)
+		if (!strcmp(s->own[i], uid))
+			known = true;
+	pthread_mutex_unlock(&s->lock);
+	*out = known ? tick_in(s) : -1.0;
+	return 0;
+}
+
+struct rpcsvc *rpcsvc_new(const struct http_config *cfg, struct http_ctx *c)
+{
+	struct rpcsvc *s = xcalloc(1, sizeof(*s));
+	s->c = c;
+	s->hooks = cfg->plugins;
+	s->next_tick = cfg->next_tick;
+	s->next_tick_ctx = cfg->next_tick_ctx;
+	s->use_min_max = cfg->use_min_max;
+	pthread_mutex_init(&s->lock, NULL);
+	struct rpc_backend *b = &c->be;
+	memset(b, 0, sizeof(*b));
+	b->ctx = s;
+	b->has_vm_rrd = be_has_vm_rrd;
+	b->push_rrd_local = be_push_rrd_local;
+	b->push_rrd_remote = be_push_rrd_remote;
+	b->remove_rrd = be_remove_rrd;
+	b->migrate_rrd = be_migrate_rrd;
+	b->send_host_rrd_to_master = be_send_host;
+	b->backup_rrds = be_backup_rrds;
+	b->archive_rrd = be_archive_rrd;
+	b->archive_sr_rrd = be_archive_sr_rrd;
+	b->push_sr_rrd = be_push_sr_rrd;
+	b->add_ds = be_add_ds;
+	b->forget_ds = be_forget_ds;
+	b->query_possible_dss = be_query_possible;
+	b->query_ds = be_query_ds;
+	b->update_use_min_max = be_use_min_max;
+	b->set_cache_sr = be_set_cache_sr;
+	b->unset_cache_sr = be_unset_cache_sr;
+	b->plugin_get_header = be_get_header;
+	b->plugin_get_path = be_get_path;
+	b->plugin_register = be_register;
+	b->plugin_deregister = be_deregister;
+	b->plugin_next_reading = be_next_reading;
+	b->ha_enable_and_update = be_ha_enable;
+	b->ha_disable = be_ha_disable;
+	b->load_rrd = be_load_rrd;
+	return s;
+}
+
+void rpcsvc_free(struct rpcsvc *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nown; i++)
+		free(s->own[i]);
+	free(s->cache_sr);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

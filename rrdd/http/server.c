@@ -1,0 +1,631 @@
+/*
+ * The libmicrohttpd side of rrdd/http: one MHD daemon per listener (the
+ * Unix socket, the optional TCP one with access control and TLS), the
+ * access handler that turns MHD requests into struct http_req (body of
+ * POSTs gathered up to a cap, PUT /rrd bodies streamed into the parser),
+ * responses turned into MHD responses (whole buffers with Content-Length,
+ * or bodies produced while the client reads), and http_start/http_stop.
+ *
+ * Bounds: connections per listener, idle timeout, per-connection memory
+ * (which bounds the request line and headers), body caps; MHD runs a small
+ * pool of epoll threads with non-blocking sockets, so a client that stops
+ * reading holds only its own memory, never a thread or the registry lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+#include "http/listen.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define MAX_AUTH 16
+
+struct cred {
+	bool bearer;
+	char *secret; /* token, or "user:password" */
+};
+
+struct listener {
+	struct http_server *srv;
+	struct MHD_Daemon *d;
+	int fd;
+	bool need_auth;
+	const char *name;
+};
+
+struct http_server {
+	struct http_ctx ctx;
+	struct listener unix_l, tcp_l;
+	char *socket_path;
+	struct fwd_server *fwd;
+	struct cred creds[MAX_AUTH];
+	size_t ncreds;
+	unsigned tcp_port;
+	char *tls_key, *tls_cert;
+};
+
+/* ---- per-connection state ---- */
+
+struct kvvec {
+	struct http_kv *v;
+	size_t n, cap;
+};
+
+struct conn {
+	enum http_method m;
+	enum http_route route;
+	struct kvvec q;
+	struct buf body;
+	bool answered;
+	struct put_session *put;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	(void)kind;
+	struct kvvec *q = cls;
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->v = xrealloc(q->v, sizeof(*q->v) * q->cap);
+	}
+	q->v[q->n].k = key ? key : "";
+	q->v[q->n].v = value ? value : "";
+	q->n++;
+	return MHD_YES;
+}
+
+/* ---- bodies produced while the client reads ---- */
+
+struct stream {
+	struct http_gen *gen;
+	struct buf pending;
+	size_t off;
+	bool done;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct stream *s = cls;
+	while (s->off == s->pending.len) {
+		if (s->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		buf_reset(&s->pending);
+		s->off = 0;
+		if (!s->gen->next(s->gen, &s->pending))
+			s->done = true;
+	}
+	size_t n = s->pending.len - s->off;
+	if (n > max)
+		n = max;
+	memcpy(out, s->pending.p + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+	if (s->gen)
+		s->gen->free(s->gen);
+	buf_free(&s->pending);
+	free(s);
+}
+
+/* A whole buffer served as a one-piece generator (for close-delimited
+ * answers, which must not carry a Content-Length). */
+struct once {
+	struct http_gen gen;
+	struct buf b;
+	bool given;
+};
+
+static int once_next(struct http_gen *g, struct buf *out)
+{
+	struct once *o = (struct once *)g;
+	if (o->given)
+		return 0;
+	o->given = true;
+	/* hand the storage over instead of copying */
+	buf_free(out);
+	*out = o->b;
+	o->b = BUF_INIT;
+	return 1;
+}
+
+static void once_free(struct http_gen *g)
+{
+	struct once *o = (struct once *)g;
+	buf_free(&o->b);
+	free(o);
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *r)
+{
+	struct MHD_Response *mr;
+	if (r->framing == HF_CLOSE && !r->gen) {
+		struct once *o = xcalloc(1, sizeof(*o));
+		o->gen.next = once_next;
+		o->gen.free = once_free;
+		o->b = r->body;
+		r->body = BUF_INIT;
+		r->gen = &o->gen;
+	}
+	if (r->gen) {
+		struct stream *s = xcalloc(1, sizeof(*s));
+		s->gen = r->gen;
+		r->gen = NULL;
+		mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
+		                                       stream_free);
+		if (mr && r->framing == HF_CLOSE)
+			MHD_set_response_options(mr, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
+	} else {
+		size_t len = r->body.len;
+		void *p = len ? r->body.p : NULL;
+		if (len) {
+			r->body = BUF_INIT; /* MHD frees it */
+			mr = MHD_create_response_from_buffer(len, p, MHD_RESPMEM_MUST_FREE);
+		} else {
+			mr = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+		}
+	}
+	if (!mr)
+		return MHD_NO;
+	if (r->ctype)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+	if (r->no_cache)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, no-store");
+	if (r->cors)
+		MHD_add_response_header(mr, "Access-Control-Allow-Origin", "*");
+	if (r->cors_headers)
+		MHD_add_response_header(mr, "Access-Control-Allow-Headers", "X-Requested-With");
+	if (r->framing == HF_CLOSE || r->status >= 400)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (r->status == 401)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Basic realm=\"rrdd\"");
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg)
+{
+	struct http_resp r;
+	http_resp_init(&r);
+	http_resp_error(&r, status, "%s", msg);
+	enum MHD_Result ret = send_resp(conn, &r);
+	http_resp_free(&r);
+	return ret;
+}
+
+/* ---- access control for the TCP listener ---- */
+
+static bool ct_equal(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char d = (unsigned char)(na != nb);
+	for (size_t i = 0; i < na; i++)
+		d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+	return d == 0;
+}
+
+static bool authorized(struct http_server *s, struct MHD_Connection *conn)
+{
+	const char *h =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h)
+		return false;
+	bool ok = false;
+	if (!strncasecmp(h, "Bearer ", 7)) {
+		const char *t = h + 7;
+		while (*t == ' ')
+			t++;
+		for (size_t i = 0; i < s->ncreds; i++)
+			if (s->creds[i].bearer && ct_equal(t, s->creds[i].secret))
+				ok = true;
+	} else {
+		char *pass = NULL;
+		char *user = MHD_basic_auth_get_username_password(conn, &pass);
+		if (user && pass) {
+			size_t n = strlen(user) + strlen(pass) + 2;
+			char *up = xmalloc(n);
+			snprintf(up, n, "%s:%s", user, pass);
+			for (size_t i = 0; i < s->ncreds; i++)
+				if (!s->creds[i].bearer && ct_equal(up, s->creds[i].secret))
+					ok = true;
+			free(up);
+		}
+		MHD_free(user);
+		MHD_free(pass);
+	}
+	return ok;
+}
+
+/* The credentials file: one per line, "bearer TOKEN" or "basic USER:PASSWORD";
+ * blank lines and lines starting with '#' are ignored.  It must not be
+ * readable by group or others. */
+static int load_auth(struct http_server *s, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "--auth-file %s: %s", path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		log_warn("--auth-file %s is readable by group or others", path);
+	char line[1024];
+	int lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = 0;
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		bool bearer;
+		if (!strncasecmp(p, "bearer ", 7))
+			bearer = true;
+		else if (!strncasecmp(p, "basic ", 6))
+			bearer = false;
+		else {
+			fclose(f);
+			snprintf(
+			    err, errlen,
+			    "--auth-file %s:%d: expected 'bearer TOKEN' or 'basic USER:PASSWORD'",
+			    path, lineno);
+			return -EINVAL;
+		}
+		p += bearer ? 7 : 6;
+		while (*p == ' ')
+			p++;
+		if (!*p || (!bearer && !strchr(p, ':')) || s->ncreds == MAX_AUTH) {
+			fclose(f);
+			snprintf(err, errlen, "--auth-file %s:%d: %s", path, lineno,
+			         s->ncreds == MAX_AUTH ? "too many credentials"
+			                               : "empty or malformed secret");
+			return -EINVAL;
+		}
+		s->creds[s->ncreds].bearer = bearer;
+		s->creds[s->ncreds].secret = xstrdup(p);
+		s->ncreds++;
+	}
+	fclose(f);
+	if (!s->ncreds) {
+		snprintf(err, errlen, "--auth-file %s: no credentials", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the access handler ---- */
+
+static enum http_method method_of(const char *m)
+{
+	if (!strcmp(m, "GET"))
+		return HM_GET;
+	if (!strcmp(m, "POST"))
+		return HM_POST;
+	if (!strcmp(m, "PUT"))
+		return HM_PUT;
+	return HM_OTHER;
+}
+
+static void fill_req(struct http_req *req, struct conn *c, struct MHD_Connection *conn,
+                     const char *url)
+{
+	memset(req, 0, sizeof(*req));
+	req->m = c->m;
+	req->path = url;
+	req->query = c->q.v;
+	req->nquery = c->q.n;
+	req->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	req->content_type =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req->body = c->body.p ? c->body.p : "";
+	req->body_len = c->body.len;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	struct listener *l = cls;
+	struct http_server *s = l->srv;
+	struct conn *c = *con_cls;
+	if (!c) {
+		c = xcalloc(1, sizeof(*c));
+		*con_cls = c;
+		c->m = method_of(method);
+		c->route = http_route(c->m, url);
+		atomic_fetch_add(&s->ctx.requests, 1);
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c->q);
+		if (l->need_auth && !authorized(s, conn)) {
+			c->answered = true;
+			return send_error(conn, 401, "authentication required");
+		}
+		if (c->route == R_PUT_RRD) {
+			struct http_req req;
+			struct http_resp r;
+			http_resp_init(&r);
+			fill_req(&req, c, conn, url);
+			c->put = put_begin(&s->ctx, &req, &r);
+			if (!c->put) {
+				c->answered = true;
+				enum MHD_Result ret = send_resp(conn, &r);
+				http_resp_free(&r);
+				return ret;
+			}
+			http_resp_free(&r);
+			return MHD_YES;
+		}
+		if (c->m == HM_POST) {
+			const char *cl = MHD_lookup_connection_value(
+			    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+			if (cl && strtoull(cl, NULL, 10) > s->ctx.max_rpc_bytes) {
+				c->answered = true;
+				return send_error(conn, 413, "request body too large");
+			}
+			return MHD_YES;
+		}
+		/* GET and the rest have no body: fall through and answer now */
+	}
+	if (c->answered) {
+		*upload_size = 0; /* discard the rest of a refused body */
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (c->put) {
+			struct http_resp r;
+			http_resp_init(&r);
+			if (put_feed(c->put, upload, n, &r)) {
+				put_abort(c->put);
+				c->put = NULL;
+				c->answered = true;
+				enum MHD_Result ret = send_resp(conn, &r);
+				http_resp_free(&r);
+				return ret;
+			}
+			http_resp_free(&r);
+			return MHD_YES;
+		}
+		if (c->body.len + n > s->ctx.max_rpc_bytes) {
+			c->answered = true;
+			return send_error(conn, 413, "request body too large");
+		}
+		buf_add(&c->body, upload, n);
+		return MHD_YES;
+	}
+	/* the whole request is here */
+	c->answered = true;
+	struct http_resp r;
+	http_resp_init(&r);
+	if (c->put) {
+		put_finish(c->put, &r);
+		c->put = NULL;
+	} else {
+		struct http_req req;
+		fill_req(&req, c, conn, url);
+		http_dispatch(&s->ctx, c->route, &req, &r);
+	}
+	if (r.status >= 400)
+		atomic_fetch_add(&s->ctx.errors, 1);
+	enum MHD_Result ret = send_resp(conn, &r);
+	http_resp_free(&r);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct conn *c = *con_cls;
+	if (!c)
+		return;
+	put_abort(c->put);
+	free(c->q.v);
+	buf_free(&c->body);
+	free(c);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct listener *l = cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	log_info("http %s: %s", l->name, msg);
+}
+
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct buf b = BUF_INIT;
+	char tmp[4096];
+	ssize_t n;
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0 && b.len < (1u << 20))
+		buf_add(&b, tmp, (size_t)n);
+	close(fd);
+	if (n < 0 || b.len == 0) {
+		snprintf(err, errlen, "%s: cannot read a PEM file", path);
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+static int start_mhd(struct listener *l, const struct http_config *cfg, bool tls, char *err,
+                     size_t errlen)
+{
+	struct http_server *s = l->srv;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	unsigned threads = cfg->threads ? cfg->threads : 4;
+	unsigned maxc = cfg->max_connections ? cfg->max_connections : 256;
+	unsigned timeout = cfg->timeout_s ? cfg->timeout_s : 30;
+	struct MHD_OptionItem ops[] = {
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, l},
+	    {MHD_OPTION_LISTEN_SOCKET, l->fd, NULL},
+	    {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, maxc, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key},
+	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	l->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, l, MHD_OPTION_ARRAY, ops,
+	                        MHD_OPTION_END);
+	if (!l->d) {
+		snprintf(err, errlen, "cannot start the HTTP server on the %s listener", l->name);
+		return -EIO;
+	}
+	return 0;
+}
+
+int http_start(const struct http_config *cfg, struct http_server **out, char *err, size_t errlen)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	int rc = 0;
+	s->ctx.reg = cfg->reg;
+	s->ctx.host_uuid = cfg->host_uuid ? cfg->host_uuid : "";
+	s->ctx.archive_dir =
+	    cfg->archive_dir && *cfg->archive_dir ? xstrdup(cfg->archive_dir) : NULL;
+	s->ctx.max_put_bytes = cfg->max_put_bytes ? cfg->max_put_bytes : (256u << 20);
+	s->ctx.max_rpc_bytes = cfg->max_rpc_bytes ? cfg->max_rpc_bytes : (1u << 20);
+	s->ctx.rpc = rpcsvc_new(cfg, &s->ctx);
+	s->unix_l.fd = s->tcp_l.fd = -1;
+	s->unix_l.srv = s->tcp_l.srv = s;
+	s->unix_l.name = "unix";
+	s->tcp_l.name = "tcp";
+
+	if (cfg->listen && *cfg->listen) {
+		bool loopback;
+		bool tls = cfg->tls_cert && *cfg->tls_cert;
+		if (tls != (cfg->tls_key && *cfg->tls_key)) {
+			snprintf(err, errlen, "--tls-cert and --tls-key go together");
+			rc = -EINVAL;
+			goto fail;
+		}
+		if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "this libmicrohttpd has no TLS support");
+			rc = -ENOTSUP;
+			goto fail;
+		}
+		if (cfg->auth_file && *cfg->auth_file &&
+		    (rc = load_auth(s, cfg->auth_file, err, errlen)))
+			goto fail;
+		int fd = http_tcp_listen(cfg->listen, &loopback, err, errlen);
+		if (fd < 0) {
+			rc = fd;
+			goto fail;
+		}
+		s->tcp_l.fd = fd;
+		if (!loopback && !s->ncreds && !cfg->insecure_listen) {
+			snprintf(err, errlen,
+			         "--listen %s is not a loopback address: give --auth-file (or "
+			         "--insecure-listen to serve it without access control)",
+			         cfg->listen);
+			rc = -EPERM;
+			goto fail;
+		}
+		s->tcp_l.need_auth = s->ncreds > 0;
+		if (tls) {
+			if (!(s->tls_cert = read_pem(cfg->tls_cert, err, errlen)) ||
+			    !(s->tls_key = read_pem(cfg->tls_key, err, errlen))) {
+				rc = -EINVAL;
+				goto fail;
+			}
+		}
+		s->tcp_port = http_sock_port(fd);
+		if ((rc = start_mhd(&s->tcp_l, cfg, tls, err, errlen)))
+			goto fail;
+		log_info("http: listening on %s (port %u%s%s)", cfg->listen, s->tcp_port,
+		         tls ? ", TLS" : "", s->tcp_l.need_auth ? ", authenticated" : "");
+	}
+	if (cfg->socket_path && *cfg->socket_path) {
+		int fd = http_unix_listen(cfg->socket_path, 128, err, errlen);
+		if (fd < 0) {
+			rc = fd;
+			goto fail;
+		}
+		s->unix_l.fd = fd;
+		s->socket_path = xstrdup(cfg->socket_path);
+		if ((rc = start_mhd(&s->unix_l, cfg, false, err, errlen)))
+			goto fail;
+		log_info("http: listening on %s", cfg->socket_path);
+	}
+	if (cfg->forwarded_path && *cfg->forwarded_path) {
+		if ((rc = fwd_start(&s->ctx, cfg->forwarded_path,
+		                    cfg->max_connections ? cfg->max_connections : 256,
+		                    cfg->timeout_s ? cfg->timeout_s : 30, &s->fwd, err, errlen)))
+			goto fail;
+		log_info("http: accepting handed-over connections on %s", cfg->forwarded_path);
+	}
+	*out = s;
+	return 0;
+fail:
+	http_stop(s);
+	return rc ? rc : -EIO;
+}
+
+unsigned http_tcp_port(const struct http_server *s)
+{
+	return s ? s->tcp_port : 0;
+}
+
+static void stop_listener(struct listener *l)
+{
+	if (l->d) {
+		MHD_stop_daemon(l->d); /* closes the listening socket */
+		l->d = NULL;
+		l->fd = -1;
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+void http_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	fwd_stop(s->fwd);
+	stop_listener(&s->tcp_l);
+	stop_listener(&s->unix_l);
+	if (s->socket_path) {
+		unlink(s->socket_path);
+		free(s->socket_path);
+	}
+	rpcsvc_free(s->ctx.rpc);
+	for (size_t i = 0; i < s->ncreds; i++)
+		free(s->creds[i].secret);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->ctx.archive_dir);
+	free(s);
+}
