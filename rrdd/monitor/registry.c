@@ -291,7 +291,13 @@ void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out)
 struct mon_registry *mon_registry_new(const struct mon_config *cfg)
 {
 	struct mon_registry *reg = xcalloc(1, sizeof(*reg));
-	pthread_rwlock_init(&reg->lock, NULL);
+	/* Writer preference: with many HTTP readers polling, a reader-preferring
+	 * lock (glibc's default) could keep the tick's writer waiting forever. */
+	pthread_rwlockattr_t la;
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&reg->lock, &la);
+	pthread_rwlockattr_destroy(&la);
 	if (cfg->host_uuid)
 		mon_uuid_copy(reg->host_uuid, cfg->host_uuid);
 	reg->use_min_max = cfg->use_min_max;
