@@ -145,8 +145,9 @@ int main(int argc, char **argv)
 	sc.scenario_path = cfg.sim_scenario[0] ? cfg.sim_scenario : NULL;
 	sc.sim_domains = cfg.sim_domains;
 	sc.sim_seed = cfg.seed;
-	struct src *src;
-	int rc = src_open(sim ? &src_sim_ops : &src_xen_ops, &sc, &src);
+	struct src *src = NULL;
+	bool nosrc = strcmp(cfg.source, "none") == 0;
+	int rc = nosrc ? 0 : src_open(sim ? &src_sim_ops : &src_xen_ops, &sc, &src);
 	if (rc) {
 		log_err("cannot open the %s source: %s%s%s", cfg.source, strerror(-rc),
 		        sim && *src_sim_last_error() ? ": " : "", sim ? src_sim_last_error() : "");
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
 	struct clk clk;
 	if (strcmp(cfg.clock, "sim") == 0) {
 		double epoch = cfg.sim_epoch;
-		double scen = sim ? src_sim_epoch(src) : NAN;
+		double scen = sim && src ? src_sim_epoch(src) : NAN;
 		if (isfinite(scen))
 			epoch = scen; /* the scenario's own epoch wins */
 		clk_init_sim(&clk, epoch);

@@ -138,7 +138,7 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 	uint64_t u;
 	bool b;
 	if (!strcmp(key, "source")) {
-		rc = strcmp(v, "xen") && strcmp(v, "sim")
+		rc = strcmp(v, "xen") && strcmp(v, "sim") && strcmp(v, "none")
 		         ? -EINVAL
 		         : set_str(c->source, sizeof(c->source), v);
 	} else if (!strcmp(key, "clock")) {
@@ -513,7 +513,8 @@ void cfg_usage(FILE *f)
 {
 	fputs(
 	    "usage: rrdd [options]\n"
-	    "  --source xen|sim        where samples come from (default xen)\n"
+	    "  --source xen|sim|none   where samples come from (default xen; none: plugins\n"
+	    "                          and RPC only)\n"
 	    "  --clock real|sim|paced  sim: sleeping jumps to the next tick; paced: real\n"
 	    "                          time from --sim-epoch (default real)\n"
 	    "  --run-for DURATION      stop cleanly after this much (sim or real) time:\n"

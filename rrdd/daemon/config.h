@@ -17,7 +17,7 @@
 #define CFG_PATH_MAX 1024
 
 struct rrdd_config {
-	char source[8];                  /* "xen" | "sim" */
+	char source[8];                  /* "xen" | "sim" | "none" */
 	char clock[8];                   /* "real" | "sim" | "paced" */
 	double run_for;                  /* seconds; 0 = until a signal */
 	uint32_t sim_domains;            /* domUs of a generated simulated host */

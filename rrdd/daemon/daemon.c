@@ -192,7 +192,8 @@ static size_t lifecycle(struct dmn *d, char (**gone)[MON_UUID_LEN + 1])
 int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, size_t n)
 {
 	src_snapshot_clear(&d->cur);
-	int rc = src_sample(d->src, now, &d->cur);
+	/* no built-in source (--source none): only plugins and RPC feed RRDs */
+	int rc = d->src ? src_sample(d->src, now, &d->cur) : -ENODEV;
 	const struct mon_chunk *stack[8];
 	const struct mon_chunk **chunks = n + 1 <= 8 ? stack : xmalloc(sizeof(*chunks) * (n + 1));
 	size_t nc = 0;
@@ -204,7 +205,7 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 		src_map(d->have_prev ? &d->prev : NULL, &d->cur, &d->samples);
 		mon_chunk_from_samples(&d->samples, d->opt.uid, &d->chunk);
 		chunks[nc++] = &d->chunk;
-	} else {
+	} else if (d->src) {
 		d->st.sample_errors++;
 		log_warn("sample at %.3f failed: %s; every DS is unknown this cycle", now,
 		         strerror(-rc));
