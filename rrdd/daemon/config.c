@@ -436,7 +436,7 @@ int cfg_parse_args(struct rrdd_config *c, int argc, char **argv, enum cfg_action
 
 void cfg_finalize(struct rrdd_config *c)
 {
-	bool sim = strcmp(c->source, "sim") == 0;
+	bool sim = strcmp(c->source, "xen") != 0; /* sim and none: under the state dir */
 	if (!c->archive_dir[0]) {
 		if (sim)
 			snprintf(c->archive_dir, sizeof(c->archive_dir), "%.1000s/rrds",

@@ -66,6 +66,7 @@ struct conn {
 	struct buf body;
 	bool answered;
 	struct put_session *put;
+	struct http_resp *failed; /* a refusal to send once the body is consumed */
 };
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -387,6 +388,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		*upload_size = 0; /* discard the rest of a refused body */
 		return MHD_YES;
 	}
+	if (c->failed) {
+		/* MHD queues a response only once the upload is consumed */
+		if (*upload_size) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		c->answered = true;
+		enum MHD_Result ret = send_resp(conn, c->failed);
+		http_resp_free(c->failed);
+		free(c->failed);
+		c->failed = NULL;
+		return ret;
+	}
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
@@ -396,17 +410,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			if (put_feed(c->put, upload, n, &r)) {
 				put_abort(c->put);
 				c->put = NULL;
-				c->answered = true;
-				enum MHD_Result ret = send_resp(conn, &r);
-				http_resp_free(&r);
-				return ret;
+				c->failed = xmalloc(sizeof(r));
+				*c->failed = r;
+				return MHD_YES;
 			}
 			http_resp_free(&r);
 			return MHD_YES;
 		}
 		if (c->body.len + n > s->ctx.max_rpc_bytes) {
-			c->answered = true;
-			return send_error(conn, 413, "request body too large");
+			c->failed = xmalloc(sizeof(*c->failed));
+			http_resp_init(c->failed);
+			http_resp_error(c->failed, 413, "request body too large");
+			buf_free(&c->body);
+			return MHD_YES;
 		}
 		buf_add(&c->body, upload, n);
 		return MHD_YES;
@@ -440,6 +456,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!c)
 		return;
 	put_abort(c->put);
+	if (c->failed) {
+		http_resp_free(c->failed);
+		free(c->failed);
+	}
 	free(c->q.v);
 	buf_free(&c->body);
 	free(c);
