@@ -7,7 +7,10 @@
  * the writer cannot change bytes between check and use.
  *
  * Only the bytes the page declares are read: for V2 35 + 8n + M (n and M
- * from the header), for V1 54 + L (+ the writer's newline); a declared page
+ * from the header), or only 35 + 8n when the header's metadata CRC is the
+ * one the plugin's descriptor cache was built from (the parser then uses its
+ * cached metadata and never looks further), for V1 54 + L (+ the writer's
+ * newline); a declared page
  * larger than the cap is refused before anything is allocated.  Files may
  * be larger than their page (writers size them in 4 KiB pages, rrdp-cpu to
  * ~21 MB) without costing anything.  Does not parse, log or lock.
@@ -135,14 +138,27 @@ int plg_page_load(const char *dir, struct plg_entry *e, size_t max_bytes, size_t
 		rc = fail(PLG_K_EMPTY, err, errlen, "%s is empty", path);
 		goto out;
 	}
-	/* First read: what the last page needed (one pread in the steady
-	 * state), at least a page, never past the cap or the file. */
-	uint64_t want = e->last_len > FIRST_READ_MIN ? e->last_len : FIRST_READ_MIN;
+	/* First read: with unchanged metadata (the descriptor cache knows its
+	 * CRC) the header and the values only; otherwise what the last page
+	 * needed (one pread in the steady state), at least a page, never past
+	 * the cap or the file. */
+	bool known = e->desc.valid && e->desc.proto == PLG_PROTO_V2;
+	uint64_t want = known                          ? RRDD_V2_OFF_META(e->desc.n)
+	                : e->last_len > FIRST_READ_MIN ? e->last_len
+	                                               : FIRST_READ_MIN;
 	if (want > max_bytes)
 		want = max_bytes;
 	if (want > size)
 		want = size;
 	ssize_t got = read_to(fd, e, 0, (size_t)want);
+	if (known && got >= RRDD_V2_OFF_VALUES &&
+	    memcmp(e->buf, RRDD_PROTO_MAGIC, RRDD_PROTO_MAGIC_LEN) == 0 &&
+	    plg_desc_covers(e, be32(e->buf + RRDD_V2_OFF_META_CRC),
+	                    be32(e->buf + RRDD_V2_OFF_COUNT)) &&
+	    (uint64_t)got >= RRDD_V2_OFF_META_LEN(e->desc.n)) {
+		*len = (size_t)got; /* header and values: the metadata is cached */
+		goto out;
+	}
 	/* At most two more reads: V2 needs n, then M. */
 	for (int round = 0; got > 0 && round < 3; round++) {
 		uint64_t need = page_need(e->buf, (size_t)got, size);

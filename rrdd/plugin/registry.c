@@ -346,6 +346,8 @@ static struct mon_chunk *read_one(struct plg_registry *reg, struct plg_entry *e,
 		return NULL;
 	}
 	e->stale = 0;
+	if (st != PLG_OK)
+		e->desc.valid = false; /* the reader's metadata may have moved on */
 	if (st != PLG_OK) {
 		ts->bad++;
 		char msg[600];
@@ -362,6 +364,7 @@ static struct mon_chunk *read_one(struct plg_registry *reg, struct plg_entry *e,
 		         "page timestamp %.3f is invalid or more than %.0f s ahead", pg->timestamp,
 		         PLG_MAX_FUTURE);
 		note_failure(e, PLG_K_TIMESTAMP, msg, ts);
+		e->desc.valid = false; /* the reader took this page's metadata */
 		e->have_chunk = false;
 		return NULL;
 	}

@@ -125,6 +125,13 @@ void plg_discovery_stop(struct plg_registry *reg);
 int plg_page_load(const char *dir, struct plg_entry *e, size_t max_bytes, size_t *len, char *err,
                   size_t errlen);
 
+/* Whether e's descriptor cache vouches for the metadata of a V2 page with
+ * this metadata CRC and count: then only the header and values need to be
+ * read (the parser does not look at cached metadata either).  True only
+ * while the cache was built by the last successful read and no read failed
+ * since (a failed read may have changed the reader's cached metadata). */
+bool plg_desc_covers(const struct plg_entry *e, uint32_t meta_crc, uint64_t n);
+
 /* Fill e->chunk from a decoded page (tochunk.c): descriptors from the cache
  * (rebuilt when the metadata changed), values and time from the page.
  * buf/len are the page bytes (for the V2 metadata CRC). */

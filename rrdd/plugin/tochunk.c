@@ -107,6 +107,12 @@ static void rebuild(struct plg_entry *e, const struct plg_page *pg, uint32_t met
 	d->valid = true;
 }
 
+bool plg_desc_covers(const struct plg_entry *e, uint32_t meta_crc, uint64_t n)
+{
+	const struct plg_desc *d = &e->desc;
+	return d->valid && d->proto == PLG_PROTO_V2 && d->meta_crc == meta_crc && d->n == n;
+}
+
 static uint32_t be32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -119,8 +125,7 @@ void plg_page_to_chunk(struct plg_entry *e, const struct plg_page *pg, const uns
 	uint32_t meta_crc = pg->proto == PLG_PROTO_V2 && len >= RRDD_V2_OFF_VALUES
 	                        ? be32(buf + RRDD_V2_OFF_META_CRC)
 	                        : 0;
-	if (!(d->valid && pg->proto == PLG_PROTO_V2 && d->proto == PLG_PROTO_V2 &&
-	      d->meta_crc == meta_crc && d->n == pg->n))
+	if (!(pg->proto == PLG_PROTO_V2 && plg_desc_covers(e, meta_crc, pg->n)))
 		rebuild(e, pg, meta_crc);
 	struct mon_chunk *c = &e->chunk;
 	snprintf(c->uid, sizeof(c->uid), "%s", e->uid);

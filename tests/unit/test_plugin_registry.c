@@ -496,6 +496,69 @@ static void test_future_timestamp(void **state)
 	free(dir);
 }
 
+/* Metadata A read, then a page with metadata B that fails (count
+ * mismatch), then metadata A again: read in full and decoded, not cut
+ * short on the strength of a cache the reader no longer holds. */
+static void test_meta_cache_after_failure(void **state)
+{
+	(void)state;
+	char *dir = t_tmpdir();
+	struct plg_registry_opts o = {.dir = dir, .no_discovery = true};
+	struct plg_registry *r = plg_registry_new(&o);
+	assert_int_equal(plg_register(r, "m", PLG_REG_V2), 0);
+	struct mon_chunk **c;
+	t_write_v2(dir, "m", 1700000000, HOST1, 2);
+	assert_int_equal(collect(r, &c), 1);
+	/* metadata B: three DSs, header says 2 */
+	static const struct tds three[] = {
+	    {"a", "host", "gauge", 1, 1, 1, 0},
+	    {"b", "host", "gauge", 1, 1, 2, 0},
+	    {"c", "host", "gauge", 1, 1, 3, 0},
+	};
+	/* header n = 2 and two values, metadata with three entries */
+	char meta[2048];
+	size_t m = t_meta(meta, sizeof(meta), three, 3);
+	size_t len = 4096;
+	unsigned char *pg = calloc(1, len);
+	memcpy(pg, "DATASOURCES", 11);
+	put_be32(pg + 19, 2);
+	double ts = 1700000005;
+	uint64_t tb;
+	memcpy(&tb, &ts, 8);
+	put_be64(pg + 23, tb);
+	put_be64(pg + 31, 1);
+	put_be64(pg + 39, 2);
+	put_be32(pg + 47, (uint32_t)m);
+	memcpy(pg + 51, meta, m);
+	put_be32(pg + 11, (uint32_t)crc32(0, pg + 23, 24));
+	put_be32(pg + 15, (uint32_t)crc32(0, (const Bytef *)meta, (uInt)m));
+	char p[600];
+	snprintf(p, sizeof(p), "%s/m", dir);
+	t_write_file(p, pg, len);
+	free(pg);
+	assert_int_equal(collect(r, &c), 0);
+	/* metadata A again, new values */
+	struct tds again[2];
+	memcpy(again, HOST1, sizeof(again));
+	again[1].i = 43;
+	t_write_v2(dir, "m", 1700000010, again, 2);
+	assert_int_equal(collect(r, &c), 1);
+	assert_true(c[0]->t == 1700000010);
+	assert_int_equal(find_sample(c[0], MON_HOST, "", "count")->v.i, 43);
+	/* and steady state again (header + values only) */
+	again[1].i = 44;
+	t_write_v2(dir, "m", 1700000015, again, 2);
+	assert_int_equal(collect(r, &c), 1);
+	assert_int_equal(find_sample(c[0], MON_HOST, "", "count")->v.i, 44);
+	struct plg_stats st;
+	plg_get_stats(r, &st);
+	assert_int_equal(st.reads, 3);
+	assert_int_equal(st.bad, 1);
+	plg_registry_free(r);
+	t_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_v1_owners),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_future_timestamp),
+	    cmocka_unit_test(test_meta_cache_after_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
