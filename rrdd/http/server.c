@@ -355,8 +355,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		atomic_fetch_add(&s->ctx.requests, 1);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c->q);
 		if (l->need_auth && !authorized(s, conn)) {
-			c->answered = true;
-			return send_error(conn, 401, "authentication required");
+			c->failed = xmalloc(sizeof(*c->failed));
+			http_resp_init(c->failed);
+			http_resp_error(c->failed, 401, "authentication required");
+			return MHD_YES; /* answered once any body is consumed */
 		}
 		if (c->route == R_PUT_RRD) {
 			struct http_req req;
@@ -365,10 +367,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			fill_req(&req, c, conn, url);
 			c->put = put_begin(&s->ctx, &req, &r);
 			if (!c->put) {
-				c->answered = true;
-				enum MHD_Result ret = send_resp(conn, &r);
-				http_resp_free(&r);
-				return ret;
+				c->failed = xmalloc(sizeof(r));
+				*c->failed = r;
+				return MHD_YES; /* answered once the body is consumed */
 			}
 			http_resp_free(&r);
 			return MHD_YES;
@@ -382,7 +383,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			}
 			return MHD_YES;
 		}
-		/* GET and the rest have no body: fall through and answer now */
+		if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+			/* a body nobody wants: answer once it is consumed */
+			struct http_req req;
+			fill_req(&req, c, conn, url);
+			c->failed = xmalloc(sizeof(*c->failed));
+			http_resp_init(c->failed);
+			http_dispatch(&s->ctx, c->route, &req, c->failed);
+			return MHD_YES;
+		}
+		/* no body: fall through and answer now */
 	}
 	if (c->answered) {
 		*upload_size = 0; /* discard the rest of a refused body */
