@@ -2,7 +2,8 @@
  * Archive files (archive.h): gzip of the internal XML, written through a
  * temporary file in the same directory and renamed over the old archive,
  * with fsync of the file and of the directory so a crash leaves either the
- * old or the new archive, never a torn one.  Loading goes through the
+ * old or the new archive, never a torn one.  Every file operation goes
+ * through store_fops (fileops.h) so tests can inject faults.  Loading goes through the
  * streaming parser (xml_parse.h).  No locks, no logging.
  */
 #include "store/archive.h"
@@ -18,6 +19,7 @@
 #include <zlib.h>
 
 #include "export/rrd_xml.h"
+#include "store/fileops.h"
 #include "store/xml_parse.h"
 #include "util/buf.h"
 
@@ -71,35 +73,10 @@ int store_gzip(const void *data, size_t n, struct buf *out)
 	return rc == Z_STREAM_END ? 0 : -EIO;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
 int store_archive_write(const char *dir, const char *key, const struct rrdb *r, char *err,
                         size_t errlen)
 {
-	char path[4096], tmp[4096 + 16];
+	char path[4096];
 	int rc = store_archive_path(dir, key, path, sizeof(path));
 	if (rc) {
 		snprintf(err, errlen, "%s/%s: bad archive name", dir, key ? key : "");
@@ -114,41 +91,23 @@ int store_archive_write(const char *dir, const char *key, const struct rrdb *r, 
 		buf_free(&gz);
 		return rc;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
-		         strerror(-rc));
-		buf_free(&gz);
-		return rc;
-	}
-	const char *what = "write";
-	rc = write_all(fd, gz.p, gz.len);
-	if (!rc && fchmod(fd, 0644) < 0)
-		rc = -errno, what = "chmod";
-	if (!rc && fsync(fd) < 0)
-		rc = -errno, what = "fsync";
-	if (close(fd) < 0 && !rc)
-		rc = -errno, what = "close";
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno, what = "rename";
+	const char *what;
+	rc = store_write_file_atomic(dir, path, gz.p, gz.len, 0644, &what);
 	buf_free(&gz);
 	if (rc) {
-		unlink(tmp);
-		snprintf(err, errlen, "%s: %s failed: %s; previous archive kept", path, what,
-		         strerror(-rc));
-		return rc;
-	}
-	rc = fsync_dir(dir);
-	if (rc) {
-		snprintf(err, errlen, "%s: fsync of the directory failed: %s", dir, strerror(-rc));
+		if (strcmp(what, "directory fsync") == 0)
+			snprintf(err, errlen, "%s: fsync of the directory failed: %s", dir,
+			         strerror(-rc));
+		else
+			snprintf(err, errlen, "%s: %s failed: %s; previous archive kept", path,
+			         what, strerror(-rc));
 		return rc;
 	}
 	/* xcp-rrdd removes a stray uncompressed archive of the same key */
 	char plain[4096 + 8];
 	snprintf(plain, sizeof(plain), "%s/%s", dir, key);
-	unlink(plain);
+	if (access(plain, F_OK) == 0)
+		store_fops->unlink(plain);
 	if (errlen)
 		err[0] = 0;
 	return 0;
