@@ -31,7 +31,7 @@
 #include "plugin/proto.h"
 #include "rrdd/plugin.h"
 
-#define PUBLISHES 5000
+#define PUBLISHES 3000
 
 struct run {
 	char dir[64];
