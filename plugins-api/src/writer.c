@@ -14,6 +14,10 @@
  * fault), and when the page outgrows it the file is unlinked and re-created
  * so that the daemon's inotify deregisters and re-registers it.
  *
+ * A page unlinked by someone else is re-created at the next publish (in-place
+ * mode checks the link count), and a directory that was removed and created
+ * again is re-opened by path once.
+ *
  * No locking here: the caller holds the handle lock.  Files are opened with
  * O_NOFOLLOW and O_EXCL, relative to the directory fd opened at creation.
  */
@@ -50,12 +54,32 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 static int write_temp(struct rrdp_plugin *p, char *name, size_t namelen)
 {
 	int fd = -1;
+	bool reopened = false;
 	for (int attempt = 0; attempt < 100; attempt++) {
 		snprintf(name, namelen, ".%s.%ld.%llu.tmp", p->uid, (long)getpid(),
 		         (unsigned long long)p->tmp_counter++);
 		fd = openat(p->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		            0600);
-		if (fd >= 0 || errno != EEXIST)
+		if (fd >= 0)
+			break;
+		if (errno == ENOENT && !reopened) {
+			/* The directory was removed, perhaps re-created (tmpfiles,
+			 * daemon restart): open it again by path, once. */
+			reopened = true;
+			int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0) {
+				errno = ENOENT;
+				break;
+			}
+			close(p->dirfd);
+			p->dirfd = dfd;
+			if (p->fd >= 0) { /* in-place: the old file went with the directory */
+				close(p->fd);
+				p->fd = -1;
+			}
+			continue;
+		}
+		if (errno != EEXIST)
 			break;
 	}
 	if (fd < 0) {
@@ -102,6 +126,12 @@ static int write_renamed(struct rrdp_plugin *p)
 static int write_in_place(struct rrdp_plugin *p, bool meta_changed)
 {
 	size_t n = p->nsrc;
+	struct stat st;
+	if (p->fd >= 0 && fstat(p->fd, &st) == 0 && st.st_nlink == 0) {
+		/* Someone unlinked the page: writing on would reach nobody. */
+		close(p->fd);
+		p->fd = -1;
+	}
 	if (p->fd < 0 || p->page_size > p->file_size) {
 		/* (Re)create: a new inode the daemon registers afresh. */
 		char name[RRDP_MAX_UID + 64];

@@ -495,7 +495,15 @@ static void test_validation_errors(void **state)
 	assert_int_equal(rmdir(sub), 0);
 	assert_int_equal(rrdp_publish_at(p, 1.0), -ENOENT);
 	assert_true(rrdp_error_message()[0] != '\0');
+	/* Re-created (tmpfiles, daemon restart): the next publish finds it. */
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(rrdp_publish_at(p, 2.0), 0);
+	char subpage[4300];
+	snprintf(subpage, sizeof(subpage), "%s/gone", sub);
+	assert_int_equal(access(subpage, F_OK), 0);
 	assert_int_equal(rrdp_plugin_close(p), 0);
+	assert_int_equal(access(subpage, F_OK), -1);
+	assert_int_equal(rmdir(sub), 0);
 
 	p = new_plugin(dir, "valid");
 	struct rrdp_source_def d = RRDP_SOURCE_DEF_INIT;
@@ -656,6 +664,11 @@ static void test_in_place_mode(void **state)
 	assert_int_equal(stat(rrdp_plugin_path(p), &st), 0);
 	assert_true(st.st_ino == st0.st_ino);
 	assert_true(st.st_size == st0.st_size);
+	/* Unlinked behind our back: the next publish re-creates it. */
+	assert_int_equal(unlink(rrdp_plugin_path(p)), 0);
+	assert_int_equal(rrdp_publish_at(p, 21.0), 0);
+	assert_int_equal(access(rrdp_plugin_path(p), F_OK), 0);
+	assert_int_equal(rrdp_publish_at(p, 22.0), 0);
 	r = plg_reader_new();
 	size_t len;
 	unsigned char *b = slurp(rrdp_plugin_path(p), &len);
