@@ -332,6 +332,22 @@ static int parse_answer(const char *method, char *resp, size_t n, double *value)
 			                   method);
 	char *body = hend + 4;
 	size_t blen = n - (size_t)(body - resp);
+	for (char *q = resp; q + 17 < hend; q++) {
+		if (strncasecmp(q, "\r\ncontent-length:", 17) == 0) {
+			char *e;
+			unsigned long long cl = strtoull(q + 17, &e, 10);
+			if (e == q + 17)
+				return rrdp_i_fail(-EPROTO, "%s: bad Content-Length", method);
+			if (cl > blen)
+				return rrdp_i_fail(
+				    -EPROTO,
+				    "%s: answer shorter than its Content-Length (%zu < "
+				    "%llu)",
+				    method, blen, cl);
+			blen = (size_t)cl; /* ignore anything after the body */
+			break;
+		}
+	}
 
 	struct xstate x = {0};
 	XML_Parser xp = XML_ParserCreate(NULL);

@@ -235,8 +235,14 @@ static void test_next_reading_and_deregister(void **state)
 	     "     <member>\n      <name>Value</name>\n      <value><int>3</int></value>\n"
 	     "     </member>\n    </struct>\n   </value>\n  </param>\n </params>\n"
 	     "</methodResponse>\n"},
-	    {REPLY, NULL, SUCCESS("<nil/>")},
+	    {REPLY, NULL, NULL}, /* filled in below: junk after the body */
 	};
+	/* Bytes beyond the Content-Length are ignored. */
+	char junk_reply[1024];
+	snprintf(junk_reply, sizeof(junk_reply),
+	         "HTTP/1.1 200 OK\r\ncontent-length: %zu\r\n\r\n%sjunk after the body",
+	         strlen(SUCCESS("<nil/>")), SUCCESS("<nil/>"));
+	s[3].reply = junk_reply;
 	struct server *sv = start(s, 4);
 	struct rrdp_plugin *p = plugin_for(sv, "xcp-rrdd-cpu", 5);
 	double nr = 0;
@@ -335,6 +341,10 @@ static void test_bad_answers(void **state)
 	     -EPROTO,
 	     "chunked"},
 	    {"oversize", {REPLY, oversize, NULL}, -EPROTO, "exceeds"},
+	    {"short body",
+	     {REPLY, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n<a/>", NULL},
+	     -EPROTO,
+	     "shorter"},
 	    {"closed", {CLOSE_NOW, NULL, NULL}, 0, NULL}, /* some error, no SIGPIPE */
 	    {"silent", {HANG, NULL, NULL}, -ETIMEDOUT, "waiting"},
 	};
