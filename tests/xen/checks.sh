@@ -228,7 +228,7 @@ I1=$(kv $D/p1 rate.vm.$IDLE_UUID.cpu1)
 expect vm.idle.cpu_usage 'u >= 0 && u <= 0.2 && c0 <= 0.2 && c1 <= 0.2 && b - u >= 0.3' "idle 2-vCPU guest: cpu_usage=$IU cpu0=$I0 cpu1=$I1 (busy guest: $BU)" u="$IU" c0="$I0" c1="$I1" b="$BU"
 HS=$(rate_sum $D/p1 host)
 VS=$(awk '$1 ~ /^rate\.vm\./ { n = split($1, p, "."); if (p[n] ~ /^cpu[0-9]+$/) s += $2 } END { print s + 0 }' $D/p1)
-expect host.cpu_balance 'h - v <= 0.3 && v - h <= 0.3 && h >= 0.7' "busy pCPU time (sum of host cpu<N>)=$HS, vCPU time of all domains=$VS (per second)" h="$HS" v="$VS"
+expect host.cpu_balance 'h >= v - 0.1 && h <= n * 1.02 && v >= 0.5' "busy pCPU time (sum of host cpu<N>)=$HS must cover the vCPU time of all domains=$VS (per second; the excess is Xen's own work, larger on a loaded host)" h="$HS" v="$VS" n="$NR"
 AVG=$(kv $D/p1 rate.host.cpu_avg)
 expect host.cpu_avg 'a - s / n <= 0.01 && s / n - a <= 0.01' "cpu_avg=$AVG, mean of cpu<N>=$(fdiv "$HS" "$NR")" a="$AVG" s="$HS" n="$NR"
 [ $FAIL -eq 0 ] || { dump $D/p1; cat $D/list1 $D/vb1 $D/va1; }

@@ -8,10 +8,12 @@
 #   - a destroyed domU's RRD archived (<uuid>.gz) when it disappears;
 #   - the same domU re-created (same uuid, new domid): its archived history
 #     is kept and there is no spike across the restart (rrdd-tool dump).
-# TODO (later issues, hooks for this file): HTTP endpoints over rrdd's
-# socket (GET /host_rrd, /vm_rrd?uuid=, /rrd_updates, compared with the
-# dumps), the XML-RPC/JSON-RPC interface, and a plugins-api example plugin
-# whose sources must appear in rrd_updates.
+#   - when rrdd has HTTP (--listen): GET /host_rrd, /vm_rrd?uuid=,
+#     /rrd_updates over TCP on loopback, and a 404 for an unknown VM.
+# TODO (later issues, hooks for this file): the HTTP checks over the Unix
+# socket and the XML-RPC/JSON-RPC interface (needs a client in dom0: curl or
+# the project's test client, added to BINS in run.sh), and a plugins-api
+# example plugin whose sources must appear in rrd_updates.
 
 S=/run/rrdd-tier
 M=$S/metrics
@@ -51,8 +53,14 @@ dlog_tail() { echo "---- rrdd log ----"; tail -30 $S/rrdd.log; }
 
 F=$FAIL
 BUSY_ID=$(xl domid busy)
+HTTP=""
+if rrdd --help 2>&1 | grep -q -e '--listen'; then
+	ip link set lo up
+	HTTP="--socket $S/xcp-rrdd --listen 127.0.0.1:8080"
+fi
+# shellcheck disable=SC2086
 rrdd --source xen --run-for 300 --state-dir $S --archive-dir $A --metrics-dir $M \
-	--host-uuid $HOST_UUID --log-level info >$S/rrdd.log 2>&1 &
+	--host-uuid $HOST_UUID --log-level info $HTTP >$S/rrdd.log 2>&1 &
 RP=$!
 T_START=$(date +%s)
 # the first tick has no rates: wait until the busy guest's cpu_usage is a number
@@ -85,6 +93,33 @@ done
 expect daemon.vm.busy.cpu_usage 'u >= 0.5 && u <= 1.05' "busy guest burning its vCPU: rrdd cpu_usage=$(jvm $BUSY_UUID cpu_usage) cpu0=$(jvm $BUSY_UUID cpu0)" u="$(jvm $BUSY_UUID cpu_usage)"
 IDLE_BEFORE=$(jvm $IDLE_UUID cpu_usage)
 expect daemon.vm.idle.cpu_usage_before_load 'u <= 0.2 && m <= 0.2' "idle guest: rrdd cpu_usage=$IDLE_BEFORE, highest cpu<N>=$(jvm_maxcpu $IDLE_UUID)" u="$IDLE_BEFORE" m="$(jvm_maxcpu $IDLE_UUID)"
+
+# the HTTP interface (GET over TCP on loopback; busybox wget, no curl in dom0)
+if [ -n "$HTTP" ]; then
+	U8=http://127.0.0.1:8080
+	wget -q -O $S/host_rrd.xml --header 'Accept: text/xml' $U8/host_rrd 2>$S/wget.err
+	HN=$(grep -o '<name>cpu[0-9]*</name>' $S/host_rrd.xml | wc -l)
+	HM=$(grep -c '<name>memory_total_kib</name>' $S/host_rrd.xml)
+	expect http.host_rrd 'n == c && m == 1' "GET /host_rrd: $HN cpu<N> DSs (xl nr_cpus=$NR), memory_total_kib $HM time(s), $(wc -c <$S/host_rrd.xml) bytes $(head -c 120 $S/wget.err)" \
+		n="$HN" c="$NR" m="$HM"
+	wget -q -O $S/vm_rrd.xml --header 'Accept: text/xml' "$U8/vm_rrd?uuid=$IDLE_UUID" 2>$S/wget.err
+	VN=$(grep -o '<name>cpu[0-9]*</name>' $S/vm_rrd.xml | wc -l)
+	VD=$(grep -o -E '<name>(vif_0_rx|vif_0_tx|vbd_xvda_read|vbd_xvda_write|memory)</name>' $S/vm_rrd.xml | wc -l)
+	expect http.vm_rrd 'n == 2 && (d == 5 || (x == 0 && d == 1))' "GET /vm_rrd?uuid=idle: $VN cpu<N> DSs (2 vCPUs), $VD of memory/vif_0_rx/vif_0_tx/vbd_xvda_read/vbd_xvda_write $(head -c 120 $S/wget.err)" \
+		n="$VN" d="$VD" x="$DEVICES"
+	wget -q -O $S/updates.xml --header 'Accept: text/xml' "$U8/rrd_updates?start=-60&host=true" 2>$S/wget.err
+	UL=0
+	for e in "host:$HOST_UUID:cpu_avg" "host:$HOST_UUID:memory_free_kib" "vm:$BUSY_UUID:cpu_usage" "vm:$IDLE_UUID:cpu_usage" "vm:$IDLE_UUID:cpu1"; do
+		grep -q "<entry>AVERAGE:$e</entry>" $S/updates.xml && UL=$((UL + 1))
+	done
+	expect http.rrd_updates 'l == 5 && r >= 1' "GET /rrd_updates?start=-60&host=true: $UL of 5 expected legend entries (host cpu_avg, memory_free_kib, busy and idle cpu_usage, idle cpu1), $(grep -o '<row>' $S/updates.xml | wc -l) rows $(head -c 120 $S/wget.err)" \
+		l="$UL" r="$(grep -o '<row>' $S/updates.xml | wc -l)"
+	wget -q -O /dev/null "$U8/vm_rrd?uuid=00000000-1111-4222-8333-444444444444" 2>$S/wget.err
+	expect http.vm_rrd_unknown 'n >= 1' "GET /vm_rrd of an unknown uuid: $(head -c 120 $S/wget.err)" \
+		n="$(grep -c 404 $S/wget.err)"
+else
+	tlog "HTTP checks not run: this rrdd has no --listen"
+fi
 
 # a load started in the idle guest; the busy guest destroyed meanwhile
 [ $DEVICES = 1 ] && echo '(while :; do :; done) </dev/null >/dev/null 2>&1 &' | nc 10.0.0.2 5000

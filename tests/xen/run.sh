@@ -10,7 +10,7 @@
 #              with cmake if it holds no librrdd_core.a
 #   --work     work/cache directory (default <build>/xen-tier): downloaded
 #              .debs, unpacked packages, images, serial log
-#   --timeout  hard limit on the QEMU run (default 600 s)
+#   --timeout  hard limit on the QEMU run (default 1200 s)
 #   --shell    interactive: dom0 drops to a shell instead of running checks
 #
 # Exit status: 0 every check passed; 1 a check failed (or the run broke after
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 BUILD=${RRDD_BUILD:-$SRC/build}
 WORK=""
-TIMEOUT=600
+TIMEOUT=1200
 LOG=""
 VERBOSE=0
 SHELL_MODE=0
