@@ -29,6 +29,12 @@ void mon_rdlock(struct mon_registry *reg)
 void mon_wrlock(struct mon_registry *reg)
 {
 	pthread_rwlock_wrlock(&reg->lock);
+	reg->generation++; /* every writer may change what readers see */
+}
+
+uint64_t mon_generation_locked(const struct mon_registry *reg)
+{
+	return reg->generation;
 }
 
 void mon_unlock(struct mon_registry *reg)

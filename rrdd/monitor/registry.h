@@ -70,6 +70,12 @@ void mon_rdlock(struct mon_registry *reg);
 void mon_wrlock(struct mon_registry *reg);
 void mon_unlock(struct mon_registry *reg);
 
+/* A counter bumped every time the write lock is taken (every tick, every
+ * mutating RPC or PUT), so readers can key caches of rendered answers on
+ * it: two reads under the lock that see the same generation see the same
+ * data.  Lock held (a read lock is enough). */
+uint64_t mon_generation_locked(const struct mon_registry *reg);
+
 /*
  * Fold n chunks into the RRDs (spec 7) under the write lock.  Chunks are
  * applied in uid order; now is the cycle time at which every enabled DS that

@@ -46,6 +46,7 @@ struct mon_registry {
 	char host_uuid[MON_UUID_LEN + 1];
 	bool use_min_max, enable_all;
 	uint64_t cycle;
+	uint64_t generation; /* bumped by every mon_wrlock (mon_generation_locked) */
 	struct mon_rrd *host;
 	struct mon_table vms, srs;
 	struct rrdb_upd *scratch; /* update buffer of mon_apply, write lock held */
