@@ -470,3 +470,8 @@ int exp_updates(struct buf *out, const struct exp_updates_src *srcs, size_t n, i
 	exp_updates_plan_free(&p);
 	return 0;
 }
+
+void exp_updates_gather(const struct exp_updates_col *c, uint32_t i0, uint32_t n, float *out)
+{
+	gather(c, i0, n, out);
+}

@@ -66,6 +66,14 @@ void exp_updates_plan_free(struct exp_updates_plan *p);
 /* Legend entry col ("CF:prefixdsname") as a NUL-terminated string. */
 const char *exp_updates_legend(const struct exp_updates_plan *p, uint32_t col);
 
+/* Copy export rows [i0, i0 + n) of column c (row 0 the newest) to out[0..n),
+ * the values the row writers print: NaN for rows before the column's first
+ * (its lag), then consecutive ring rows read as a block.  Needs
+ * i0 + n <= the archive's row count (true for any rows of a plan).  Reads
+ * the RRD: call it while the RRD cannot change (e.g. under the registry
+ * lock), to copy a plan's values out and format them later. */
+void exp_updates_gather(const struct exp_updates_col *c, uint32_t i0, uint32_t n, float *out);
+
 /* XML in pieces: head (declaration, <meta>, and the opening of <data>), rows
  * [first, first + count) (clamped to p->rows), then tail.  The concatenation
  * of head, every row once in order, and tail is the whole document. */
