@@ -21,6 +21,8 @@
 #include "plugin/registry.h"
 #include "source/source.h"
 #include "source/source_sim.h"
+#include "store/durable.h"
+#include "store/fileops.h"
 #include "util/log.h"
 
 static void on_stop(int sig)
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
 	}
 	log_init("rrdd", cfg.log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, cfg.log_level);
 	install_signals();
+	store_fops_from_env(); /* hidden crash-test hooks */
 
 	char host_uuid[37];
 	const char *origin;
@@ -196,8 +199,38 @@ int main(int argc, char **argv)
 	                          .run_for = cfg.run_for,
 	                          .notify = true,
 	                          .plugins = plugins};
+	/* durability: checkpoint + journal replay before the first cycle */
+	struct store_dur_options so = {.state_dir = cfg.no_journal ? NULL : cfg.state_dir,
+	                               .archive_dir = archive_dir,
+	                               .host_uuid = host_uuid,
+	                               .fsync_interval = cfg.journal_fsync_interval,
+	                               .checkpoint_interval = cfg.checkpoint_interval};
+	struct store_dur *dur;
+	struct store_dur_recovery rec;
+	store_dur_open(&so, reg, &dur, &rec);
+	store_dur_set_global(dur);
+	opt.dur = dur;
 	struct dmn d;
 	dmn_init(&d, &opt, &clk, src, reg);
+	bool finished = false;
+	if (sim && src && clk.ops == &clk_sim_ops && isfinite(rec.last_t) &&
+	    rec.last_t >= clk.sim_epoch) {
+		/* a simulated run continues where the recovered one stopped */
+		double next = rec.last_t - clk.sim_epoch + DMN_PERIOD;
+		rc = dmn_resume(&d, clk.sim_epoch, rec.last_t, DMN_PERIOD);
+		if (rc == 0) {
+			clk.sim_mono = next;
+			if (cfg.run_for > 0) {
+				double left = cfg.run_for - next;
+				finished = left < 0;
+				d.opt.run_for = left > 0 ? left : 1e-9;
+			}
+			log_info("simulated run resumed after the cycle at %.3f%s", rec.last_t,
+			         finished ? " (already complete)" : "");
+		} else {
+			log_warn("simulated run not resumed: %s", strerror(-rc));
+		}
+	}
 	struct http_config hc = {.socket_path = sock_opt(cfg.socket_path),
 	                         .forwarded_path = sock_opt(cfg.forwarded_path),
 	                         .listen = cfg.listen,
@@ -219,17 +252,19 @@ int main(int argc, char **argv)
 	if (rc) {
 		log_err("http: %s", err);
 		dmn_fini(&d);
+		store_dur_close(dur);
 		plg_registry_free(plugins);
 		mon_registry_free(reg);
 		src_close(src);
 		return 1;
 	}
-	int status = dmn_run(&d);
+	int status = finished ? (dmn_archive_all(&d) ? 1 : 0) : dmn_run(&d);
 	http_stop(http);
 	log_info("stopped: %llu ticks, %llu archives written, %llu archive errors",
 	         (unsigned long long)d.st.ticks, (unsigned long long)d.st.archived,
 	         (unsigned long long)d.st.archive_errors);
 	dmn_fini(&d);
+	store_dur_close(dur);
 	plg_registry_free(plugins);
 	mon_registry_free(reg);
 	src_close(src);

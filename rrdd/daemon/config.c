@@ -31,6 +31,8 @@ void cfg_defaults(struct rrdd_config *c)
 	c->http_threads = 4;
 	c->http_timeout = 30;
 	c->max_put_bytes = 256u << 20;
+	c->journal_fsync_interval = 5;
+	c->checkpoint_interval = 3600;
 }
 
 int cfg_parse_duration(const char *s, double *out)
@@ -147,6 +149,12 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		         : set_str(c->clock, sizeof(c->clock), v);
 	} else if (!strcmp(key, "run-for")) {
 		rc = cfg_parse_duration(v, &c->run_for);
+	} else if (!strcmp(key, "journal-fsync-interval")) {
+		rc = cfg_parse_duration(v, &c->journal_fsync_interval);
+	} else if (!strcmp(key, "checkpoint-interval")) {
+		rc = cfg_parse_duration(v, &c->checkpoint_interval);
+	} else if (!strcmp(key, "no-journal")) {
+		rc = parse_bool(v, &c->no_journal);
 	} else if (!strcmp(key, "sim-domains")) {
 		rc = parse_u64(v, 4095, &u);
 		if (!rc)
@@ -343,6 +351,9 @@ static const struct option long_opts[] = {
     {"source", required_argument, 0, 0},
     {"clock", required_argument, 0, 0},
     {"run-for", required_argument, 0, 0},
+    {"journal-fsync-interval", required_argument, 0, 0},
+    {"checkpoint-interval", required_argument, 0, 0},
+    {"no-journal", no_argument, 0, 0},
     {"sim-domains", required_argument, 0, 0},
     {"sim-scenario", required_argument, 0, 0},
     {"seed", required_argument, 0, 0},
@@ -507,6 +518,9 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "http-threads = %u\n", c->http_threads);
 	fprintf(f, "http-timeout = %u\n", c->http_timeout);
 	fprintf(f, "max-put-bytes = %llu\n", (unsigned long long)c->max_put_bytes);
+	fprintf(f, "journal-fsync-interval = %.15gs\n", c->journal_fsync_interval);
+	fprintf(f, "checkpoint-interval = %.15gs\n", c->checkpoint_interval);
+	fprintf(f, "no-journal = %s\n", c->no_journal ? "true" : "false");
 }
 
 void cfg_usage(FILE *f)
@@ -551,6 +565,12 @@ void cfg_usage(FILE *f)
 	    "  --http-threads N        HTTP worker threads (default 4)\n"
 	    "  --http-timeout SECONDS  idle connection timeout (default 30)\n"
 	    "  --max-put-bytes N       largest PUT /rrd body (default 268435456)\n"
+	    "  --journal-fsync-interval DURATION  fsync the journal this often (default 5s,\n"
+	    "                          every cycle; 0: every record); a power loss loses at\n"
+	    "                          most this much, a crash of rrdd nothing\n"
+	    "  --checkpoint-interval DURATION  exact state and archives written this often\n"
+	    "                          (default 1h; bounds the journal)\n"
+	    "  --no-journal            no journal in STATE-DIR/journal: archives only\n"
 	    "  --log-level LEVEL       err, warning, notice, info, debug (default info)\n"
 	    "  --log-target stderr|syslog\n"
 	    "  --foreground            accepted; rrdd never forks (systemd Type=notify)\n"

@@ -50,6 +50,10 @@ struct rrdd_config {
 	uint32_t http_threads;
 	uint32_t http_timeout;  /* idle seconds */
 	uint64_t max_put_bytes; /* PUT /rrd body cap */
+	/* durability (store/durable.h) */
+	double journal_fsync_interval; /* seconds between journal fsyncs, 0 = every record */
+	double checkpoint_interval;    /* seconds between checkpoints, 0 = start/stop only */
+	bool no_journal;               /* archives only, as xcp-rrdd */
 };
 
 /* What the command line asks for besides running. */

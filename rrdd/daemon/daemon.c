@@ -14,6 +14,7 @@
 #include "clock/clock.h"
 #include "daemon/dumps.h"
 #include "store/archive.h"
+#include "store/durable.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -32,18 +33,17 @@ int dmn_init(struct dmn *d, const struct dmn_options *opt, struct clk *clk, stru
 	d->clk = clk;
 	d->src = src;
 	d->reg = reg;
+	if (!d->opt.dur) {
+		struct store_dur_options so = {.archive_dir = opt->archive_dir,
+		                               .host_uuid = mon_host_uuid(reg)};
+		store_dur_open(&so, reg, &d->own_dur, NULL);
+		d->opt.dur = d->own_dur;
+	}
 	const char *host = mon_host_uuid(reg);
-	if (has_dir(opt->archive_dir) && *host && !mon_has(reg, MON_HOST, NULL)) {
-		struct rrdb *r;
-		char err[512];
-		int rc = store_archive_load(opt->archive_dir, host, &r, err, sizeof(err));
-		if (rc == 0) {
-			mon_put(reg, MON_HOST, NULL, r);
-			d->st.loaded++;
-			log_info("host %s: RRD loaded from %s", host, opt->archive_dir);
-		} else if (rc != -ENOENT) {
-			log_warn("host %s: archive not loaded: %s", host, err);
-		}
+	if (*host && !mon_has(reg, MON_HOST, NULL) &&
+	    store_dur_load(d->opt.dur, MON_HOST, NULL) == 0) {
+		d->st.loaded++;
+		log_info("host %s: RRD loaded from its archive", host);
 	}
 	return 0;
 }
@@ -59,6 +59,7 @@ void dmn_fini(struct dmn *d)
 	free(d->order_cur);
 	buf_free(&d->dump_host);
 	buf_free(&d->dump_vms);
+	store_dur_close(d->own_dur);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -101,44 +102,29 @@ static void add_resident(struct dmn *d, const char *uuid, uint32_t domid)
 /* A VM that appeared: load its archive unless the registry has its RRD. */
 static void arrive(struct dmn *d, const struct src_domain *dom)
 {
-	if (!has_dir(d->opt.archive_dir) || !dom->uuid[0] || mon_has(d->reg, MON_VM, dom->uuid))
+	if (!dom->uuid[0] || mon_has(d->reg, MON_VM, dom->uuid))
 		return;
-	struct rrdb *r;
-	char err[512];
-	int rc = store_archive_load(d->opt.archive_dir, dom->uuid, &r, err, sizeof(err));
-	if (rc == 0) {
-		if (mon_put(d->reg, MON_VM, dom->uuid, r) == 0) {
-			d->st.loaded++;
-			log_info("vm %s (domid %u): RRD loaded from its archive", dom->uuid,
-			         dom->domid);
-		} else {
-			rrdb_free(r);
-		}
-	} else if (rc != -ENOENT) {
-		log_warn("vm %s: archive not loaded, starting afresh: %s", dom->uuid, err);
+	if (store_dur_load(d->opt.dur, MON_VM, dom->uuid) == 0) {
+		d->st.loaded++;
+		log_info("vm %s (domid %u): RRD loaded from its archive", dom->uuid, dom->domid);
 	}
 }
 
-/* A VM that disappeared: archive and release its RRD. */
-static void depart(struct dmn *d, const char *uuid)
+/* SRs (reported by plugins) get their archive loaded when they first
+ * report, as VMs do when they appear. */
+static void arrive_srs(struct dmn *d, const struct mon_chunk *const *chunks, size_t n)
 {
-	struct rrdb *r = mon_take(d->reg, MON_VM, uuid);
-	if (!r)
-		return;
-	if (has_dir(d->opt.archive_dir)) {
-		char err[512];
-		int rc = store_archive_write(d->opt.archive_dir, uuid, r, err, sizeof(err));
-		if (rc) {
-			d->st.archive_errors++;
-			log_err("vm %s: archiving failed: %s", uuid, err);
-		} else {
-			d->st.archived++;
-			log_info("vm %s: gone, RRD archived", uuid);
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < chunks[i]->nowner; j++) {
+			const struct mon_chunk_owner *o = &chunks[i]->owner[j];
+			if (o->kind != MON_SR || !o->uuid[0] || !store_archive_key_ok(o->uuid) ||
+			    mon_has(d->reg, MON_SR, o->uuid))
+				continue;
+			if (store_dur_load(d->opt.dur, MON_SR, o->uuid) == 0) {
+				d->st.loaded++;
+				log_info("sr %s: RRD loaded from its archive", o->uuid);
+			}
 		}
-	} else {
-		log_info("vm %s: gone, RRD released", uuid);
-	}
-	rrdb_free(r);
 }
 
 /*
@@ -213,11 +199,19 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	}
 	for (size_t i = 0; i < n; i++)
 		chunks[nc++] = extra[i];
-	mon_apply(d->reg, chunks, nc, now, d->res, d->nres, &d->last_apply);
+	arrive_srs(d, chunks, nc);
+	/* journaled, then applied; departed VMs are archived and released */
+	struct store_tick st = {.now = now,
+	                        .chunks = chunks,
+	                        .nchunks = nc,
+	                        .res = d->res,
+	                        .nres = d->nres,
+	                        .gone = (const char(*)[MON_UUID_LEN + 1])gone,
+	                        .ngone = ngone};
+	d->st.archive_errors += (uint64_t)store_dur_tick(d->opt.dur, &st, &d->last_apply);
+	d->st.archived += ngone;
 	if (chunks != stack)
 		free(chunks);
-	for (size_t i = 0; i < ngone; i++)
-		depart(d, gone[i]);
 	free(gone);
 	if (rc == 0) {
 		struct src_snapshot t = d->prev;
@@ -246,26 +240,41 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 
 int dmn_archive_all(struct dmn *d)
 {
-	if (!has_dir(d->opt.archive_dir))
-		return 0;
-	struct mon_copy *c;
-	size_t n = mon_copy_all(d->reg, &c);
-	int fails = 0;
-	for (size_t i = 0; i < n; i++) {
-		char err[512];
-		int rc =
-		    store_archive_write(d->opt.archive_dir, c[i].uuid, c[i].rrd, err, sizeof(err));
-		if (rc) {
-			fails++;
-			d->st.archive_errors++;
-			log_err("%s %s: archiving failed: %s", mon_owner_kind_name(c[i].kind),
-			        c[i].uuid, err);
-		} else {
-			d->st.archived++;
-		}
-	}
-	log_info("archived %zu RRDs to %s (%d failures)", n - (size_t)fails, d->opt.archive_dir,
+	/* a checkpoint: the exact state for recovery, then every archive */
+	int fails = store_dur_checkpoint(d->opt.dur, clk_wall(d->clk), true);
+	struct store_dur_stats ss;
+	store_dur_get_stats(d->opt.dur, &ss);
+	d->st.archived = ss.archived;
+	d->st.archive_errors = ss.archive_errors;
+	log_info("archived the RRDs to %s (%d failures)",
+	         store_dur_archive_dir(d->opt.dur) ? store_dur_archive_dir(d->opt.dur) : "nowhere",
 	         fails);
-	mon_copies_free(c, n);
 	return fails;
+}
+
+int dmn_resume(struct dmn *d, double first_t, double last_t, double period)
+{
+	int rc = 0;
+	for (uint64_t k = 0;; k++) {
+		double t = first_t + (double)k * period;
+		if (t > last_t)
+			break;
+		src_snapshot_clear(&d->cur);
+		rc = d->src ? src_sample(d->src, t, &d->cur) : -ENODEV;
+		if (rc)
+			return rc;
+		d->cur.t = t;
+	}
+	sort_domains(&d->cur, &d->order_cur, &d->cap_order_cur);
+	struct src_snapshot t = d->prev;
+	d->prev = d->cur;
+	d->cur = t;
+	uint32_t *o = d->order_prev;
+	uint32_t oc = d->cap_order_prev;
+	d->order_prev = d->order_cur;
+	d->cap_order_prev = d->cap_order_cur;
+	d->order_cur = o;
+	d->cap_order_cur = oc;
+	d->have_prev = true;
+	return 0;
 }

@@ -29,6 +29,7 @@
 
 struct clk;
 struct plg_registry;
+struct store_dur;
 
 struct dmn_options {
 	const char *archive_dir; /* NULL or "": no archives loaded or written */
@@ -39,6 +40,10 @@ struct dmn_options {
 	/* dmn_run: plugins read every tick (plg_collect) and applied with the
 	 * source's chunk; NULL = none.  Not owned. */
 	struct plg_registry *plugins;
+	/* Journal, checkpoints and archives (store/durable.h), opened over the
+	 * same registry; NULL: dmn_init opens one without a journal over
+	 * archive_dir.  Not owned. */
+	struct store_dur *dur;
 };
 
 struct dmn_stats {
@@ -66,6 +71,7 @@ struct dmn {
 	struct buf dump_host, dump_vms;
 	struct dmn_stats st;
 	struct mon_apply_stats last_apply;
+	struct store_dur *own_dur; /* opened by dmn_init when opt.dur is NULL */
 };
 
 /* Signals dmn_run polls (set them from signal handlers). */
@@ -90,6 +96,13 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 /* Archive every RRD of the registry (copies; the registry keeps them).
  * Returns the number of failures (each logged). */
 int dmn_archive_all(struct dmn *d);
+
+/* Resume a simulated run after recovery (the simulated source and clock
+ * only): sample the source at every cycle time first_t, first_t + period,
+ * ... up to last_t (the last recovered cycle), so its world is exactly
+ * where the interrupted run left it, and keep the last sample as the
+ * previous one of the next cycle.  Returns 0 or the source's error. */
+int dmn_resume(struct dmn *d, double first_t, double last_t, double period);
 
 /* The deadline loop: tick now, then every DMN_PERIOD seconds of the clock,
  * until dmn_stop_requested or opt.run_for has elapsed; then archive
