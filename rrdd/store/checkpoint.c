@@ -20,7 +20,7 @@
 
 #define CKPT_MAGIC    "RRDDCKP1"
 #define CKPT_VERSION  1u
-#define CKPT_HDR      64u
+#define CKPT_HDR      68u
 #define CKPT_DEFLATED 1u
 #define CKPT_MAX_RAW  (16ull << 30)
 

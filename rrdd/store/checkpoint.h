@@ -5,7 +5,7 @@
  * first segment and the last sequence number they include, the time of the
  * last tick).  Recovery loads it and replays the journal after it.
  *
- * Format: a 64-byte header (magic "RRDDCKP1", version, flags, next
+ * Format: a 68-byte header (magic "RRDDCKP1", version, flags, next
  * segment, last sequence number, last tick time, entry and pending counts,
  * raw and stored payload lengths, host uuid hash, CRC32 of the header)
  * then the payload, deflated (zlib) when flags bit 0 is set, then the

@@ -90,8 +90,8 @@ int store_rrdb_decode(struct bio_rd *rd, struct rrdb **out)
 		rows_total += rras[k].rows;
 	}
 	uint32_t nds = bio_get_u32(rd);
-	/* every DS takes at least 4 + 2 + 24 + 9 + 24 + 16*nrra + 4*rows bytes */
-	uint64_t per_ds = 79 + 16ull * nrra + 4 * rows_total;
+	/* every DS takes at least 5 + 2 + 24 + 9 + 24 + 16*nrra + 4*rows bytes */
+	uint64_t per_ds = 64 + 16ull * nrra + 4 * rows_total;
 	if (rd->bad || rows_total > (1u << 28) || (uint64_t)nds * per_ds > bio_left(rd))
 		goto bad;
 	/* first pass: names and definitions, to allocate through rrdb_alloc */
