@@ -20,6 +20,7 @@
 #include "export/updates.h"
 #include "rrd/rrd.h"
 #include "store/xml_parse.h"
+#include "tool/rrdexport.h"
 #include "tool/trace.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -48,6 +49,7 @@ static void usage(FILE *f)
 	      "Formats: xml = full RRD as GET /host_rrd serves it, internal = as archived,\n"
 	      "json = JSON form.  --start may be negative (relative to the last update).\n",
 	      f);
+	fputs(tool_rrdexport_usage, f);
 }
 
 /* Read a whole file, gunzipping transparently. */
@@ -264,6 +266,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(cmd, "export-rrd") == 0)
+		return tool_export_rrd(argc - 1, argv + 1);
+	if (strcmp(cmd, "graph") == 0)
+		return tool_graph(argc - 1, argv + 1);
 	if (parse_opts(argc - 1, argv + 1, &o))
 		return 2;
 	int nargs = argc - 1 - optind;
