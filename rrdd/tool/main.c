@@ -7,6 +7,9 @@
  * Dumps are full RRD XML (public or internal form) or JSON, or an
  * rrd_updates export for --start/--interval/--cf.  Bad input: a message on
  * stderr naming the problem and exit status 1; usage errors exit 2.
+ * The commands that talk to a running daemon (ls, show, rrd2csv, ...) are
+ * in cli_*.c and dispatched from main(); run as "rrd2csv" (a link) the
+ * program behaves as the rrd2csv command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +23,7 @@
 #include "export/updates.h"
 #include "rrd/rrd.h"
 #include "store/xml_parse.h"
+#include "tool/cli.h"
 #include "tool/rrdexport.h"
 #include "tool/trace.h"
 #include "util/buf.h"
@@ -257,6 +261,10 @@ out:
 int main(int argc, char **argv)
 {
 	struct opts o;
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	if (strcmp(base, "rrd2csv") == 0)
+		return cli_rrd2csv(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -270,6 +278,8 @@ int main(int argc, char **argv)
 		return tool_export_rrd(argc - 1, argv + 1);
 	if (strcmp(cmd, "graph") == 0)
 		return tool_graph(argc - 1, argv + 1);
+	if (cli_is_command(cmd))
+		return cli_main(argc - 1, argv + 1);
 	if (parse_opts(argc - 1, argv + 1, &o))
 		return 2;
 	int nargs = argc - 1 - optind;
