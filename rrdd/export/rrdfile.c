@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <rrd.h>
@@ -191,8 +192,31 @@ static int64_t trunc_time(double t)
 	return (int64_t)t;
 }
 
-void exp_rrdfile_dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfile_name *names)
+/* Rows per DS behind the end of RRA k, as rrd_updates counts them. */
+static uint64_t ds_lag(const struct rrdb *r, uint32_t d, int64_t end, int64_t rstep)
 {
+	int64_t ds_end = round_down(trunc_time(r->ds[d].last_updated), rstep);
+	return ds_end >= end ? 0 : (uint64_t)((end - ds_end) / rstep);
+}
+
+static int64_t rra_end(const struct rrdb *r, uint32_t k, int64_t *rstep_out)
+{
+	int64_t step = r->step ? r->step : 1;
+	int64_t last = trunc_time(r->last_updated);
+	if (last < 0)
+		last = 0;
+	int64_t rstep = step * (int64_t)(r->rra[k].pdp_cnt ? r->rra[k].pdp_cnt : 1);
+	*rstep_out = rstep;
+	return round_down(last, rstep);
+}
+
+/* The dump XML; with markers, every row value is replaced by its cell
+ * number (1, 2, ... in document order), an integer rrdtool's own number
+ * parser reads exactly, so the caller can find each cell in the file. */
+static void dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfile_name *names,
+                     int markers)
+{
+	uint64_t cell = 0;
 	int64_t step = r->step ? r->step : 1;
 	int64_t last = trunc_time(r->last_updated);
 	if (last < 0)
@@ -222,10 +246,13 @@ void exp_rrdfile_dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfi
 	for (uint32_t k = 0; k < r->nrra; k++) {
 		const struct rrdb_rra *a = &r->rra[k];
 		int64_t rstep = step * (int64_t)(a->pdp_cnt ? a->pdp_cnt : 1);
-		double xff = a->xff >= 1.0 ? nextafter(1.0, 0.0) : (a->xff > 0 ? a->xff : 0.0);
 		buf_printf(out, "<rra><cf>%s</cf><pdp_per_row>%u</pdp_per_row><params><xff>",
 		           cf_name(a->cf), a->pdp_cnt);
-		put_num(out, xff);
+		/* rrdtool's own parser rounds 17 nines to 1; this is 1 - 2^-52 */
+		if (a->xff >= 1.0)
+			buf_adds(out, "0.9999999999999998");
+		else
+			put_num(out, a->xff > 0 ? a->xff : 0.0);
 		buf_adds(out, "</xff></params><cdp_prep>");
 		long long unk = (long long)((last % rstep) / step);
 		for (uint32_t d = 0; d < r->nds; d++)
@@ -235,15 +262,12 @@ void exp_rrdfile_dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfi
 			           "</unknown_datapoints></ds>",
 			           unk);
 		buf_adds(out, "</cdp_prep>\n<database>\n");
-		int64_t end = round_down(last, rstep);
-		/* per-DS lag behind the RRA's end, as rrd_updates counts it */
+		int64_t end = rra_end(r, k, &rstep);
 		uint64_t *lag = calloc(r->nds ? r->nds : 1, sizeof(*lag));
 		if (!lag)
 			abort();
-		for (uint32_t d = 0; d < r->nds; d++) {
-			int64_t ds_end = round_down(trunc_time(r->ds[d].last_updated), rstep);
-			lag[d] = ds_end >= end ? 0 : (uint64_t)((end - ds_end) / rstep);
-		}
+		for (uint32_t d = 0; d < r->nds; d++)
+			lag[d] = ds_lag(r, d, end, rstep);
 		for (uint32_t row = 0; row < a->rows; row++) {
 			uint32_t i = a->rows - 1 - row; /* 0 = newest */
 			buf_adds(out, "<row>");
@@ -252,7 +276,10 @@ void exp_rrdfile_dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfi
 				if (lag[d] <= i)
 					v = rrdb_peek(r, d, k, (uint32_t)(i - lag[d]));
 				buf_adds(out, "<v>");
-				put_num(out, v);
+				if (markers)
+					buf_printf(out, "%llu", (unsigned long long)++cell);
+				else
+					put_num(out, v);
 				buf_adds(out, "</v>");
 			}
 			buf_adds(out, "</row>\n");
@@ -261,6 +288,11 @@ void exp_rrdfile_dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfi
 		buf_adds(out, "</database></rra>\n");
 	}
 	buf_adds(out, "</rrd>\n");
+}
+
+void exp_rrdfile_dump_xml(struct buf *out, const struct rrdb *r, const exp_rrdfile_name *names)
+{
+	dump_xml(out, r, names, 0);
 }
 
 /* ---- files ---- */
@@ -307,6 +339,79 @@ static int write_file(const char *path, const struct buf *b)
 	return rc;
 }
 
+/* The value rows of an rrdtool file are its last cells * 8 bytes (doubles in
+ * native order).  The file was restored from marker XML: find every
+ * marker, check each appears exactly once, and write the exact values over
+ * them (rrdtool's number parser is not correctly rounded, so the values
+ * cannot go through the XML). */
+static int patch_values(const struct rrdb *r, const char *path, char *err, size_t errlen)
+{
+	uint64_t cells = (uint64_t)r->nds * r->rows_total;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	struct stat st;
+	int rc = 0;
+	double *tail = NULL;
+	uint64_t *where = NULL; /* cell number - 1 -> index in tail */
+	if (fstat(fd, &st) || (uint64_t)st.st_size < cells * 8) {
+		snprintf(err, errlen, "%s: shorter than its rows", path);
+		rc = -EIO;
+		goto out;
+	}
+	off_t off = st.st_size - (off_t)(cells * 8);
+	tail = malloc(cells * 8);
+	where = malloc(cells * sizeof(*where));
+	if (!tail || !where)
+		abort();
+	if (pread(fd, tail, cells * 8, off) != (ssize_t)(cells * 8)) {
+		snprintf(err, errlen, "%s: read failed", path);
+		rc = -EIO;
+		goto out;
+	}
+	memset(where, 0xff, cells * sizeof(*where));
+	for (uint64_t j = 0; j < cells; j++) {
+		double v = tail[j];
+		if (!(v >= 1 && v <= (double)cells && v == floor(v)) ||
+		    where[(uint64_t)v - 1] != UINT64_MAX) {
+			snprintf(err, errlen, "%s: unexpected rrdtool file layout", path);
+			rc = -EIO;
+			goto out;
+		}
+		where[(uint64_t)v - 1] = j;
+	}
+	uint64_t cell = 0;
+	for (uint32_t k = 0; k < r->nrra; k++) {
+		int64_t rstep;
+		int64_t end = rra_end(r, k, &rstep);
+		const struct rrdb_rra *a = &r->rra[k];
+		for (uint32_t row = 0; row < a->rows; row++) {
+			uint32_t i = a->rows - 1 - row;
+			for (uint32_t d = 0; d < r->nds; d++) {
+				uint64_t lag = ds_lag(r, d, end, rstep);
+				double v = NAN;
+				if (lag <= i)
+					v = rrdb_peek(r, d, k, (uint32_t)(i - lag));
+				tail[where[cell++]] = v;
+			}
+		}
+	}
+	if (pwrite(fd, tail, cells * 8, off) != (ssize_t)(cells * 8)) {
+		snprintf(err, errlen, "%s: write failed", path);
+		rc = -EIO;
+	}
+out:
+	free(tail);
+	free(where);
+	if (close(fd) && !rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -EIO;
+	}
+	return rc;
+}
+
 int exp_rrdfile_write(const struct rrdb *r, const char *path, char *err, size_t errlen)
 {
 	if (r->nds == 0 || r->nrra == 0) {
@@ -318,7 +423,7 @@ int exp_rrdfile_write(const struct rrdb *r, const char *path, char *err, size_t 
 		abort();
 	exp_rrdfile_names(r, names);
 	struct buf xml = BUF_INIT;
-	exp_rrdfile_dump_xml(&xml, r, names);
+	dump_xml(&xml, r, names, 1);
 	free(names);
 	char dir[4096], xpath[4200];
 	int rc = exp_rrdfile_tmpdir(dir, sizeof(dir));
@@ -347,5 +452,7 @@ int exp_rrdfile_write(const struct rrdb *r, const char *path, char *err, size_t 
 	rrd_clear_error();
 	exp_rrdfile_unlock();
 	exp_rrdfile_rmtree(dir);
+	if (!rc)
+		rc = patch_values(r, path, err, errlen);
 	return rc;
 }
