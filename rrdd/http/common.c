@@ -23,6 +23,8 @@ static const struct route_ent routes[] = {
     {HM_GET, "/sr_rrd", R_SR_RRD},
     {HM_GET, "/rrd_unarchive", R_UNARCHIVE},
     {HM_GET, "/metrics", R_METRICS},
+    {HM_GET, "/graph", R_GRAPH},
+    {HM_GET, "/rrd_file", R_RRD_FILE},
     {HM_POST, "/rrd_unarchive", R_UNARCHIVE},
     {HM_POST, "/", R_RPC},
     {HM_PUT, "/rrd", R_PUT_RRD},
@@ -59,6 +61,10 @@ void http_dispatch(struct http_ctx *c, enum http_route r, const struct http_req 
 		break;
 	case R_METRICS:
 		ep_metrics(c, req, resp);
+		break;
+	case R_GRAPH:
+	case R_RRD_FILE:
+		ep_graph(c, r, req, resp);
 		break;
 	case R_RPC:
 		ep_rpc(c, req, resp);

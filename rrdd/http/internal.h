@@ -69,6 +69,8 @@ enum http_route {
 	R_SR_RRD,
 	R_UNARCHIVE,
 	R_METRICS,
+	R_GRAPH,    /* GET /graph (ep_graph.c) */
+	R_RRD_FILE, /* GET /rrd_file (ep_graph.c) */
 	R_PUT_RRD,
 	R_RPC,
 };
@@ -111,6 +113,8 @@ void ep_updates(struct http_ctx *c, const struct http_req *req, struct http_resp
 void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
             struct http_resp *resp);
 void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp *resp);
+void ep_graph(struct http_ctx *c, enum http_route r, const struct http_req *req,
+              struct http_resp *resp);
 void ep_rpc(struct http_ctx *c, const struct http_req *req, struct http_resp *resp);
 
 /* PUT /rrd as a session fed with the body as it arrives (ep_put.c). */
