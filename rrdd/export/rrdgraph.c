@@ -345,12 +345,13 @@ int exp_graph_render(const struct rrdb *r, const struct exp_graph_req *g, const 
 		           palette[i % (sizeof(palette) / sizeof(palette[0]))]);
 		put_escaped(&b, r->ds[d].name);
 		if (units && units[d] && *units[d]) {
-			buf_adds(&b, " (");
+			int paren = units[d][0] == '(';
+			buf_adds(&b, paren ? " " : " (");
 			put_escaped(&b, units[d]);
-			buf_adds(&b, ")");
+			buf_adds(&b, paren ? "" : ")");
 		}
 		arg_add(&a, &b);
-		buf_printf(&b, "GPRINT:v%u:LAST:last %%.4lg\\l", i);
+		buf_printf(&b, "GPRINT:v%u:LAST:last %%.4lg", i);
 		arg_add(&a, &b);
 	}
 	buf_free(&b);
