@@ -68,7 +68,9 @@ struct store_dur {
 	size_t nfailed, cap_failed;
 	bool jerr_logged, ckerr_logged;
 	struct store_dur_stats st;
-	struct buf enc, z; /* scratch of the tick encoder */
+	struct buf enc, z;   /* scratch of the tick encoder */
+	struct mon_copy *aq; /* archives due after a periodic checkpoint (no RRDs held) */
+	size_t naq, iaq;
 };
 
 static struct store_dur *global_dur;
@@ -741,6 +743,7 @@ static int checkpoint_locked(struct store_dur *d, double now)
 		}
 		return rc;
 	}
+	uint64_t old_bytes = d->jopen ? d->jnl.size : 0;
 	if (d->jopen)
 		store_jnl_close(&d->jnl);
 	d->jnl = nj;
@@ -752,6 +755,10 @@ static int checkpoint_locked(struct store_dur *d, double now)
 	d->st.checkpoints++;
 	d->st.last_checkpoint_bytes = bytes;
 	d->st.last_checkpoint_seconds = wall_seconds() - t0;
+	log_info("checkpoint: %u RRDs, %llu bytes, %.3f s; journal segment of %llu bytes "
+	         "replaced by segment %llu",
+	         ci.nentries, (unsigned long long)bytes, d->st.last_checkpoint_seconds,
+	         (unsigned long long)old_bytes, (unsigned long long)segno);
 	return 0;
 }
 
@@ -759,6 +766,7 @@ static int archive_all_locked(struct store_dur *d)
 {
 	if (!has(d->archive_dir))
 		return 0;
+	double t0 = wall_seconds();
 	struct mon_copy *c;
 	size_t n = mon_copy_all(d->reg, &c);
 	int fails = 0;
@@ -767,7 +775,45 @@ static int archive_all_locked(struct store_dur *d)
 			fails++;
 	mon_copies_free(c, n);
 	fails += retry_pending(d);
+	log_info("archives: %zu written to %s in %.3f s (%d failures)", n - (size_t)fails,
+	         d->archive_dir, wall_seconds() - t0, fails);
 	return fails;
+}
+
+/* Periodic archives are spread over the cycles (ARCHIVES_PER_CYCLE at a
+ * time, copies taken one by one) so no cycle waits for a thousand fsyncs:
+ * recovery needs only the checkpoint, the archives are for xcp-rrdd. */
+#define ARCHIVES_PER_CYCLE 16
+
+static void queue_archives(struct store_dur *d)
+{
+	free(d->aq);
+	d->naq = d->iaq = 0;
+	d->aq = NULL;
+	struct mon_copy *c;
+	size_t n = mon_copy_all(d->reg, &c); /* cheap enough once an hour; RRDs dropped now */
+	for (size_t i = 0; i < n; i++) {
+		rrdb_free(c[i].rrd);
+		c[i].rrd = NULL;
+	}
+	d->aq = c;
+	d->naq = n;
+}
+
+static void archive_some(struct store_dur *d)
+{
+	for (int k = 0; k < ARCHIVES_PER_CYCLE && d->iaq < d->naq; k++, d->iaq++) {
+		struct mon_copy *c = &d->aq[d->iaq];
+		struct rrdb *r = mon_dup(d->reg, c->kind, c->uuid);
+		if (r) /* gone since: it was archived when it went */
+			write_archive(d, c->kind, c->uuid, r);
+		rrdb_free(r);
+	}
+	if (d->naq && d->iaq >= d->naq) {
+		free(d->aq);
+		d->aq = NULL;
+		d->naq = d->iaq = 0;
+	}
 }
 
 int store_dur_checkpoint(struct store_dur *d, double now, bool archives)
@@ -856,8 +902,8 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 		r.last_t = d->last_t;
 		if (checkpoint_locked(d, isfinite(d->last_t) ? d->last_t : 0) == 0 && r.records &&
 		    has(d->archive_dir))
-			archive_all_locked(d);
-		d->last_ckpt_t = NAN; /* the interval starts at the first cycle */
+			queue_archives(d); /* written over the next cycles */
+		d->last_ckpt_t = NAN;      /* the interval starts at the first cycle */
 		if (r.had_state)
 			log_info(
 			    "recovered %s: checkpoint and %llu journal records (%llu cycles, %llu "
@@ -888,6 +934,7 @@ void store_dur_close(struct store_dur *d)
 	free(d->failed);
 	buf_free(&d->enc);
 	buf_free(&d->z);
+	free(d->aq);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -919,10 +966,11 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 		bool broken = !d->jopen && !(t->now - d->last_ckpt_t < RETRY_SECONDS);
 		if (due || big || broken) {
 			checkpoint_locked(d, t->now);
-			if (due && d->jopen)
-				archive_all_locked(d);
+			if (due && has(d->archive_dir) && d->iaq >= d->naq)
+				queue_archives(d);
 		}
 	}
+	archive_some(d);
 	pthread_mutex_unlock(&d->mu);
 	return fails;
 }
