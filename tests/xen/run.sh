@@ -73,6 +73,8 @@ BINS="$PROBE"
 for b in rrdd rrdd-tool; do
 	[ -x "$BUILD/$b" ] && BINS+=" $BUILD/$b"
 done
+# curl (optional): the only client in dom0 that speaks HTTP over a Unix socket
+command -v curl >/dev/null && BINS+=" $(command -v curl)"
 
 # ---- packages and images ------------------------------------------------------
 # shellcheck source=prepare.sh

@@ -14,9 +14,11 @@
  *       is, ABSOLUTE over time).
  *       With --until FILE, each later sample waits for FILE to exist instead
  *       (at most --interval seconds), so a test can act between samples.
- *   xen_probe --loop SECONDS [--dom0-uuid U]
- *       Samples back to back for SECONDS and prints one summary line per
- *       sample (rc, domids present, domids flagged failed) and totals; used
+ *   xen_probe --loop SECONDS [--until FILE] [--dom0-uuid U]
+ *       Samples back to back for SECONDS (with --until: until FILE has
+ *       existed for 3 samples, SECONDS being the bound) and prints one
+ *       summary line per sample (rc, domids present, domids flagged failed)
+ *       and totals; used
  *       while a domain is destroyed to show a vanishing domain costs at most
  *       that domain its sample.
  *
@@ -213,14 +215,20 @@ static void print_samples(const struct src_samples *cur, const struct src_sample
 	}
 }
 
-static int run_loop(struct src *s, double secs)
+/* Back-to-back samples for at most secs seconds; with until, stop once that
+ * file has existed for LOOP_AFTER samples. */
+#define LOOP_AFTER 3
+static int run_loop(struct src *s, double secs, const char *until)
 {
+	int after = 0;
 	struct src_snapshot snap;
 	memset(&snap, 0, sizeof(snap));
 	double end = now_s() + secs;
 	unsigned long n = 0, bad = 0, flagged = 0;
-	while (now_s() < end) {
+	while (now_s() < end && after < LOOP_AFTER) {
+		int seen = until && access(until, F_OK) == 0;
 		int rc = src_sample(s, now_s(), &snap);
+		after += seen;
 		n++;
 		if (rc < 0) {
 			bad++;
@@ -237,6 +245,7 @@ static int run_loop(struct src *s, double secs)
 			       (d->flags & SRC_DOM_DYING) ? "d" : "");
 		}
 		printf("\n");
+		fflush(stdout);
 		sleep_s(0.002);
 	}
 	src_snapshot_clear(&snap);
@@ -247,8 +256,9 @@ static int run_loop(struct src *s, double secs)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xen_probe [--dom0-uuid U] [--samples N] [--interval S] [--until FILE]\n"
-	                "       xen_probe [--dom0-uuid U] --loop SECONDS\n");
+	fprintf(stderr,
+	        "usage: xen_probe [--dom0-uuid U] [--samples N] [--interval S] [--until FILE]\n"
+	        "       xen_probe [--dom0-uuid U] --loop SECONDS [--until FILE]\n");
 	exit(64);
 }
 
@@ -287,7 +297,7 @@ int main(int argc, char **argv)
 	}
 	printf("open.rc 0\n");
 	if (loop > 0) {
-		rc = run_loop(s, loop);
+		rc = run_loop(s, loop, until);
 		src_close(s);
 		return rc;
 	}
