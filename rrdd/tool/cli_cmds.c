@@ -626,12 +626,10 @@ static int cmd_show(struct copts *o)
 		return usage_error("show", "expected host, vm UUID, sr UUID or all");
 	struct cli_updates_query q = {.start = -10, .cf = o->cf ? o->cf : "AVERAGE"};
 	q.host = w.kind == OWN_HOST || w.kind == OWN_ALL;
-	if (w.kind == OWN_VM)
-		q.vm_uuid = w.uuid;
-	if (w.kind == OWN_SR)
-		q.sr_uuid = w.uuid;
-	if (w.kind == OWN_ALL)
-		q.sr_uuid = "all";
+	/* only the RRDs shown: a VM without the CF's archives would fail the
+	 * whole query (VM RRDs have MIN/MAX only with --use-min-max) */
+	q.vm_uuid = w.kind == OWN_VM ? w.uuid : w.kind == OWN_ALL ? NULL : "none";
+	q.sr_uuid = w.kind == OWN_SR ? w.uuid : w.kind == OWN_ALL ? "all" : NULL;
 	struct cli_xport x;
 	char err[1024];
 	int rc = cli_updates_fetch(&o->conn, &q, &x, err, sizeof(err));
@@ -756,7 +754,7 @@ static int cmd_watch(struct copts *o)
 			return cli_fail("watch", rc, err);
 		/* rows are newest first; print the new ones oldest first (only the
 		 * newest on the first poll) */
-		size_t from = x.nrows;
+		size_t from = 0;
 		for (size_t r = 0; r < x.nrows; r++)
 			if (x.t[r] > last_t)
 				from = r + 1;
