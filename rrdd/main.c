@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/hostid.h"
+#include "fwd/rrdcached.h"
 #include "http/http.h"
 #include "monitor/registry.h"
 #include "plugin/registry.h"
@@ -258,7 +259,16 @@ int main(int argc, char **argv)
 		src_close(src);
 		return 1;
 	}
+	struct rcd *rcd = NULL; /* --rrdcached forwarding, its own thread */
+	if (cfg.rrdcached[0]) {
+		struct rcd_options ro = {.address = cfg.rrdcached, .dir = cfg.rrdcached_dir};
+		if (rcd_start(reg, &ro, &rcd, err, sizeof(err)))
+			log_err("%s (not forwarding)", err);
+		else
+			log_info("rrdcached: forwarding to %s", cfg.rrdcached);
+	}
 	int status = finished ? (dmn_archive_all(&d) ? 1 : 0) : dmn_run(&d);
+	rcd_stop(rcd);
 	http_stop(http);
 	log_info("stopped: %llu ticks, %llu archives written, %llu archive errors",
 	         (unsigned long long)d.st.ticks, (unsigned long long)d.st.archived,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/rrdcached.h"
 #include "util/log.h"
 
 void cfg_defaults(struct rrdd_config *c)
@@ -216,6 +217,14 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = set_str(c->forwarded_path, sizeof(c->forwarded_path), v);
 	} else if (!strcmp(key, "listen")) {
 		rc = set_str(c->listen, sizeof(c->listen), v);
+	} else if (!strcmp(key, "rrdcached")) {
+		rc = set_str(c->rrdcached, sizeof(c->rrdcached), v);
+		if (!rc && *v && !rcd_address_ok(v))
+			rc = -EINVAL;
+	} else if (!strcmp(key, "rrdcached-dir")) {
+		rc = set_str(c->rrdcached_dir, sizeof(c->rrdcached_dir), v);
+		if (!rc && strpbrk(v, " \t\n"))
+			rc = -EINVAL;
 	} else if (!strcmp(key, "auth-file")) {
 		rc = set_str(c->auth_file, sizeof(c->auth_file), v);
 	} else if (!strcmp(key, "insecure-listen")) {
@@ -379,6 +388,8 @@ static const struct option long_opts[] = {
     {"socket", required_argument, 0, 0},
     {"forwarded-socket", required_argument, 0, 0},
     {"listen", required_argument, 0, 0},
+    {"rrdcached", required_argument, 0, 0},
+    {"rrdcached-dir", required_argument, 0, 0},
     {"auth-file", required_argument, 0, 0},
     {"insecure-listen", no_argument, 0, 0},
     {"tls-cert", required_argument, 0, 0},
@@ -521,6 +532,8 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "journal-fsync-interval = %.15gs\n", c->journal_fsync_interval);
 	fprintf(f, "checkpoint-interval = %.15gs\n", c->checkpoint_interval);
 	fprintf(f, "no-journal = %s\n", c->no_journal ? "true" : "false");
+	fprintf(f, "rrdcached = %s\n", c->rrdcached);
+	fprintf(f, "rrdcached-dir = %s\n", c->rrdcached_dir);
 }
 
 void cfg_usage(FILE *f)
@@ -571,6 +584,9 @@ void cfg_usage(FILE *f)
 	    "  --checkpoint-interval DURATION  exact state and archives written this often\n"
 	    "                          (default 1h; bounds the journal)\n"
 	    "  --no-journal            no journal in STATE-DIR/journal: archives only\n"
+	    "  --rrdcached ADDR        forward every 5 s row to an rrdcached (unix:/PATH or\n"
+	    "                          HOST[:PORT]) as UPDATEs of DIR/<uuid>.rrd\n"
+	    "  --rrdcached-dir DIR     remote file directory (default: the rrdcached's -b)\n"
 	    "  --log-level LEVEL       err, warning, notice, info, debug (default info)\n"
 	    "  --log-target stderr|syslog\n"
 	    "  --foreground            accepted; rrdd never forks (systemd Type=notify)\n"

@@ -54,6 +54,9 @@ struct rrdd_config {
 	double journal_fsync_interval; /* seconds between journal fsyncs, 0 = every record */
 	double checkpoint_interval;    /* seconds between checkpoints, 0 = start/stop only */
 	bool no_journal;               /* archives only, as xcp-rrdd */
+	/* forwarding to an rrdcached (fwd/rrdcached.h) */
+	char rrdcached[CFG_PATH_MAX];     /* "unix:/path" or "host[:port]", "" = none */
+	char rrdcached_dir[CFG_PATH_MAX]; /* remote file names <dir>/<uuid>.rrd */
 };
 
 /* What the command line asks for besides running. */
