@@ -59,8 +59,17 @@ if [ ! -f "$BUILD/librrdd_core.a" ]; then
 		{ tail -20 "$WORK/build.log"; die "project build failed"; }
 fi
 # xen_probe: built by CMake (tests/xen/CMakeLists.txt) when the top level
-# adds the directory; otherwise compiled here against the same rrdd_core.
+# adds the directory; otherwise compiled here against rrdd_core, after
+# bringing rrdd_core up to date (a no-op after a fresh build): a library
+# older than the headers the probe compiles against would be a silent ABI
+# mismatch.
 PROBE=$BUILD/tests/xen/xen_probe
+if [ -f "$BUILD/CMakeCache.txt" ]; then
+	if ! cmake --build "$BUILD" --target xen_probe >"$WORK/build.log" 2>&1; then
+		cmake --build "$BUILD" --target rrdd_core >"$WORK/build.log" 2>&1 ||
+			{ tail -20 "$WORK/build.log"; die "cannot bring rrdd_core up to date"; }
+	fi
+fi
 if [ ! -x "$PROBE" ] || [ "$PROBE" -ot "$HERE/xen_probe.c" ]; then
 	PROBE=$WORK/xen_probe
 	# shellcheck disable=SC2046
