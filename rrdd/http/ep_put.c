@@ -15,6 +15,7 @@
 
 #include "http/internal.h"
 #include "monitor/registry.h"
+#include "store/durable.h"
 #include "store/archive.h"
 #include "store/xml_parse.h"
 #include "util/log.h"
@@ -150,6 +151,7 @@ void put_finish(struct put_session *s, struct http_resp *resp)
 			put_abort(s);
 			return;
 		}
+		store_dur_note_changed(s->is_host ? MON_HOST : MON_VM, s->is_host ? NULL : s->uuid);
 		log_info("PUT /rrd: %s %s RRD installed", what, s->uuid);
 	}
 	resp->status = 200;

@@ -18,6 +18,7 @@
 
 #include "http/internal.h"
 #include "monitor/registry.h"
+#include "store/durable.h"
 #include "store/archive.h"
 #include "store/xml_parse.h"
 #include "util/log.h"
@@ -84,6 +85,7 @@ static int be_add_ds(void *ctx, const struct rpc_owner *o, const char *name, str
 		            o->uuid ? " " : "", o->uuid ? o->uuid : "", name);
 		return -1;
 	}
+	store_dur_note_changed(kind_of(o), o->uuid);
 	return 0;
 }
 
@@ -96,6 +98,7 @@ static int be_forget_ds(void *ctx, const struct rpc_owner *o, const char *name, 
 		return -1;
 	}
 	mon_forget_ds(s->c->reg, kind_of(o), o->uuid, name); /* absent DS: done (CA-404020) */
+	store_dur_note_changed(kind_of(o), o->uuid);
 	return 0;
 }
 
@@ -197,6 +200,8 @@ static int be_push_rrd_local(void *ctx, const char *vm, int64_t domid, struct rp
 	}
 	if (mon_put(s->c->reg, MON_VM, vm, r))
 		rrdb_free(r);
+	else
+		store_dur_note_changed(MON_VM, vm);
 	return 0;
 }
 
@@ -260,6 +265,7 @@ static int be_migrate_rrd(void *ctx, const char *session_id, const char *remote,
 		return -1;
 	}
 	rrdb_free(r);
+	store_dur_note_changed(MON_VM, vm); /* gone from here */
 	log_info("migrate_rrd: VM %s sent to %s", vm, remote);
 	return 0;
 }
@@ -315,6 +321,7 @@ static int be_archive_rrd(void *ctx, const char *vm, const char *remote, struct 
 		return 0; /* nothing to archive */
 	int rc = store_or_send(s, vm, false, r, remote, err);
 	rrdb_free(r);
+	store_dur_note_changed(MON_VM, vm); /* released from memory */
 	return rc;
 }
 
@@ -335,6 +342,7 @@ static int be_archive_sr_rrd(void *ctx, const char *sr, char **path, struct rpc_
 		return -1;
 	}
 	rrdb_free(r);
+	store_dur_note_changed(MON_SR, sr);
 	char p[4096];
 	store_archive_path(s->c->archive_dir, sr, p, sizeof(p));
 	*path = xstrdup(p);
@@ -364,6 +372,7 @@ static int be_push_sr_rrd(void *ctx, const char *sr, const char *path, struct rp
 		rpc_err_set(err, RPC_ERR_INTERNAL, "push_sr_rrd: refused");
 		return -1;
 	}
+	store_dur_note_changed(MON_SR, sr);
 	return 0;
 }
 
@@ -387,6 +396,8 @@ static int be_load_rrd(void *ctx, const char *uuid, int64_t timescale, const cha
 	}
 	if (mon_put(s->c->reg, MON_HOST, NULL, r))
 		rrdb_free(r);
+	else
+		store_dur_note_changed(MON_HOST, NULL);
 	return 0;
 }
 
