@@ -5,7 +5,9 @@
  *   enable host DS | vm UUID DS | sr UUID DS   record a live datasource
  *   forget host DS | vm UUID DS | sr UUID DS   drop a datasource and history
  *   backup [--remote ADDR]                 archive every RRD now
- *   get host | vm UUID | sr UUID           one full RRD as XML or JSON
+ *   get host | vm UUID | sr UUID           one full RRD as XML or JSON, or
+ *                                          an rrdtool .rrd file (GET /rrd_file)
+ *   plot host | vm UUID | sr UUID OUT      a PNG/SVG graph (GET /graph)
  *   watch [SELECTOR...]                    follow new rows of rrd_updates
  *   rrd2csv ...                            see cli_rrd2csv.c
  * Human output by default, JSON (strict: non-finite numbers as strings or
@@ -31,7 +33,7 @@
 #include "util/xalloc.h"
 
 static const char *const commands[] = {"rrd2csv", "ls",  "show",  "enable", "forget",
-                                       "backup",  "get", "watch", NULL};
+                                       "backup",  "get", "watch", "plot",   NULL};
 
 bool cli_is_command(const char *name)
 {
@@ -141,7 +143,7 @@ static int parse_copts(const char *cmd, int argc, char **argv, struct copts *o)
 	const char *env = getenv("RRDD_SOCKET");
 	if (env && *env)
 		o->conn.socket = env;
-	int ch;
+	int ch, format_given = 0;
 	long long v;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
@@ -156,7 +158,8 @@ static int parse_copts(const char *cmd, int argc, char **argv, struct copts *o)
 			break;
 		case O_JSON:
 			o->json = 1;
-			o->format = "json";
+			if (!format_given)
+				o->format = "json";
 			break;
 		case O_CF:
 			if (strcmp(optarg, "AVERAGE") && strcmp(optarg, "MIN") &&
@@ -168,11 +171,14 @@ static int parse_copts(const char *cmd, int argc, char **argv, struct copts *o)
 			o->cf = optarg;
 			break;
 		case O_FORMAT:
-			if (strcmp(optarg, "xml") && strcmp(optarg, "json")) {
-				fprintf(stderr, "rrdd-tool: --format must be xml or json\n");
+			if (strcmp(optarg, "xml") && strcmp(optarg, "json") &&
+			    strcmp(optarg, "rrd") && strcmp(optarg, "mapping")) {
+				fprintf(stderr,
+				        "rrdd-tool: --format must be xml, json, rrd or mapping\n");
 				return -1;
 			}
 			o->format = optarg;
+			format_given = 1;
 			break;
 		case 'o':
 		case O_OUTPUT:
@@ -497,47 +503,55 @@ static int cmd_backup(struct copts *o)
 	return 0;
 }
 
-/* ---- get ---- */
+/* ---- get / plot ---- */
 
-static int cmd_get(struct copts *o)
+/* Append "?uuid=U" (or nothing for the host) percent-encoded. */
+static void add_uuid(struct buf *path, const struct owner_arg *w, char sep)
 {
-	struct owner_arg w;
-	if (take_owner(o, 0, 0, &w) || o->nargs)
-		return usage_error("get", "expected host, vm UUID or sr UUID");
-	struct buf path = BUF_INIT;
-	if (w.kind == OWN_HOST)
-		buf_adds(&path, "/host_rrd");
-	else
-		buf_printf(&path, "/%s_rrd?uuid=", own_word(w.kind));
-	if (w.uuid) {
-		for (const char *p = w.uuid; *p; p++) {
-			unsigned char c = (unsigned char)*p;
-			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-			    (c >= 'A' && c <= 'Z') || c == '-')
-				buf_addc(&path, (char)c);
-			else
-				buf_printf(&path, "%%%02X", c);
-		}
+	if (!w->uuid)
+		return;
+	buf_printf(path, "%cuuid=", sep);
+	for (const char *p = w->uuid; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '-')
+			buf_addc(path, (char)c);
+		else
+			buf_printf(path, "%%%02X", c);
 	}
-	int json = strcmp(o->format, "json") == 0;
+}
+
+/* GET path and write the body to out ("-" or NULL: stdout).  Non-200
+ * answers print the daemon's one-line reason. */
+static int fetch_to(struct copts *o, const char *cmd, const char *path, const char *accept,
+                    const struct owner_arg *w, const char *out)
+{
 	struct cli_http_resp resp;
 	char err[1024];
-	int rc = cli_http(&o->conn, "GET", buf_cstr(&path), json ? "application/json" : "text/xml",
-	                  NULL, 0, NULL, &resp, err, sizeof(err));
-	buf_free(&path);
+	int rc = cli_http(&o->conn, "GET", path, accept, NULL, 0, NULL, &resp, err, sizeof(err));
 	if (rc)
-		return cli_fail("get", rc, err);
+		return cli_fail(cmd, rc, err);
 	if (resp.status != 200) {
-		fprintf(stderr, "rrdd-tool get: rrdd has no RRD for %s%s%s (HTTP %d)\n",
-		        own_word(w.kind), w.uuid ? " " : "", w.uuid ? w.uuid : "", resp.status);
+		char why[256] = "";
+		size_t n = resp.body.len < sizeof(why) - 1 ? resp.body.len : sizeof(why) - 1;
+		for (size_t i = 0; i < n && resp.body.p[i] != '\n' && resp.body.p[i] != '<'; i++)
+			why[i] =
+			    (resp.body.p[i] >= ' ' && resp.body.p[i] < 127) ? resp.body.p[i] : '?';
+		if (resp.status == 404 || (resp.status == 500 && !why[0]))
+			fprintf(stderr, "rrdd-tool %s: rrdd has no RRD for %s%s%s (HTTP %d)\n", cmd,
+			        own_word(w->kind), w->uuid ? " " : "", w->uuid ? w->uuid : "",
+			        resp.status);
+		else
+			fprintf(stderr, "rrdd-tool %s: rrdd answered HTTP %d%s%s\n", cmd,
+			        resp.status, why[0] ? ": " : "", why);
 		buf_free(&resp.body);
 		return 1;
 	}
 	FILE *f = stdout;
-	if (o->output && strcmp(o->output, "-") != 0) {
-		f = fopen(o->output, "w");
+	if (out && strcmp(out, "-") != 0) {
+		f = fopen(out, "w");
 		if (!f) {
-			fprintf(stderr, "rrdd-tool get: %s: %s\n", o->output, strerror(errno));
+			fprintf(stderr, "rrdd-tool %s: %s: %s\n", cmd, out, strerror(errno));
 			buf_free(&resp.body);
 			return 1;
 		}
@@ -548,10 +562,80 @@ static int cmd_get(struct copts *o)
 		bad |= fclose(f) != 0;
 	buf_free(&resp.body);
 	if (bad) {
-		fprintf(stderr, "rrdd-tool get: write error\n");
+		fprintf(stderr, "rrdd-tool %s: write error\n", cmd);
 		return 1;
 	}
 	return 0;
+}
+
+static int cmd_get(struct copts *o)
+{
+	struct owner_arg w;
+	if (take_owner(o, 0, 0, &w) || o->nargs)
+		return usage_error("get", "expected host, vm UUID or sr UUID");
+	struct buf path = BUF_INIT;
+	const char *accept = NULL;
+	if (!strcmp(o->format, "rrd") || !strcmp(o->format, "mapping")) {
+		if (!strcmp(o->format, "rrd") && !o->output)
+			return usage_error("get", "--format rrd writes a binary file: give -o FILE "
+			                          "(- for standard output)");
+		buf_adds(&path, "/rrd_file");
+		add_uuid(&path, &w, '?');
+		if (!strcmp(o->format, "mapping"))
+			buf_adds(&path, w.uuid ? "&mapping" : "?mapping");
+	} else {
+		if (w.kind == OWN_HOST)
+			buf_adds(&path, "/host_rrd");
+		else
+			buf_printf(&path, "/%s_rrd", own_word(w.kind));
+		add_uuid(&path, &w, '?');
+		accept = strcmp(o->format, "json") == 0 ? "application/json" : "text/xml";
+	}
+	int rc = fetch_to(o, "get", buf_cstr(&path), accept, &w, o->output);
+	buf_free(&path);
+	return rc;
+}
+
+/* plot (host | vm UUID | sr UUID) OUT.png|OUT.svg [key=value...]: GET
+ * /graph with the key=value pairs as query parameters. */
+static int cmd_plot(struct copts *o)
+{
+	struct owner_arg w;
+	if (take_owner(o, 0, 0, &w) || o->nargs < 1)
+		return usage_error("plot",
+		                   "expected host|vm UUID|sr UUID OUT.png|OUT.svg [key=value]...");
+	const char *out = o->args[0];
+	struct buf path = BUF_INIT;
+	buf_adds(&path, "/graph");
+	add_uuid(&path, &w, '?');
+	char sep = w.uuid ? '&' : '?';
+	int has_format = 0;
+	for (int i = 1; i < o->nargs; i++) {
+		const char *kv = o->args[i], *eq = strchr(kv, '=');
+		if (!eq || eq == kv) {
+			buf_free(&path);
+			return usage_error("plot",
+			                   "graph parameters are key=value (ds=cpu* start=-1h)");
+		}
+		has_format |= !strncmp(kv, "format=", 7);
+		buf_addc(&path, sep);
+		sep = '&';
+		for (const char *p = kv; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.' ||
+			    c == '*' || c == '?' || (p == eq))
+				buf_addc(&path, (char)c);
+			else
+				buf_printf(&path, "%%%02X", c);
+		}
+	}
+	size_t ol = strlen(out);
+	if (!has_format && ol > 4 && !strcmp(out + ol - 4, ".svg"))
+		buf_printf(&path, "%cformat=svg", sep);
+	int rc = fetch_to(o, "plot", buf_cstr(&path), NULL, &w, out);
+	buf_free(&path);
+	return rc;
 }
 
 /* ---- show ---- */
@@ -823,6 +907,8 @@ int cli_main(int argc, char **argv)
 		return cmd_backup(&o);
 	if (!strcmp(cmd, "get"))
 		return cmd_get(&o);
+	if (!strcmp(cmd, "plot"))
+		return cmd_plot(&o);
 	if (!strcmp(cmd, "watch"))
 		return cmd_watch(&o);
 	cli_usage(stderr);

@@ -1,10 +1,11 @@
 """rrdd-tool's daemon commands against the real daemon (simulated host, real
-clock): ls, show, enable, forget, backup, get and watch, in human and --json
+clock): ls, show, enable, forget, backup, get, plot and watch, in human and --json
 form (JSON parsed strictly), each checked against what the daemon says
 through an independent client (Python's xmlrpc.client and http.client on the
 same socket)."""
 import json
 import os
+import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -179,6 +180,32 @@ try:
     check(rc == 0 and out == "" and ET.parse(outf).getroot().tag == "rrd", "get -o FILE")
     rc, out, err = tool("get", "vm", "00000000-0000-4000-8000-000000000bad")
     check(rc == 1 and out == "" and "no RRD" in err, "get unknown VM: %d %r" % (rc, err))
+
+    # ---- plot and rrdtool files (GET /graph, GET /rrd_file) ----
+    png = os.path.join(d.dir, "cpu.png")
+    rc, out, err = tool("plot", "host", png, "ds=cpu*", "start=-1m", "width=640", "height=240")
+    data = open(png, "rb").read() if rc == 0 else b""
+    check(rc == 0 and data[:8] == b"\x89PNG\r\n\x1a\n" and
+          int.from_bytes(data[16:20], "big") == 640 and int.from_bytes(data[20:24], "big") == 240,
+          "plot host PNG 640x240: %d %s" % (rc, err))
+    svg = os.path.join(d.dir, "vm.svg")
+    rc, out, err = tool("plot", "vm", vm, svg, "ds=cpu*")
+    check(rc == 0 and b"<svg" in open(svg, "rb").read(2000), "plot vm SVG (from the name): %s" % err)
+    rc, out, err = tool("plot", "host", png, "width=5")
+    check(rc == 1 and "HTTP 400: graph: width" in err, "plot bad width: %r" % err)
+    rc, out, err = tool("plot", "host", png, "nonsense")
+    check(rc == 2, "plot parameter without '=': usage")
+    rrdf = os.path.join(d.dir, "host.rrd")
+    rc, out, err = tool("get", "host", "--format", "rrd", "-o", rrdf)
+    check(rc == 0 and open(rrdf, "rb").read(4) == b"RRD\x00", "get --format rrd: %s" % err)
+    if shutil.which("rrdtool") and rc == 0:
+        p2 = subprocess.run(["rrdtool", "info", rrdf], capture_output=True, text=True)
+        check(p2.returncode == 0 and "step = 5" in p2.stdout, "rrdtool info reads it")
+    rc, out, err = tool("get", "host", "--format", "rrd")
+    check(rc == 2, "--format rrd without -o: usage")
+    m = tool_json("get", "vm", vm, "--format", "mapping")
+    check(isinstance(m, list) and m and all(set(x) == {"ds", "rrdtool"} for x in m) and
+          any(x["ds"] == "cpu0" for x in m), "get --format mapping: %r" % ((m or [])[:3],))
 
     # ---- watch ----
     t0 = time.time()
