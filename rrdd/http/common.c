@@ -90,6 +90,8 @@ void http_resp_init(struct http_resp *r)
 void http_resp_free(struct http_resp *r)
 {
 	buf_free(&r->body);
+	http_blob_unref(r->blob);
+	r->blob = NULL;
 	if (r->gen)
 		r->gen->free(r->gen);
 	r->gen = NULL;
@@ -101,6 +103,8 @@ void http_resp_error(struct http_resp *r, int status, const char *fmt, ...)
 	if (r->gen)
 		r->gen->free(r->gen);
 	r->gen = NULL;
+	http_blob_unref(r->blob);
+	r->blob = NULL;
 	r->status = status;
 	r->ctype = "text/plain; charset=utf-8";
 	r->framing = HF_LENGTH;

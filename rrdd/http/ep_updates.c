@@ -1,13 +1,24 @@
 /*
  * GET /rrd_updates (spec 3.4, 3.5, 4.3): the selection of RRDs from the
- * query, the export plan and a copy of the exported values made under the
+ * query, the export plan and a copy of the exported values (block reads of
+ * the chosen ring rows into a compact float matrix) made under the
  * registry's read lock, then the document formatted outside the lock
  * (head and tail by export/updates.h, rows here from the copied values, in
- * the same byte format).  Small answers go out whole with Content-Length;
- * large ones are produced row block by row block while the client reads.
+ * the same byte format).
+ *
+ * Rendered bodies are shared: identical requests within one registry
+ * generation (nothing written since) get the same bytes, so the answer is
+ * cached (body_cache.c) under the normalized query and again under the
+ * resolved window (start resolved against the data's last update, as the
+ * planner does, so "start=-10" and an absolute start landing on the same
+ * rows share one body), and concurrent identical requests wait for one
+ * render.  Answers go out whole with Content-Length (as xcp-rrdd sends
+ * them), except huge ones, which are produced row block by row block while
+ * the client reads, from the copy.
  *
  * Client mistakes that xcp-rrdd answers with 500 get 400 (missing or bad
  * start/interval, a cf some selected RRD lacks) or 404 (nothing selected).
+ * Never formats under the lock; never holds the lock while waiting.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,13 +30,16 @@
 #include "export/updates.h"
 #include "http/internal.h"
 #include "monitor/registry.h"
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 /* Values copied per request at most (rows x columns): 32 Mi = 128 MiB. */
 #define MAX_VALUES (32u << 20)
-/* Answers up to this many values are formatted whole (Content-Length). */
-#define WHOLE_VALUES (256u << 10)
-#define ROW_BLOCK    16u
+/* Answers up to this many values are formatted whole (Content-Length) and
+ * cached; larger ones are streamed. */
+#define WHOLE_VALUES (6u << 20)
+/* Rows per block of the copied matrix (and per streamed piece). */
+#define ROW_BLOCK 8u
 
 /* OCaml Int64.of_string: optional sign, decimal (or 0x/0o/0b), '_' allowed
  * between digits.  We accept the decimal forms only. */
@@ -131,7 +145,10 @@ static void select_kind(struct http_ctx *c, const struct http_req *req, const ch
 	}
 }
 
-/* The values of the export, copied under the lock: vals[i * ncols + c]. */
+/* The values of the export, copied under the lock: in blocks of ROW_BLOCK
+ * rows, each block column by column (so the copy writes and reads
+ * sequentially), value (row i, column c) at blk_base(i) + c * ROW_BLOCK +
+ * i % ROW_BLOCK. */
 struct updates_doc {
 	struct http_gen gen;
 	struct exp_updates_plan plan; /* cols must not be used after the lock */
@@ -140,6 +157,26 @@ struct updates_doc {
 	uint32_t next_row;
 	int stage; /* 0 head, 1 rows, 2 tail, 3 done */
 };
+
+static size_t blk_base(const struct exp_updates_plan *p, uint32_t i)
+{
+	return (size_t)(i / ROW_BLOCK) * ROW_BLOCK * p->ncols;
+}
+
+/* Lock held: copy every value of the plan into d->vals. */
+static void copy_values(struct updates_doc *d)
+{
+	const struct exp_updates_plan *p = &d->plan;
+	/* the last block is padded to ROW_BLOCK rows */
+	size_t cap = (size_t)((p->rows + ROW_BLOCK - 1) / ROW_BLOCK) * ROW_BLOCK * p->ncols;
+	d->vals = xmalloc(sizeof(float) * (cap ? cap : 1));
+	for (uint32_t b = 0; b < p->rows; b += ROW_BLOCK) {
+		uint32_t nb = p->rows - b < ROW_BLOCK ? p->rows - b : ROW_BLOCK;
+		float *m = d->vals + blk_base(p, b);
+		for (uint32_t c = 0; c < p->ncols; c++)
+			exp_updates_gather(&p->cols[c], b, nb, m + (size_t)c * ROW_BLOCK);
+	}
+}
 
 static int64_t row_time(const struct exp_updates_plan *p, uint32_t i)
 {
@@ -150,7 +187,7 @@ static void write_rows(struct buf *out, const struct updates_doc *d, uint32_t fi
 {
 	const struct exp_updates_plan *p = &d->plan;
 	for (uint32_t i = first; i < first + count && i < p->rows; i++) {
-		const float *v = d->vals + (size_t)i * p->ncols;
+		const float *v = d->vals + blk_base(p, i) + i % ROW_BLOCK;
 		size_t need = 48 + NUMFMT_MAX + (size_t)p->ncols * (8 + NUMFMT_MAX);
 		char *p0 = buf_reserve(out, need), *q = p0;
 		if (d->json) {
@@ -165,7 +202,7 @@ static void write_rows(struct buf *out, const struct updates_doc *d, uint32_t fi
 				if (c)
 					*q++ = ',';
 				*q++ = '"';
-				q += numfmt_float(q, v[c]);
+				q += numfmt_float(q, v[(size_t)c * ROW_BLOCK]);
 				*q++ = '"';
 			}
 			memcpy(q, "]}", 2);
@@ -179,7 +216,7 @@ static void write_rows(struct buf *out, const struct updates_doc *d, uint32_t fi
 			for (uint32_t c = 0; c < p->ncols; c++) {
 				memcpy(q, "<v>", 3);
 				q += 3;
-				q += numfmt_float(q, v[c]);
+				q += numfmt_float(q, v[(size_t)c * ROW_BLOCK]);
 				memcpy(q, "</v>", 4);
 				q += 4;
 			}
@@ -242,38 +279,94 @@ static const char *cf_arg(const char *s, enum cf_type *cf)
 	return NULL; /* xcp-rrdd: an unparseable cf means every CF */
 }
 
-void ep_updates(struct http_ctx *c, const struct http_req *req, struct http_resp *resp)
-{
-	int64_t start, interval = 0;
-	const char *s = http_q(req, "start");
-	if (!s) {
-		http_resp_error(resp, 400, "rrd_updates: the start parameter is required");
-		return;
-	}
-	if (parse_int64(s, &start)) {
-		http_resp_error(resp, 400, "rrd_updates: start '%.64s' is not an integer", s);
-		return;
-	}
-	const char *iv = http_q(req, "interval");
-	if (iv && parse_int64(iv, &interval)) {
-		http_resp_error(resp, 400, "rrd_updates: interval '%.64s' is not an integer", iv);
-		return;
-	}
-	enum cf_type cfv = CF_AVERAGE;
-	const char *cfname = cf_arg(http_q(req, "cf"), &cfv);
-	const char *host = http_q(req, "host");
-	bool want_host = host && !strcmp(host, "true");
-	bool json = http_prefers_json(req->accept, http_q_has(req, "json"));
+/* The parsed query. */
+struct uquery {
+	int64_t start, interval;
+	enum cf_type cfv;
+	const char *cfname; /* NULL: every CF */
+	bool want_host, json;
+};
 
+/* A length-prefixed string, so that no uuid can forge another key. */
+static void key_str(struct buf *k, const char *s)
+{
+	buf_printf(k, "%zu:", strlen(s));
+	buf_adds(k, s);
+}
+
+/* The selection of one kind as select_kind makes it: '*' for every RRD of
+ * the kind, else the listed uuids (each once, "none" left out). */
+static void key_kind(struct buf *k, const struct http_req *req, const char *key, bool dflt_all)
+{
+	bool any = false, all = false;
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!strcmp(req->query[i].k, key)) {
+			any = true;
+			if (!strcmp(req->query[i].v, "all"))
+				all = true;
+		}
+	if (!any)
+		all = dflt_all;
+	buf_adds(k, key);
+	if (all) {
+		buf_adds(k, "=*");
+		return;
+	}
+	buf_addc(k, '=');
+	for (size_t i = 0; i < req->nquery; i++) {
+		if (strcmp(req->query[i].k, key) || seen_before(req, i) ||
+		    !strcmp(req->query[i].v, "none"))
+			continue;
+		key_str(k, req->query[i].v);
+	}
+}
+
+/* Everything but the start that decides the answer. */
+static void key_base(struct buf *k, const struct http_req *req, const struct uquery *q)
+{
+	buf_printf(k, "%c%c|i=%lld|cf=%s|", q->json ? 'J' : 'X', q->want_host ? 'H' : '-',
+	           (long long)q->interval, q->cfname ? q->cfname : "*");
+	key_kind(k, req, "vm_uuid", true);
+	buf_addc(k, '|');
+	key_kind(k, req, "sr_uuid", false);
+}
+
+/* The resolved window and archive choice of a plan: with the same base key
+ * in the same generation, equal resolved keys mean equal documents. */
+static void key_resolved(struct buf *k, const char *base, const struct exp_updates_plan *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a over the archive of every column */
+	for (uint32_t c = 0; c < p->ncols; c++) {
+		h ^= p->cols[c].rra;
+		h *= 0x100000001b3ULL;
+	}
+	buf_adds(k, base);
+	buf_printf(k, "|S=%lld|E=%lld|T=%lld|R=%u|C=%u|A=%016llx", (long long)p->start,
+	           (long long)p->end, (long long)p->step, p->rows, p->ncols, (unsigned long long)h);
+}
+
+static void ok_headers(struct http_resp *resp, bool json)
+{
+	resp->status = 200;
+	resp->ctype = json ? "application/json" : "text/xml";
+	resp->cors = resp->cors_headers = true;
+	resp->no_cache = true;
+}
+
+static void serve_blob(struct http_resp *resp, bool json, struct http_blob *b)
+{
+	ok_headers(resp, json);
+	resp->framing = HF_LENGTH;
+	resp->blob = b;
+}
+
+/* Lock held: selection and plan into d.  0, or a negative errno with
+ * *nsel and *nvals set for the message. */
+static int plan_locked(struct http_ctx *c, const struct http_req *req, const struct uquery *q,
+                       struct updates_doc *d, size_t *nsel, uint64_t *nvals)
+{
 	struct sel sel = {0};
-	struct updates_doc *d = xcalloc(1, sizeof(*d));
-	d->json = json;
-	d->gen.next = doc_next;
-	d->gen.free = doc_free;
-	int rc;
-	uint64_t nvals = 0;
-	mon_rdlock(c->reg);
-	if (want_host) {
+	if (q->want_host) {
 		const struct rrdb *h = mon_get_locked(c->reg, MON_HOST, NULL);
 		if (h) {
 			char prefix[128];
@@ -283,59 +376,158 @@ void ep_updates(struct http_ctx *c, const struct http_req *req, struct http_resp
 	}
 	select_kind(c, req, "vm_uuid", MON_VM, "vm", true, &sel);
 	select_kind(c, req, "sr_uuid", MON_SR, "sr", false, &sel);
-	rc = sel.n
-	         ? exp_updates_plan(&d->plan, sel.src, sel.n, start, interval, cfname ? &cfv : NULL)
-	         : -ENOENT;
-	if (rc == 0) {
-		nvals = (uint64_t)d->plan.rows * d->plan.ncols;
-		if (nvals > MAX_VALUES) {
-			rc = -E2BIG;
-		} else {
-			const struct exp_updates_plan *p = &d->plan;
-			d->vals = xmalloc(sizeof(float) * (nvals ? nvals : 1));
-			for (uint32_t col = 0; col < p->ncols; col++) {
-				const struct exp_updates_col *cl = &p->cols[col];
-				for (uint32_t i = 0; i < p->rows; i++)
-					d->vals[(size_t)i * p->ncols + col] =
-					    i < cl->lag ? NAN
-					                : (float)rrdb_peek(cl->rrd, cl->ds, cl->rra,
-					                                   (uint32_t)(i - cl->lag));
-			}
-		}
-	}
-	mon_unlock(c->reg);
-	size_t nsel = sel.n;
+	int rc = sel.n ? exp_updates_plan(&d->plan, sel.src, sel.n, q->start, q->interval,
+	                                  q->cfname ? &q->cfv : NULL)
+	               : -ENOENT;
+	*nsel = sel.n;
 	sel_free(&sel);
-	/* d->plan.cols point into the registry: not used from here on. */
+	if (rc == 0) {
+		*nvals = (uint64_t)d->plan.rows * d->plan.ncols;
+		if (*nvals > MAX_VALUES)
+			rc = -E2BIG;
+	}
+	return rc;
+}
+
+static void plan_error(struct http_resp *resp, int rc, size_t nsel, uint64_t nvals,
+                       const struct uquery *q)
+{
+	if (rc == -E2BIG)
+		http_resp_error(resp, 400,
+		                "rrd_updates: %llu values requested, more than %u: use a "
+		                "later start or a larger interval",
+		                (unsigned long long)nvals, MAX_VALUES);
+	else if (nsel == 0)
+		http_resp_error(resp, 404, "rrd_updates: no RRD matches the query");
+	else if (rc == -ENOENT)
+		http_resp_error(resp, 400,
+		                "rrd_updates: No_RRA_Available: a selected RRD has no "
+		                "archive%s%s for this query",
+		                q->cfname ? " with cf=" : "", q->cfname ? q->cfname : "");
+	else
+		http_resp_error(resp, 400, "rrd_updates: invalid archive layout");
+}
+
+/* Serve key at the current generation if it is cached or in flight: true
+ * when resp is set.  Called without the lock. */
+static bool try_cached(struct http_ctx *c, const char *key, bool json, struct http_resp *resp)
+{
+	mon_rdlock(c->reg);
+	struct ucache_slot *s = ucache_find(c->ucache, key, mon_generation_locked(c->reg));
+	mon_unlock(c->reg);
+	if (!s)
+		return false;
+	struct http_blob *b = ucache_wait(c->ucache, s);
+	if (!b)
+		return false;
+	serve_blob(resp, json, b);
+	return true;
+}
+
+/* Render the answer (caching it when use_cache).  Holds a render permit
+ * throughout. */
+static void render(struct http_ctx *c, const struct http_req *req, const struct uquery *q,
+                   const char *key0, const char *kbase, bool use_cache, struct http_resp *resp)
+{
+	struct updates_doc *d = xcalloc(1, sizeof(*d));
+	d->json = q->json;
+	d->gen.next = doc_next;
+	d->gen.free = doc_free;
+	size_t nsel = 0;
+	uint64_t nvals = 0;
+	struct ucache_slot *slot = NULL;
+	struct http_blob *b;
+	bool mine = false;
+
+	ucache_render_begin(c->ucache);
+	mon_rdlock(c->reg);
+	uint64_t gen = mon_generation_locked(c->reg);
+	if (use_cache) {
+		/* rendered while this request waited for its permit? */
+		slot = ucache_find(c->ucache, key0, gen);
+		if (slot)
+			goto wait;
+	}
+	int rc = plan_locked(c, req, q, d, &nsel, &nvals);
 	if (rc) {
+		mon_unlock(c->reg);
+		ucache_render_end(c->ucache);
 		doc_free(&d->gen);
-		if (rc == -E2BIG)
-			http_resp_error(resp, 400,
-			                "rrd_updates: %llu values requested, more than %u: use a "
-			                "later start or a larger interval",
-			                (unsigned long long)nvals, MAX_VALUES);
-		else if (nsel == 0)
-			http_resp_error(resp, 404, "rrd_updates: no RRD matches the query");
-		else if (rc == -ENOENT)
-			http_resp_error(resp, 400,
-			                "rrd_updates: No_RRA_Available: a selected RRD has no "
-			                "archive%s%s for this query",
-			                cfname ? " with cf=" : "", cfname ? cfname : "");
-		else
-			http_resp_error(resp, 400, "rrd_updates: invalid archive layout");
+		plan_error(resp, rc, nsel, nvals, q);
 		return;
 	}
-	resp->status = 200;
-	resp->ctype = json ? "application/json" : "text/xml";
-	resp->cors = resp->cors_headers = true;
-	resp->no_cache = true;
-	if (nvals <= WHOLE_VALUES) {
-		resp->framing = HF_LENGTH;
-		while (doc_next(&d->gen, &resp->body))
-			;
-		doc_free(&d->gen);
-	} else {
+	bool whole = nvals <= WHOLE_VALUES;
+	if (use_cache && whole) {
+		struct buf k1 = BUF_INIT;
+		key_resolved(&k1, kbase, &d->plan);
+		slot = ucache_claim(c->ucache, buf_cstr(&k1), gen, &mine);
+		buf_free(&k1);
+		ucache_alias(c->ucache, key0, gen, slot);
+		if (!mine)
+			goto wait;
+	}
+	copy_values(d);
+	mon_unlock(c->reg);
+	/* d->plan.cols point into the registry: not used from here on. */
+	if (!whole) {
+		ucache_render_end(c->ucache);
+		ok_headers(resp, q->json);
 		resp->framing = HF_CLOSE;
 		resp->gen = &d->gen;
+		return;
 	}
+	struct buf out = BUF_INIT;
+	while (doc_next(&d->gen, &out))
+		;
+	doc_free(&d->gen);
+	b = http_blob_take(&out);
+	if (slot)
+		ucache_publish(c->ucache, slot, http_blob_ref(b));
+	ucache_render_end(c->ucache);
+	serve_blob(resp, q->json, b);
+	return;
+
+wait:
+	mon_unlock(c->reg);
+	ucache_render_end(c->ucache);
+	doc_free(&d->gen);
+	b = ucache_wait(c->ucache, slot);
+	if (b) {
+		serve_blob(resp, q->json, b);
+		return;
+	}
+	/* the render found an error: produce it (or the answer) ourselves */
+	render(c, req, q, key0, kbase, false, resp);
+}
+
+void ep_updates(struct http_ctx *c, const struct http_req *req, struct http_resp *resp)
+{
+	struct uquery q = {.cfv = CF_AVERAGE};
+	const char *s = http_q(req, "start");
+	if (!s) {
+		http_resp_error(resp, 400, "rrd_updates: the start parameter is required");
+		return;
+	}
+	if (parse_int64(s, &q.start)) {
+		http_resp_error(resp, 400, "rrd_updates: start '%.64s' is not an integer", s);
+		return;
+	}
+	const char *iv = http_q(req, "interval");
+	if (iv && parse_int64(iv, &q.interval)) {
+		http_resp_error(resp, 400, "rrd_updates: interval '%.64s' is not an integer", iv);
+		return;
+	}
+	q.cfname = cf_arg(http_q(req, "cf"), &q.cfv);
+	const char *host = http_q(req, "host");
+	q.want_host = host && !strcmp(host, "true");
+	q.json = http_prefers_json(req->accept, http_q_has(req, "json"));
+
+	struct buf kb = BUF_INIT, k0 = BUF_INIT;
+	key_base(&kb, req, &q);
+	buf_adds(&k0, buf_cstr(&kb));
+	buf_printf(&k0, "|s=%lld", (long long)q.start);
+	if (!try_cached(c, buf_cstr(&k0), q.json, resp))
+		render(c, req, &q, buf_cstr(&k0), buf_cstr(&kb), true, resp);
+	buf_free(&kb);
+	buf_free(&k0);
 }

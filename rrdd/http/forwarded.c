@@ -106,6 +106,12 @@ static void write_resp(int fd, struct http_resp *r)
 		buf_free(&b);
 		return;
 	}
+	if (r->blob) {
+		write_head(fd, r, true, r->blob->len);
+		if (r->blob->len)
+			write_all(fd, r->blob->p, r->blob->len);
+		return;
+	}
 	write_head(fd, r, r->framing == HF_LENGTH, r->body.len);
 	if (r->body.len)
 		write_all(fd, r->body.p, r->body.len);

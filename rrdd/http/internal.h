@@ -47,6 +47,21 @@ enum http_framing {
 	HF_CLOSE,  /* HTTP/1.0 style: no length, the body ends at close (full RRDs) */
 };
 
+/* An immutable body shared by every response that sends it (rendered once,
+ * sent many times without a copy); freed with its last reference
+ * (body_cache.c). */
+struct http_blob {
+	atomic_uint ref;
+	size_t len;
+	char *p;
+};
+
+/* A blob of b's bytes (b's storage is taken, b left empty), one reference. */
+struct http_blob *http_blob_take(struct buf *b);
+struct http_blob *http_blob_ref(struct http_blob *b);
+/* Drop one reference (NULL is a no-op). */
+void http_blob_unref(struct http_blob *b);
+
 struct http_resp {
 	int status;
 	const char *ctype; /* static string, or NULL for none */
@@ -54,9 +69,50 @@ struct http_resp {
 	bool cors_headers; /* also Access-Control-Allow-Headers: X-Requested-With */
 	bool no_cache;     /* Cache-Control: no-cache, no-store */
 	enum http_framing framing;
-	struct buf body; /* used when gen is NULL */
+	struct buf body; /* used when gen and blob are NULL */
 	struct http_gen *gen;
+	struct http_blob *blob; /* a shared body (one reference owned), framing HF_LENGTH */
 };
+
+/* The cache of rendered rrd_updates bodies (body_cache.c): keys are
+ * normalized queries, valid at one registry generation; a slot is one
+ * render, in flight or done.  Thread-safe; call find/claim/alias with the
+ * registry lock held (so the generation is the one the caller reads), and
+ * wait/render_begin without it. */
+struct ucache;
+struct ucache_slot;
+struct ucache_stats {
+	uint64_t hits;      /* answers served from a finished render */
+	uint64_t waits;     /* answers that waited for a render in flight */
+	uint64_t renders;   /* renders started (cached or not) */
+	uint64_t evictions; /* entries dropped */
+	uint64_t rendered_bytes;
+	size_t entries, bytes; /* now */
+};
+/* At most max_entries keys, max_bytes of kept bodies (a body larger than
+ * half of it is served to the requests waiting for it, not kept), and
+ * max_renders renders at once (ucache_render_begin). */
+struct ucache *ucache_new(unsigned max_entries, size_t max_bytes, unsigned max_renders);
+void ucache_free(struct ucache *c);
+/* The slot of key at generation gen (a reference for ucache_wait), or NULL.
+ * Seeing a newer generation drops every older entry. */
+struct ucache_slot *ucache_find(struct ucache *c, const char *key, uint64_t gen);
+/* The slot of key, or a new in-flight one (*mine = true: the caller must
+ * render and ucache_publish it; otherwise pass it to ucache_wait). */
+struct ucache_slot *ucache_claim(struct ucache *c, const char *key, uint64_t gen, bool *mine);
+/* Make key at gen find slot s too (no reference passed). */
+void ucache_alias(struct ucache *c, const char *key, uint64_t gen, struct ucache_slot *s);
+/* The renderer's result: body (its reference is taken) or NULL (no
+ * cacheable answer: the waiters render on their own).  Wakes the waiters
+ * and drops the caller's slot reference. */
+void ucache_publish(struct ucache *c, struct ucache_slot *s, struct http_blob *body);
+/* Block until s is published; its body (a new reference) or NULL.  Drops
+ * the slot reference. */
+struct http_blob *ucache_wait(struct ucache *c, struct ucache_slot *s);
+/* Bound concurrent renders: begin blocks while max_renders run. */
+void ucache_render_begin(struct ucache *c);
+void ucache_render_end(struct ucache *c);
+void ucache_stats(struct ucache *c, struct ucache_stats *out);
 
 /* Route: which endpoint a (method, path) goes to (longest prefix per
  * method, spec 4.1). */
@@ -84,7 +140,8 @@ struct http_ctx {
 	char *archive_dir; /* NULL: none */
 	size_t max_put_bytes, max_rpc_bytes;
 	struct rpc_backend be;
-	struct rpcsvc *rpc; /* rpc_backend.c state */
+	struct rpcsvc *rpc;    /* rpc_backend.c state */
+	struct ucache *ucache; /* rendered rrd_updates bodies */
 	atomic_uint_fast64_t requests, errors;
 };
 

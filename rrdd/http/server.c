@@ -28,6 +28,11 @@
 
 #define MAX_AUTH 16
 
+/* Rendered rrd_updates bodies kept: keys, bytes, renders at once. */
+#define UCACHE_ENTRIES 64
+#define UCACHE_BYTES   (96u << 20)
+#define UCACHE_RENDERS 2
+
 struct cred {
 	bool bearer;
 	char *secret; /* token, or "user:password" */
@@ -150,6 +155,11 @@ static void once_free(struct http_gen *g)
 	free(o);
 }
 
+static void blob_done(void *cls)
+{
+	http_blob_unref(cls);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *r)
 {
 	struct MHD_Response *mr;
@@ -161,7 +171,15 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
 		r->body = BUF_INIT;
 		r->gen = &o->gen;
 	}
-	if (r->gen) {
+	if (r->blob) {
+		/* shared body: MHD sends from it and drops our reference when done */
+		struct http_blob *b = r->blob;
+		r->blob = NULL;
+		mr = MHD_create_response_from_buffer_with_free_callback_cls(
+		    b->len, b->len ? b->p : (void *)"", blob_done, b);
+		if (!mr)
+			http_blob_unref(b);
+	} else if (r->gen) {
 		struct stream *s = xcalloc(1, sizeof(*s));
 		s->gen = r->gen;
 		r->gen = NULL;
@@ -551,6 +569,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	s->ctx.max_put_bytes = cfg->max_put_bytes ? cfg->max_put_bytes : (256u << 20);
 	s->ctx.max_rpc_bytes = cfg->max_rpc_bytes ? cfg->max_rpc_bytes : (1u << 20);
 	s->ctx.rpc = rpcsvc_new(cfg, &s->ctx);
+	s->ctx.ucache = ucache_new(UCACHE_ENTRIES, UCACHE_BYTES, UCACHE_RENDERS);
 	s->unix_l.fd = s->tcp_l.fd = -1;
 	s->unix_l.srv = s->tcp_l.srv = s;
 	s->unix_l.name = "unix";
@@ -655,6 +674,7 @@ void http_stop(struct http_server *s)
 		free(s->socket_path);
 	}
 	rpcsvc_free(s->ctx.rpc);
+	ucache_free(s->ctx.ucache);
 	for (size_t i = 0; i < s->ncreds; i++)
 		free(s->creds[i].secret);
 	free(s->tls_cert);
