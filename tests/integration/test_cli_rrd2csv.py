@@ -3,7 +3,8 @@ Python model of xen-api's rrd2csv (ocaml/rrd2csv/src/rrd2csv.ml, read for its
 rules, not run): selector grammar with wildcards and prefix metrics, the
 header in reverse legend order with RFC 4180 quoting, "%.0f"/"%f" values,
 N/A, the UTC time of the newest row, -n/-u names, the WARNING lines, -s and
-the "rrd2csv" link name.
+the "rrd2csv" link name; and, from a scripted server, every value shape (NaN,
+infinities, -0, huge, tiny) and a datasource that vanishes (N/A).
 
 The daemon runs with --source none and the reference RRDs PUT into it, so
 nothing changes between the tool's query and ours: the expected output is
@@ -13,9 +14,12 @@ renamed to contain a comma and a quote, to exercise the quoting.
 """
 import math
 import os
+import socket
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
+import xmlrpc.client
 
 import rrddtest as T
 from rrddtest import check
@@ -27,6 +31,15 @@ Q = json.load(open(os.path.join(RU, "queries.json")))
 HOST = Q["rrds"]["host"]["uuid"]
 VM1 = Q["rrds"]["vm1"]["uuid"]
 ODD = 'x,"q"'  # a DS name that needs CSV quoting
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def make_connection(self, host):
+        return H.UnixHTTPConnection(self.path)
 
 
 def model_selector(s):
@@ -196,6 +209,89 @@ try:
         check(rc == 2 and out == "" and "selector" in err, "bad selector %r: %d %r %r"
               % (bad, rc, out, err))
     check(ncases == len(cases), "cases run")
+
+    # ---- an SR RRD (push_sr_rrd): ls and show sr, as the RPC and rrd_updates say ----
+    SR = Q["rrds"]["sr"]["uuid"]
+    px = xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(d.sock),
+                                   allow_none=True)
+    r = px.push_sr_rrd({"sr_uuid": SR, "path": os.path.join(RU, Q["rrds"]["sr"]["state"])})
+    check(r.get("Status") == "Success", "push_sr_rrd %r" % r)
+    want = px.query_possible_sr_dss({"sr_uuid": SR}).get("Value")
+    p = subprocess.run([T.TOOL, "ls", "sr", SR, "--json", "--socket", d.sock],
+                       capture_output=True, text=True, timeout=30)
+    got = H.strict_json(p.stdout) if p.returncode == 0 else None
+    check(got is not None and want and [x["name"] for x in got] == [x["name"] for x in want] and
+          all(g["enabled"] == w["enabled"] and g["units"] == w["units"]
+              for g, w in zip(got, want)), "ls sr: %r vs %r" % (got, want))
+    p = subprocess.run([T.TOOL, "show", "sr", SR, "--json", "--socket", d.sock],
+                       capture_output=True, text=True, timeout=30)
+    got = H.strict_json(p.stdout) if p.returncode == 0 else {}
+    st, _, body, _ = d.get("/rrd_updates?start=-10&sr_uuid=%s&vm_uuid=none&cf=AVERAGE" % SR,
+                           accept="application/json")
+    ref = H.strict_json(body)
+    newest = dict(zip([e.split(":")[3] for e in ref["meta"]["legend"]],
+                      [float(v) for v in ref["data"][0]["values"]]))
+    def same(v, ref):
+        return v is None if ref != ref else v == ref
+    check(got.get("values") and all(v["owner"] == "sr" and v["uuid"] == SR and
+                                    same(v["value"], newest[v["datasource"]])
+                                    for v in got["values"])
+          and len(got["values"]) == len(newest), "show sr: %r vs %r" % (got, newest))
+
+    # ---- value formatting and a DS that vanishes, from a scripted server:
+    # the first answer fixes the columns, the second gives the values ----
+    U = "11111111-2222-4333-8444-555555555555"
+    names_a = ["a_nan", "b_int", "c_frac", "d_inf", "e_neginf", "f_negzero", "g_big",
+               "h_gone", "i_neg", "j_tiny"]
+    legend_a = ["AVERAGE:vm:%s:%s" % (U, n) for n in names_a]
+    vals_b = {"a_nan": "NaN", "b_int": "42", "c_frac": "0.1", "d_inf": "Infinity",
+              "e_neginf": "-Infinity", "f_negzero": "-0.0", "g_big": "1e20",
+              "i_neg": "-2.5", "j_tiny": "1e-07"}
+    legend_b = ["AVERAGE:vm:%s:%s" % (U, n) for n in vals_b]
+
+    def doc(legend, vals, t):
+        return json.dumps({"meta": {"start": str(t - 10), "step": "5", "end": str(t),
+                                    "rows": "1", "columns": str(len(legend)),
+                                    "legend": legend},
+                           "data": [{"t": str(t), "values": vals}]}).encode()
+    answers = [doc(legend_a, ["1"] * len(legend_a), 1700000000),
+               doc(legend_b, list(vals_b.values()), 1700000005)]
+    fake = os.path.join(tmp, "fake")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(fake)
+    srv.listen(4)
+
+    def serve():
+        for body in answers:
+            c, _ = srv.accept()
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            c.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    p = subprocess.run([T.TOOL, "rrd2csv", "--socket", fake, "--count", "1"],
+                       capture_output=True, text=True, timeout=30)
+    th.join(5)
+    srv.close()
+    model_vals = {n: float(v) for n, v in vals_b.items()}
+    cols = list(reversed(names_a))
+    want = ("timestamp, " + ", ".join("AVERAGE:vm:%s:%s" % (U, n) for n in cols) + "\n" +
+            "2023-11-14T22:13:25Z, " +
+            ", ".join(fmt(model_vals.get(n, float("nan"))) for n in cols) + "\n")
+    check(p.returncode == 0 and p.stdout == want, "formatting:\n got: %r\nwant: %r %s"
+          % (p.stdout, want, p.stderr))
+    # the tricky cells spelled out (OCaml's Printf "%.0f"/"%f" as C's)
+    line = p.stdout.splitlines()[-1].split(", ") if p.stdout else []
+    cells = dict(zip(cols, line[1:]))
+    check(cells.get("a_nan") == "N/A" and cells.get("h_gone") == "N/A" and
+          cells.get("b_int") == "42" and cells.get("c_frac") == "0.100000" and
+          cells.get("d_inf") == "inf" and cells.get("e_neginf") == "-inf" and
+          cells.get("f_negzero") == "-0" and cells.get("g_big") == "100000000000000000000" and
+          cells.get("i_neg") == "-2.500000" and cells.get("j_tiny") == "0.000000",
+          "cells %r" % cells)
 finally:
     d.stop()
 T.finish()
