@@ -236,54 +236,379 @@ bool src_is_pif(const char *name)
 	       strchr(name, '.') == NULL;
 }
 
-/* Substitute arg for "{}" in pat. */
-static void expand(const char *pat, const char *arg, char *out, size_t len)
+/* ---- names, built once per owner and device ----
+ *
+ * Expanding "{}" with snprintf for 41,000 names and descriptions per tick
+ * cost more than everything else in the mapping, so every owner (the host,
+ * each VM uuid) keeps the names it produced last time, in production order.
+ * A map walks that list with a cursor: when the next put is the family and
+ * parameter found at the cursor (the normal case), the name is reused; on a
+ * mismatch the list is searched, missing names are built, and at the end of
+ * the owner the list is rebuilt to this map's order and gets a new layout
+ * token.  Owners that no map produced are dropped at the end of src_map. */
+
+/* One DS name of an owner. */
+struct cname {
+	uint16_t id; /* enum cat_id; UINT16_MAX while being rebuilt */
+	bool num;    /* numeric parameter u (vCPU number, VIF devid) */
+	uint32_t u;
+	const char *param; /* string parameter (device name), in block */
+	const char *name;  /* in block, or the catalogue's own string */
+	const char *desc;  /* likewise */
+	char *block;       /* owned: "name\0desc\0param\0" as needed, or NULL */
+};
+
+struct ocache {
+	char uuid[SRC_UUID_LEN + 1];
+	uint32_t hash;
+	uint64_t gen;    /* the last map that used this cache */
+	uint64_t layout; /* token of the current name list */
+	uint32_t n, cap;
+	struct cname *v;
+	uint32_t cursor; /* during a map: expected position of the next put */
+	bool changed;    /* during a map: a put missed its expected position */
+};
+
+struct src_name_cache {
+	uint64_t gen;
+	struct ocache *host;
+	uint32_t n, cap;
+	struct ocache **v; /* VM caches */
+	uint32_t nslot;    /* power of two >= 2 * n, or 0 */
+	uint32_t *slot;    /* index in v + 1, 0 = empty */
+	uint32_t nprev;    /* previous snapshot index: power of two or 0 */
+	uint32_t *prev;    /* domain index + 1 of the first domain of a uuid */
+	uint32_t nseq, cap_seq;
+	uint32_t *seq; /* during an owner: positions used, in order */
+};
+
+/* What the put functions write to. */
+struct mctx {
+	struct src_owner *o;
+	struct ocache *c;
+	struct src_name_cache *nc;
+};
+
+static uint64_t layout_new(void)
+{
+	static uint64_t counter;
+	return __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+}
+
+static uint32_t uuid_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void ocache_free(struct ocache *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->n; i++)
+		free(c->v[i].block);
+	free(c->v);
+	free(c);
+}
+
+static void cache_free(struct src_name_cache *nc)
+{
+	if (!nc)
+		return;
+	ocache_free(nc->host);
+	for (uint32_t i = 0; i < nc->n; i++)
+		ocache_free(nc->v[i]);
+	free(nc->v);
+	free(nc->slot);
+	free(nc->prev);
+	free(nc->seq);
+	free(nc);
+}
+
+static void slots_rebuild(struct src_name_cache *nc)
+{
+	uint32_t want = 16;
+	while (want < 2 * nc->n)
+		want *= 2;
+	if (want != nc->nslot) {
+		free(nc->slot);
+		nc->slot = xmalloc(sizeof(*nc->slot) * want);
+		nc->nslot = want;
+	}
+	memset(nc->slot, 0, sizeof(*nc->slot) * want);
+	for (uint32_t i = 0; i < nc->n; i++) {
+		uint32_t h = nc->v[i]->hash & (want - 1);
+		while (nc->slot[h])
+			h = (h + 1) & (want - 1);
+		nc->slot[h] = i + 1;
+	}
+}
+
+/* The cache of a VM uuid not yet used by this map (a second domain with
+ * the same uuid gets a cache of its own), created if needed. */
+static struct ocache *vm_cache(struct src_name_cache *nc, const char *uuid)
+{
+	uint32_t hash = uuid_hash(uuid);
+	if (nc->nslot) {
+		uint32_t mask = nc->nslot - 1;
+		for (uint32_t h = hash & mask; nc->slot[h]; h = (h + 1) & mask) {
+			struct ocache *c = nc->v[nc->slot[h] - 1];
+			if (c->hash == hash && c->gen != nc->gen && strcmp(c->uuid, uuid) == 0)
+				return c;
+		}
+	}
+	struct ocache *c = xcalloc(1, sizeof(*c));
+	snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+	c->hash = hash;
+	if (nc->n == nc->cap) {
+		nc->cap = nc->cap ? nc->cap * 2 : 64;
+		nc->v = xrealloc(nc->v, sizeof(*nc->v) * nc->cap);
+	}
+	nc->v[nc->n++] = c;
+	if (2 * nc->n > nc->nslot) {
+		slots_rebuild(nc);
+	} else {
+		uint32_t mask = nc->nslot - 1, h = hash & mask;
+		while (nc->slot[h])
+			h = (h + 1) & mask;
+		nc->slot[h] = nc->n;
+	}
+	return c;
+}
+
+/* Drop the caches of owners this map did not produce. */
+static void cache_evict(struct src_name_cache *nc)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < nc->n; i++) {
+		if (nc->v[i]->gen == nc->gen)
+			nc->v[k++] = nc->v[i];
+		else
+			ocache_free(nc->v[i]);
+	}
+	if (k != nc->n) {
+		nc->n = k;
+		slots_rebuild(nc);
+	}
+}
+
+/* Index the previous snapshot's domains by uuid (the first domain of a
+ * uuid, as a linear search finds it). */
+static void prev_index(struct src_name_cache *nc, const struct src_snapshot *prev)
+{
+	uint32_t want = 16;
+	while (want < 2 * prev->ndom)
+		want *= 2;
+	if (want != nc->nprev) {
+		free(nc->prev);
+		nc->prev = xmalloc(sizeof(*nc->prev) * want);
+		nc->nprev = want;
+	}
+	memset(nc->prev, 0, sizeof(*nc->prev) * want);
+	for (uint32_t i = 0; i < prev->ndom; i++) {
+		const char *u = prev->dom[i].uuid;
+		uint32_t h = uuid_hash(u) & (want - 1);
+		for (; nc->prev[h]; h = (h + 1) & (want - 1))
+			if (strcmp(prev->dom[nc->prev[h] - 1].uuid, u) == 0)
+				break;
+		if (!nc->prev[h])
+			nc->prev[h] = i + 1;
+	}
+}
+
+static const struct src_domain *prev_by_uuid(const struct src_name_cache *nc,
+                                             const struct src_snapshot *prev, const char *uuid)
+{
+	uint32_t mask = nc->nprev - 1;
+	for (uint32_t h = uuid_hash(uuid) & mask; nc->prev[h]; h = (h + 1) & mask) {
+		const struct src_domain *d = &prev->dom[nc->prev[h] - 1];
+		if (strcmp(d->uuid, uuid) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static bool cname_is(const struct cname *e, enum cat_id id, const char *sarg, bool num, uint32_t u)
+{
+	if (e->id != id || e->num != num)
+		return false;
+	if (num)
+		return e->u == u;
+	if (!sarg || !e->param)
+		return !sarg && !e->param;
+	return strcmp(e->param, sarg) == 0;
+}
+
+/* Substitute arg for "{}" in pat, writing at out (room enough); returns
+ * the byte after the NUL. */
+static char *expand(const char *pat, const char *arg, char *out)
 {
 	const char *br = strstr(pat, "{}");
-	if (!br || !arg) {
-		snprintf(out, len, "%s", pat);
+	size_t pre = (size_t)(br - pat), al = strlen(arg), post = strlen(br + 2);
+	memcpy(out, pat, pre);
+	memcpy(out + pre, arg, al);
+	memcpy(out + pre + al, br + 2, post + 1);
+	return out + pre + al + post + 1;
+}
+
+static void cname_build(struct cname *e, enum cat_id id, const char *sarg, bool num, uint32_t u)
+{
+	char nb[16];
+	const char *arg = sarg;
+	memset(e, 0, sizeof(*e));
+	e->id = (uint16_t)id;
+	e->num = num;
+	e->u = u;
+	if (num) {
+		snprintf(nb, sizeof(nb), "%u", u);
+		arg = nb;
+	}
+	const char *pn = cat[id].name, *pd = cat[id].description;
+	bool xn = arg && strstr(pn, "{}"), xd = arg && strstr(pd, "{}");
+	size_t al = arg ? strlen(arg) : 0;
+	size_t need =
+	    (xn ? strlen(pn) + al + 1 : 0) + (xd ? strlen(pd) + al + 1 : 0) + (sarg ? al + 1 : 0);
+	e->name = pn;
+	e->desc = pd;
+	if (!need)
+		return;
+	char *p = e->block = xmalloc(need);
+	if (xn) {
+		e->name = p;
+		p = expand(pn, arg, p);
+	}
+	if (xd) {
+		e->desc = p;
+		p = expand(pd, arg, p);
+	}
+	if (sarg) {
+		memcpy(p, sarg, al + 1);
+		e->param = p;
+	}
+}
+
+/* The name entry for (id, parameter) of the current owner. */
+static const struct cname *name_of(struct mctx *m, enum cat_id id, const char *sarg, bool num,
+                                   uint32_t u)
+{
+	struct ocache *c = m->c;
+	struct src_name_cache *nc = m->nc;
+	uint32_t k = c->cursor;
+	if (!(k < c->n && cname_is(&c->v[k], id, sarg, num, u))) {
+		c->changed = true;
+		for (k = 0; k < c->n; k++)
+			if (cname_is(&c->v[k], id, sarg, num, u))
+				break;
+		if (k == c->n) {
+			if (c->n == c->cap) {
+				c->cap = c->cap ? c->cap * 2 : 16;
+				c->v = xrealloc(c->v, sizeof(*c->v) * c->cap);
+			}
+			cname_build(&c->v[c->n++], id, sarg, num, u);
+		}
+	}
+	if (nc->nseq == nc->cap_seq) {
+		nc->cap_seq = nc->cap_seq ? nc->cap_seq * 2 : 64;
+		nc->seq = xrealloc(nc->seq, sizeof(*nc->seq) * nc->cap_seq);
+	}
+	nc->seq[nc->nseq++] = k;
+	c->cursor = k + 1;
+	return &c->v[k];
+}
+
+/* Start mapping an owner with cache c. */
+static void owner_begin(struct mctx *m, struct src_owner *o, struct ocache *c)
+{
+	m->o = o;
+	m->c = c;
+	c->gen = m->nc->gen;
+	c->cursor = 0;
+	c->changed = false;
+	m->nc->nseq = 0;
+}
+
+/* Finish an owner: keep exactly the names it used, in this map's order
+ * (the names stay where they are: the samples point at them). */
+static void owner_end(struct mctx *m)
+{
+	struct ocache *c = m->c;
+	struct src_name_cache *nc = m->nc;
+	if (!c->changed && nc->nseq == c->n && c->layout) {
+		m->o->layout = c->layout;
 		return;
 	}
-	snprintf(out, len, "%.*s%s%s", (int)(br - pat), pat, arg, br + 2);
+	struct cname *v = xmalloc(sizeof(*v) * (nc->nseq ? nc->nseq : 1));
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < nc->nseq; i++) {
+		struct cname *e = &c->v[nc->seq[i]];
+		if (e->id == UINT16_MAX)
+			continue; /* the same name twice: kept once */
+		v[n++] = *e;
+		e->id = UINT16_MAX;
+		e->block = NULL;
+	}
+	for (uint32_t i = 0; i < c->n; i++)
+		free(c->v[i].block); /* the names this map did not use */
+	free(c->v);
+	c->v = v;
+	c->n = c->cap = n;
+	c->layout = layout_new();
+	m->o->layout = c->layout;
 }
 
 /* ---- output building ---- */
 
 static struct src_owner *add_owner(struct src_samples *s, enum src_owner_kind kind)
 {
-	uint32_t k = s->nowner;
-	if ((k & (k - 1)) == 0)
-		s->owner = xrealloc(s->owner, (k ? (size_t)k * 2 : 1) * sizeof(*s->owner));
-	struct src_owner *o = &s->owner[k];
+	if (s->nowner == s->cap_owner) {
+		uint32_t cap = s->cap_owner ? s->cap_owner * 2 : 16;
+		s->owner = xrealloc(s->owner, sizeof(*s->owner) * cap);
+		memset(s->owner + s->cap_owner, 0, sizeof(*s->owner) * (cap - s->cap_owner));
+		s->cap_owner = cap;
+	}
+	struct src_owner *o = &s->owner[s->nowner++];
+	struct src_ds *ds = o->ds;
+	uint32_t cap_ds = o->cap_ds;
 	memset(o, 0, sizeof(*o));
+	o->ds = ds; /* reused */
+	o->cap_ds = cap_ds;
 	o->kind = kind;
-	s->nowner = k + 1;
 	return o;
 }
 
-static void put(struct src_owner *o, enum cat_id id, const char *arg, struct dsval v)
+static void put_named(struct mctx *m, enum cat_id id, const char *sarg, bool num, uint32_t u,
+                      struct dsval v)
 {
-	uint32_t k = o->nds;
-	if ((k & (k - 1)) == 0)
-		o->ds = xrealloc(o->ds, (k ? (size_t)k * 2 : 1) * sizeof(*o->ds));
-	struct src_ds *d = &o->ds[k];
+	struct src_owner *o = m->o;
+	if (o->nds == o->cap_ds) {
+		o->cap_ds = o->cap_ds ? o->cap_ds * 2 : 32;
+		o->ds = xrealloc(o->ds, sizeof(*o->ds) * o->cap_ds);
+	}
+	const struct cname *e = name_of(m, id, sarg, num, u);
+	struct src_ds *d = &o->ds[o->nds++];
 	d->def = &cat[id];
-	expand(cat[id].name, arg, d->name, sizeof(d->name));
-	expand(cat[id].description, arg, d->description, sizeof(d->description));
+	d->name = e->name;
+	d->description = e->desc;
 	d->v = v;
-	o->nds = k + 1;
 }
 
-static void put_u(struct src_owner *o, enum cat_id id, unsigned n, struct dsval v)
+static void put(struct mctx *m, enum cat_id id, const char *arg, struct dsval v)
 {
-	char a[16];
-	snprintf(a, sizeof(a), "%u", n);
-	put(o, id, a, v);
+	put_named(m, id, arg, false, 0, v);
 }
 
+static void put_u(struct mctx *m, enum cat_id id, unsigned n, struct dsval v)
+{
+	put_named(m, id, NULL, true, n, v);
+}
+
+/* A uint64 counter as the plugins report it: an Int64, modulo 2^64 (a
+ * counter in the upper half reads negative; its differences stay right). */
 static struct dsval i64(uint64_t v)
 {
-	return DSVAL_INT(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+	return DSVAL_INT((int64_t)v);
 }
 
 static struct dsval secs(uint64_t ns)
@@ -293,7 +618,7 @@ static struct dsval secs(uint64_t ns)
 
 /* ---- host ---- */
 
-static void map_host(const struct src_snapshot *cur, struct src_owner *o)
+static void map_host(const struct src_snapshot *cur, struct mctx *o)
 {
 	const struct src_host *h = &cur->host;
 
@@ -356,7 +681,7 @@ static void map_host(const struct src_snapshot *cur, struct src_owner *o)
 
 /* ---- VMs ---- */
 
-static void map_runstate(const struct src_domain *d, struct src_owner *o)
+static void map_runstate(const struct src_domain *d, struct mctx *o)
 {
 	const uint64_t *t = d->runstate.time_ns;
 	put(o, V_RS_FULLRUN, NULL, secs(t[0]));
@@ -378,8 +703,7 @@ static const struct src_vbd *prev_vbd(const struct src_domain *pd, uint32_t devi
 	return NULL;
 }
 
-static void map_vbd(const struct src_vbd *b, const struct src_vbd *pb, double dt,
-                    struct src_owner *o)
+static void map_vbd(const struct src_vbd *b, const struct src_vbd *pb, double dt, struct mctx *o)
 {
 	const char *n = b->name;
 	if (b->error) {
@@ -443,13 +767,13 @@ static void map_vbd(const struct src_vbd *b, const struct src_vbd *pb, double dt
 }
 
 static void map_domain(const struct src_snapshot *prev, const struct src_snapshot *cur,
-                       const struct src_domain *d, struct src_owner *o)
+                       const struct src_domain *d, struct mctx *o)
 {
-	const struct src_domain *pd = prev ? src_snapshot_by_uuid(prev, d->uuid) : NULL;
-	memcpy(o->uuid, d->uuid, sizeof(o->uuid));
-	o->domid = d->domid;
+	const struct src_domain *pd = prev ? prev_by_uuid(o->nc, prev, d->uuid) : NULL;
+	memcpy(o->o->uuid, d->uuid, sizeof(o->o->uuid));
+	o->o->domid = d->domid;
 	if (pd && pd->domid != d->domid) {
-		o->restarted = true;
+		o->o->restarted = true;
 		pd = NULL;
 	}
 	if (pd && (pd->flags & SRC_DOM_FAILED))
@@ -491,23 +815,38 @@ static void map_domain(const struct src_snapshot *prev, const struct src_snapsho
 int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
             struct src_samples *out)
 {
-	src_samples_clear(out);
+	if (!out->cache)
+		out->cache = xcalloc(1, sizeof(*out->cache));
+	struct src_name_cache *nc = out->cache;
+	struct mctx m = {.nc = nc};
+	nc->gen++;
+	out->nowner = 0;
 	out->t = cur->t;
-	map_host(cur, add_owner(out, SRC_OWNER_HOST));
+	if (prev)
+		prev_index(nc, prev);
+	if (!nc->host)
+		nc->host = xcalloc(1, sizeof(*nc->host));
+	owner_begin(&m, add_owner(out, SRC_OWNER_HOST), nc->host);
+	map_host(cur, &m);
+	owner_end(&m);
 	for (uint32_t i = 0; i < cur->ndom; i++) {
 		const struct src_domain *d = &cur->dom[i];
 		if (d->flags & SRC_DOM_FAILED)
 			continue;
-		map_domain(prev, cur, d, add_owner(out, SRC_OWNER_VM));
+		owner_begin(&m, add_owner(out, SRC_OWNER_VM), vm_cache(nc, d->uuid));
+		map_domain(prev, cur, d, &m);
+		owner_end(&m);
 	}
+	cache_evict(nc);
 	return 0;
 }
 
 void src_samples_clear(struct src_samples *s)
 {
-	for (uint32_t i = 0; i < s->nowner; i++)
+	for (uint32_t i = 0; i < s->cap_owner; i++)
 		free(s->owner[i].ds);
 	free(s->owner);
+	cache_free(s->cache);
 	memset(s, 0, sizeof(*s));
 }
 

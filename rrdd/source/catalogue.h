@@ -35,11 +35,12 @@ struct src_catdef {
 	const char *plugin; /* the xcp-rrdd plugin uid that used to produce it */
 };
 
-/* One named sample. */
+/* One named sample.  name and description belong to the src_samples that
+ * holds the sample: valid until its next src_map or src_samples_clear. */
 struct src_ds {
 	const struct src_catdef *def;
-	char name[64];
-	char description[128];
+	const char *name;
+	const char *description;
 	struct dsval v;
 };
 
@@ -50,14 +51,23 @@ struct src_owner {
 	uint32_t domid;
 	bool restarted; /* the previous snapshot had this uuid under another
 	                   domid (reboot, migration): counters restarted */
-	uint32_t nds;
+	/* Nonzero, and unique in the process: any owner (of any src_samples)
+	 * carrying the same layout has the same sequence of DS names and
+	 * definitions.  A consumer may cache per-position work under it. */
+	uint64_t layout;
+	uint32_t nds, cap_ds;
 	struct src_ds *ds;
 };
 
+struct src_name_cache; /* catalogue.c: DS names per owner, kept across maps */
+
+/* Zero-initialise; src_map reuses its allocations from one call to the next
+ * (names are built once per owner and device, not on every tick). */
 struct src_samples {
 	double t; /* the snapshot's time: the update time of every sample */
-	uint32_t nowner;
+	uint32_t nowner, cap_owner;
 	struct src_owner *owner; /* owner[0] is the host, then VMs in domid order */
+	struct src_name_cache *cache;
 };
 
 /* The static catalogue; *n receives its length. */
@@ -68,10 +78,11 @@ const struct src_catdef *src_catalogue(size_t *n);
 const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const char *name);
 
 /* Map cur (and prev, NULL on the first tick) to named samples in *out, which
- * is cleared first.  Domains flagged SRC_DOM_FAILED get no owner entry (their
- * DSs are "missing" this tick, spec 7 item 5).  Per-interval figures (VBD
- * iops, throughput, latency) need the same domain (uuid and domid) in prev;
- * otherwise they are unknown.  Returns 0. */
+ * is emptied first (its allocations and name cache are reused: keep one
+ * src_samples per producer for cheap ticks).  Domains flagged SRC_DOM_FAILED get no owner entry
+ * (their DSs are "missing" this tick, spec 7 item 5).  Per-interval figures (VBD iops, throughput,
+ * latency) need the same domain (uuid and domid) in prev; otherwise they are unknown.  Returns 0.
+ */
 int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
             struct src_samples *out);
 

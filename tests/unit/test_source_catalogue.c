@@ -17,6 +17,7 @@
 
 #include "source/catalogue.h"
 #include "source/source.h"
+#include "source/source_sim.h"
 
 #define UA "aaaaaaaa-1111-4222-8333-444444444444"
 #define UB "bbbbbbbb-1111-4222-8333-444444444444"
@@ -420,6 +421,177 @@ static void test_values(void **state)
 	src_snapshot_clear(&s0);
 }
 
+/* Every owner, name, description, definition and value of a and b equal. */
+static void assert_samples_equal(const struct src_samples *a, const struct src_samples *b)
+{
+	assert_true(a->t == b->t);
+	assert_int_equal(a->nowner, b->nowner);
+	for (uint32_t i = 0; i < a->nowner; i++) {
+		const struct src_owner *x = &a->owner[i], *y = &b->owner[i];
+		assert_int_equal(x->kind, y->kind);
+		assert_string_equal(x->uuid, y->uuid);
+		assert_int_equal(x->domid, y->domid);
+		assert_int_equal(x->restarted, y->restarted);
+		assert_int_equal(x->nds, y->nds);
+		assert_true(x->layout != 0 && y->layout != 0);
+		for (uint32_t k = 0; k < x->nds; k++) {
+			assert_string_equal(x->ds[k].name, y->ds[k].name);
+			assert_string_equal(x->ds[k].description, y->ds[k].description);
+			assert_ptr_equal(x->ds[k].def, y->ds[k].def);
+			assert_int_equal(x->ds[k].v.type, y->ds[k].v.type);
+			if (x->ds[k].v.type != VAL_UNKNOWN)
+				assert_memory_equal(&x->ds[k].v.i, &y->ds[k].v.i, sizeof(int64_t));
+		}
+	}
+}
+
+static uint64_t layout_of(const struct src_samples *s, const char *uuid)
+{
+	const struct src_owner *o = src_samples_owner(s, uuid);
+	assert_non_null(o);
+	return o->layout;
+}
+
+/* The names kept from one map to the next (one src_samples reused) give
+ * exactly what a fresh src_samples gives, through devices appearing,
+ * disappearing and renamed, domains leaving and coming back, and two domains
+ * with the same uuid; the layout token changes exactly when an owner's list
+ * of names does. */
+static void test_reuse_matches_fresh(void **state)
+{
+	struct src_snapshot s[2];
+	struct src_samples kept = {0};
+	build(&s[0], 100, 1, 4);
+	src_map(NULL, &s[0], &kept);
+	uint64_t la = layout_of(&kept, UA), lb = layout_of(&kept, UB), lh = layout_of(&kept, NULL);
+	assert_true(la != lb && la != lh && lb != lh);
+	for (int step = 1; step <= 8; step++) {
+		struct src_snapshot *prev = &s[(step - 1) & 1], *cur = &s[step & 1];
+		if (step > 1)
+			src_snapshot_clear(cur);
+		build(cur, 100 + 5 * step, (uint64_t)step + 1, 4);
+		struct src_domain *a = &cur->dom[0];
+		switch (step) {
+		case 2: /* a VIF appears, a VBD is renamed */
+			*src_domain_add_vif(a) = (struct src_vif){.devid = 7, .rx_bytes = 5};
+			snprintf(a->vbd[1].name, sizeof(a->vbd[1].name), "xvdc");
+			break;
+		case 3: /* a NIC disappears on the host, A loses its VIFs */
+			cur->host.nnet = 2;
+			a->nvif = 0;
+			break;
+		case 4: /* B leaves */
+			cur->ndom = 1;
+			free(cur->dom[1].vcpu);
+			free(cur->dom[2].vcpu);
+			break;
+		case 6: /* a second domain with A's uuid (a migration in progress) */
+			cur->dom[2] = cur->dom[0];
+			cur->dom[2].domid = 42;
+			cur->dom[2].vcpu = calloc(1, sizeof(*a->vcpu));
+			cur->dom[2].nvcpu = 1;
+			cur->dom[2].vif = NULL;
+			cur->dom[2].nvif = 0;
+			cur->dom[2].vbd = NULL;
+			cur->dom[2].nvbd = 0;
+			break;
+		default:
+			break;
+		}
+		struct src_samples fresh = {0};
+		src_map(prev, cur, &kept);
+		src_map(prev, cur, &fresh);
+		assert_samples_equal(&kept, &fresh);
+		src_samples_clear(&fresh);
+		uint64_t na = layout_of(&kept, UA), nh = layout_of(&kept, NULL);
+		const struct src_owner *b = src_samples_owner(&kept, UB);
+		switch (step) {
+		case 1: /* nothing changed */
+		case 7:
+			assert_int_equal(na, la);
+			assert_int_equal(nh, lh);
+			assert_int_equal(b->layout, lb);
+			break;
+		case 2: /* A changed only */
+			assert_true(na != la);
+			assert_int_equal(nh, lh);
+			assert_int_equal(b->layout, lb);
+			assert_non_null(src_owner_ds(src_samples_owner(&kept, UA), "vif_7_rx"));
+			assert_non_null(
+			    src_owner_ds(src_samples_owner(&kept, UA), "vbd_xvdc_read"));
+			assert_null(src_owner_ds(src_samples_owner(&kept, UA), "vbd_xvdb_read"));
+			break;
+		case 3:
+			assert_true(na != la);
+			assert_true(nh != lh);
+			assert_null(src_owner_ds(src_samples_owner(&kept, NULL), "pif_bond0_rx"));
+			assert_null(src_owner_ds(src_samples_owner(&kept, UA), "vif_1_rx"));
+			break;
+		case 4:
+			assert_null(b);
+			break;
+		case 5: /* B is back: its names are built again, under a new token */
+			assert_non_null(b);
+			assert_true(b->layout != lb);
+			break;
+		case 6: /* the first domain of a uuid keeps its token */
+			assert_int_equal(na, la);
+			break;
+		default:
+			break;
+		}
+		la = na;
+		lh = nh;
+		lb = b ? b->layout : 0;
+	}
+	src_samples_clear(&kept);
+	src_snapshot_clear(&s[0]);
+	src_snapshot_clear(&s[1]);
+}
+
+/* A 64-bit VIF byte counter in the upper half of its range (the simulator's
+ * `wrap ... vif 0` with the default 64 bits: it wraps to 0 at t = 17) reads
+ * as a negative int64, as xcp-rrdd's Int64 does, so its difference is the
+ * traffic; a clamp to INT64_MAX would read 0 B/s until the wrap. */
+static void test_vif_counter_upper_half(void **state)
+{
+	const char *text = "seed 1\nepoch 1700000000\nhost cpus=2 memory_mib=4096\n"
+	                   "vm v uuid=12345678-1111-4222-8333-444444444444 vcpus=1 "
+	                   "memory_mib=512\nvif v 0 rx=1000 tx=3000\nat 17 wrap v vif 0\n";
+	struct src_config cfg = {.scenario_text = text};
+	struct src *src = NULL;
+	assert_int_equal(src_open(&src_sim_ops, &cfg, &src), 0);
+	const char *uuid = "12345678-1111-4222-8333-444444444444";
+	struct src_snapshot snap[4];
+	struct src_samples smp[4];
+	memset(snap, 0, sizeof(snap));
+	memset(smp, 0, sizeof(smp));
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(src_sample(src, 1700000000.0 + 5 * (i + 1), &snap[i]), 0);
+		src_map(i ? &snap[i - 1] : NULL, &snap[i], &smp[i]);
+	}
+	for (int i = 0; i < 2; i++) { /* t = 5 and 10: before the wrap */
+		const struct src_owner *o = src_samples_owner(&smp[i], uuid);
+		assert_true(need(o, "vif_0_rx")->v.i < 0);
+		assert_true(need(o, "vif_0_tx")->v.i < 0);
+	}
+	for (int i = 1; i < 4; i++) { /* 5 s each: 5000 B received, 15000 sent */
+		const struct src_owner *a = src_samples_owner(&smp[i - 1], uuid);
+		const struct src_owner *b = src_samples_owner(&smp[i], uuid);
+		int64_t rx = (int64_t)((uint64_t)need(b, "vif_0_rx")->v.i -
+		                       (uint64_t)need(a, "vif_0_rx")->v.i);
+		int64_t tx = (int64_t)((uint64_t)need(b, "vif_0_tx")->v.i -
+		                       (uint64_t)need(a, "vif_0_tx")->v.i);
+		assert_int_equal(rx, 5000);
+		assert_int_equal(tx, 15000);
+	}
+	for (int i = 0; i < 4; i++) {
+		src_samples_clear(&smp[i]);
+		src_snapshot_clear(&snap[i]);
+	}
+	src_close(src);
+}
+
 static void test_pif_rule(void **state)
 {
 	assert_true(src_is_pif("eth0"));
@@ -439,6 +611,8 @@ int main(void)
 	    cmocka_unit_test(test_definitions),
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_pif_rule),
+	    cmocka_unit_test(test_reuse_matches_fresh),
+	    cmocka_unit_test(test_vif_counter_upper_half),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
