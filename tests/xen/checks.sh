@@ -262,7 +262,7 @@ xl destroy busy
 touch $D/destroyed
 wait $PL
 LS=$(kv $D/loop loop.samples)
-expect source.destroy_no_failed_sample 'f == 0 && n >= 4' "$LS back-to-back samples while busy (domid $OLD) was destroyed: $(kv $D/loop loop.failed_samples) failed, $(kv $D/loop loop.flagged_domains) domain samples flagged lost" \
+expect source.destroy_no_failed_sample 'f == 0 && n >= 4' "$LS back-to-back samples while busy (domid $OLD) was destroyed: $(kv $D/loop loop.failed_samples) failed, $(kv $D/loop loop.flagged_domains) domain samples flagged lost $(grep '!' $D/loop | head -2 | tr '\n' ';')" \
 	f="$(kv $D/loop loop.failed_samples)" n="$LS"
 IDI=$(xl_list $D/list1 idle 2)
 MISS=$(awk -v a=0 -v b="$IDI" '$1 ~ /^loop\.[0-9]+$/ && $2 == "rc" { ha = hb = 0; for (i = 5; i <= NF; i++) { x = $i; sub(/[!d]+$/, "", x); if (x == a) ha = 1; if (x == b) hb = 1 } if (!ha || !hb) n++ } END { print n + 0 }' $D/loop)
