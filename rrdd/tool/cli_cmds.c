@@ -5,9 +5,7 @@
  *   enable host DS | vm UUID DS | sr UUID DS   record a live datasource
  *   forget host DS | vm UUID DS | sr UUID DS   drop a datasource and history
  *   backup [--remote ADDR]                 archive every RRD now
- *   get host | vm UUID | sr UUID           one full RRD as XML or JSON, or
- *                                          an rrdtool .rrd file (GET /rrd_file)
- *   plot host | vm UUID | sr UUID OUT      a PNG/SVG graph (GET /graph)
+ *   get, plot                              see cli_files.c
  *   watch [SELECTOR...]                    follow new rows of rrd_updates
  *   rrd2csv ...                            see cli_rrd2csv.c
  * Human output by default, JSON (strict: non-finite numbers as strings or
@@ -27,6 +25,7 @@
 #include "export/numfmt.h"
 #include "rpc/jsonrpc.h"
 #include "tool/cli.h"
+#include "tool/cli_opts.h"
 #include "tool/cli_rpc.h"
 #include "tool/cli_updates.h"
 #include "util/buf.h"
@@ -81,19 +80,6 @@ int cli_fail(const char *cmd, int rc, const char *err)
 }
 
 /* ---- shared option handling ---- */
-
-struct copts {
-	struct cli_conn conn;
-	int json;
-	const char *cf;
-	const char *format;
-	const char *output;
-	const char *remote;
-	long long domid;
-	long interval, count;
-	int nargs;
-	char **args;
-};
 
 enum {
 	O_SOCKET = 256,
@@ -216,19 +202,12 @@ static int parse_copts(const char *cmd, int argc, char **argv, struct copts *o)
 
 /* An owner on the command line: "host", "vm UUID", "sr UUID" (and "all"
  * where allowed).  Consumes the words; returns -1 on a usage error. */
-enum owner { OWN_HOST, OWN_VM, OWN_SR, OWN_ALL };
-
-struct owner_arg {
-	enum owner kind;
-	const char *uuid;
-};
-
-static const char *own_word(enum owner k)
+const char *cli_own_word(enum owner k)
 {
 	return k == OWN_HOST ? "host" : k == OWN_VM ? "vm" : k == OWN_SR ? "sr" : "all";
 }
 
-static int take_owner(struct copts *o, int allow_all, int dflt_host, struct owner_arg *out)
+int cli_take_owner(struct copts *o, int allow_all, int dflt_host, struct owner_arg *out)
 {
 	if (o->nargs == 0) {
 		if (!dflt_host)
@@ -255,7 +234,7 @@ static int take_owner(struct copts *o, int allow_all, int dflt_host, struct owne
 	return -1;
 }
 
-static int usage_error(const char *cmd, const char *what)
+int cli_usage_error(const char *cmd, const char *what)
 {
 	fprintf(stderr, "rrdd-tool %s: %s (rrdd-tool --help)\n", cmd, what);
 	return 2;
@@ -370,8 +349,8 @@ static struct dsinfo ds_of(const struct rpc_value *s)
 static int cmd_ls(struct copts *o)
 {
 	struct owner_arg w;
-	if (take_owner(o, 0, 1, &w) || o->nargs)
-		return usage_error("ls", "expected host, vm UUID or sr UUID");
+	if (cli_take_owner(o, 0, 1, &w) || o->nargs)
+		return cli_usage_error("ls", "expected host, vm UUID or sr UUID");
 	struct rpc_value res;
 	char err[1024];
 	int rc = query_dss(o, &w, &res, err, sizeof(err));
@@ -415,7 +394,7 @@ static int cmd_ls(struct copts *o)
 			           (int)wu, d.units, mn, mx, d.description);
 		}
 		if (res.u.a.n == 0)
-			buf_printf(&b, "(no datasources for %s%s%s)\n", own_word(w.kind),
+			buf_printf(&b, "(no datasources for %s%s%s)\n", cli_own_word(w.kind),
 			           w.uuid ? " " : "", w.uuid ? w.uuid : "");
 	}
 	out_buf(&b);
@@ -430,11 +409,12 @@ static int cmd_ds_change(struct copts *o, int enable)
 {
 	const char *cmd = enable ? "enable" : "forget";
 	struct owner_arg w;
-	if (take_owner(o, 0, 0, &w) || o->nargs != 1)
-		return usage_error(cmd, "expected host DS, vm UUID DS or sr UUID DS");
+	if (cli_take_owner(o, 0, 0, &w) || o->nargs != 1)
+		return cli_usage_error(cmd, "expected host DS, vm UUID DS or sr UUID DS");
 	const char *ds = o->args[0];
 	char method[32];
-	snprintf(method, sizeof(method), "%s_%s_ds", enable ? "add" : "forget", own_word(w.kind));
+	snprintf(method, sizeof(method), "%s_%s_ds", enable ? "add" : "forget",
+	         cli_own_word(w.kind));
 	struct rpc_value params = rpc_array(), st = rpc_struct(), res;
 	if (w.kind == OWN_VM)
 		rpc_struct_add(&st, "vm_uuid", rpc_string(w.uuid));
@@ -453,7 +433,7 @@ static int cmd_ds_change(struct copts *o, int enable)
 	struct buf b = BUF_INIT;
 	if (o->json) {
 		buf_printf(&b, "{\"ok\":true,\"method\":\"%s\",\"owner\":\"%s\",\"uuid\":", method,
-		           own_word(w.kind));
+		           cli_own_word(w.kind));
 		if (w.uuid)
 			json_str(&b, w.uuid);
 		else
@@ -463,7 +443,7 @@ static int cmd_ds_change(struct copts *o, int enable)
 		buf_adds(&b, "}\n");
 	} else {
 		buf_printf(&b, "%s %s%s%s datasource %s\n", enable ? "enabled" : "forgot",
-		           own_word(w.kind), w.uuid ? " " : "", w.uuid ? w.uuid : "", ds);
+		           cli_own_word(w.kind), w.uuid ? " " : "", w.uuid ? w.uuid : "", ds);
 	}
 	out_buf(&b);
 	buf_free(&b);
@@ -473,7 +453,7 @@ static int cmd_ds_change(struct copts *o, int enable)
 static int cmd_backup(struct copts *o)
 {
 	if (o->nargs)
-		return usage_error("backup", "no arguments expected (--remote ADDRESS)");
+		return cli_usage_error("backup", "no arguments expected (--remote ADDRESS)");
 	struct rpc_value params = rpc_array(), st = rpc_struct(), res;
 	if (o->remote)
 		rpc_struct_add(&st, "remote_address", rpc_string(o->remote));
@@ -501,141 +481,6 @@ static int cmd_backup(struct copts *o)
 		printf("backup done: every RRD archived by rrdd\n");
 	}
 	return 0;
-}
-
-/* ---- get / plot ---- */
-
-/* Append "?uuid=U" (or nothing for the host) percent-encoded. */
-static void add_uuid(struct buf *path, const struct owner_arg *w, char sep)
-{
-	if (!w->uuid)
-		return;
-	buf_printf(path, "%cuuid=", sep);
-	for (const char *p = w->uuid; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    c == '-')
-			buf_addc(path, (char)c);
-		else
-			buf_printf(path, "%%%02X", c);
-	}
-}
-
-/* GET path and write the body to out ("-" or NULL: stdout).  Non-200
- * answers print the daemon's one-line reason. */
-static int fetch_to(struct copts *o, const char *cmd, const char *path, const char *accept,
-                    const struct owner_arg *w, const char *out)
-{
-	struct cli_http_resp resp;
-	char err[1024];
-	int rc = cli_http(&o->conn, "GET", path, accept, NULL, 0, NULL, &resp, err, sizeof(err));
-	if (rc)
-		return cli_fail(cmd, rc, err);
-	if (resp.status != 200) {
-		char why[256] = "";
-		size_t n = resp.body.len < sizeof(why) - 1 ? resp.body.len : sizeof(why) - 1;
-		for (size_t i = 0; i < n && resp.body.p[i] != '\n' && resp.body.p[i] != '<'; i++)
-			why[i] =
-			    (resp.body.p[i] >= ' ' && resp.body.p[i] < 127) ? resp.body.p[i] : '?';
-		if (resp.status == 404 || (resp.status == 500 && !why[0]))
-			fprintf(stderr, "rrdd-tool %s: rrdd has no RRD for %s%s%s (HTTP %d)\n", cmd,
-			        own_word(w->kind), w->uuid ? " " : "", w->uuid ? w->uuid : "",
-			        resp.status);
-		else
-			fprintf(stderr, "rrdd-tool %s: rrdd answered HTTP %d%s%s\n", cmd,
-			        resp.status, why[0] ? ": " : "", why);
-		buf_free(&resp.body);
-		return 1;
-	}
-	FILE *f = stdout;
-	if (out && strcmp(out, "-") != 0) {
-		f = fopen(out, "w");
-		if (!f) {
-			fprintf(stderr, "rrdd-tool %s: %s: %s\n", cmd, out, strerror(errno));
-			buf_free(&resp.body);
-			return 1;
-		}
-	}
-	size_t n = fwrite(resp.body.p ? resp.body.p : "", 1, resp.body.len, f);
-	int bad = n != resp.body.len || fflush(f) != 0;
-	if (f != stdout)
-		bad |= fclose(f) != 0;
-	buf_free(&resp.body);
-	if (bad) {
-		fprintf(stderr, "rrdd-tool %s: write error\n", cmd);
-		return 1;
-	}
-	return 0;
-}
-
-static int cmd_get(struct copts *o)
-{
-	struct owner_arg w;
-	if (take_owner(o, 0, 0, &w) || o->nargs)
-		return usage_error("get", "expected host, vm UUID or sr UUID");
-	struct buf path = BUF_INIT;
-	const char *accept = NULL;
-	if (!strcmp(o->format, "rrd") || !strcmp(o->format, "mapping")) {
-		if (!strcmp(o->format, "rrd") && !o->output)
-			return usage_error("get", "--format rrd writes a binary file: give -o FILE "
-			                          "(- for standard output)");
-		buf_adds(&path, "/rrd_file");
-		add_uuid(&path, &w, '?');
-		if (!strcmp(o->format, "mapping"))
-			buf_adds(&path, w.uuid ? "&mapping" : "?mapping");
-	} else {
-		if (w.kind == OWN_HOST)
-			buf_adds(&path, "/host_rrd");
-		else
-			buf_printf(&path, "/%s_rrd", own_word(w.kind));
-		add_uuid(&path, &w, '?');
-		accept = strcmp(o->format, "json") == 0 ? "application/json" : "text/xml";
-	}
-	int rc = fetch_to(o, "get", buf_cstr(&path), accept, &w, o->output);
-	buf_free(&path);
-	return rc;
-}
-
-/* plot (host | vm UUID | sr UUID) OUT.png|OUT.svg [key=value...]: GET
- * /graph with the key=value pairs as query parameters. */
-static int cmd_plot(struct copts *o)
-{
-	struct owner_arg w;
-	if (take_owner(o, 0, 0, &w) || o->nargs < 1)
-		return usage_error("plot",
-		                   "expected host|vm UUID|sr UUID OUT.png|OUT.svg [key=value]...");
-	const char *out = o->args[0];
-	struct buf path = BUF_INIT;
-	buf_adds(&path, "/graph");
-	add_uuid(&path, &w, '?');
-	char sep = w.uuid ? '&' : '?';
-	int has_format = 0;
-	for (int i = 1; i < o->nargs; i++) {
-		const char *kv = o->args[i], *eq = strchr(kv, '=');
-		if (!eq || eq == kv) {
-			buf_free(&path);
-			return usage_error("plot",
-			                   "graph parameters are key=value (ds=cpu* start=-1h)");
-		}
-		has_format |= !strncmp(kv, "format=", 7);
-		buf_addc(&path, sep);
-		sep = '&';
-		for (const char *p = kv; *p; p++) {
-			unsigned char c = (unsigned char)*p;
-			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-			    (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.' ||
-			    c == '*' || c == '?' || (p == eq))
-				buf_addc(&path, (char)c);
-			else
-				buf_printf(&path, "%%%02X", c);
-		}
-	}
-	size_t ol = strlen(out);
-	if (!has_format && ol > 4 && !strcmp(out + ol - 4, ".svg"))
-		buf_printf(&path, "%cformat=svg", sep);
-	int rc = fetch_to(o, "plot", buf_cstr(&path), NULL, &w, out);
-	buf_free(&path);
-	return rc;
 }
 
 /* ---- show ---- */
@@ -706,8 +551,8 @@ static int legend_in(const struct owner_arg *w, const struct cli_legend *l)
 static int cmd_show(struct copts *o)
 {
 	struct owner_arg w;
-	if (take_owner(o, 1, 1, &w) || o->nargs)
-		return usage_error("show", "expected host, vm UUID, sr UUID or all");
+	if (cli_take_owner(o, 1, 1, &w) || o->nargs)
+		return cli_usage_error("show", "expected host, vm UUID, sr UUID or all");
 	struct cli_updates_query q = {.start = -10, .cf = o->cf ? o->cf : "AVERAGE"};
 	q.host = w.kind == OWN_HOST || w.kind == OWN_ALL;
 	/* only the RRDs shown: a VM without the CF's archives would fail the
@@ -820,8 +665,8 @@ static int cmd_watch(struct copts *o)
 		for (const char *p = o->args[i]; *p; p++)
 			colons += *p == ':';
 		if (colons != 0 && colons != 3)
-			return usage_error("watch",
-			                   "a selector is CF:SOURCE:UUID:METRIC or METRIC");
+			return cli_usage_error("watch",
+			                       "a selector is CF:SOURCE:UUID:METRIC or METRIC");
 	}
 	struct cli_updates_query q = {.start = -(long long)(o->interval * 2 + 10),
 	                              .cf = o->cf ? o->cf : "AVERAGE",
@@ -906,9 +751,9 @@ int cli_main(int argc, char **argv)
 	if (!strcmp(cmd, "backup"))
 		return cmd_backup(&o);
 	if (!strcmp(cmd, "get"))
-		return cmd_get(&o);
+		return cli_cmd_get(&o);
 	if (!strcmp(cmd, "plot"))
-		return cmd_plot(&o);
+		return cli_cmd_plot(&o);
 	if (!strcmp(cmd, "watch"))
 		return cmd_watch(&o);
 	cli_usage(stderr);
