@@ -54,6 +54,7 @@ static void usage(FILE *f)
 	      "json = JSON form.  --start may be negative (relative to the last update).\n",
 	      f);
 	fputs(tool_rrdexport_usage, f);
+	cli_usage(f);
 }
 
 /* Read a whole file, gunzipping transparently. */
