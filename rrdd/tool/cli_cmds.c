@@ -44,20 +44,22 @@ bool cli_is_command(const char *name)
 
 void cli_usage(FILE *f)
 {
-	fputs(
-	    "Daemon commands (talk to a running rrdd; --socket PATH, default " CLI_DEFAULT_SOCKET
-	    "):\n"
-	    "       rrdd-tool ls [host | vm UUID | sr UUID] [--json]\n"
-	    "       rrdd-tool show [host | vm UUID | sr UUID | all] [--cf CF] [--json]\n"
-	    "       rrdd-tool enable (host | vm UUID [--domid N] | sr UUID) DS [--json]\n"
-	    "       rrdd-tool forget (host | vm UUID | sr UUID) DS [--json]\n"
-	    "       rrdd-tool backup [--remote ADDRESS] [--json]\n"
-	    "       rrdd-tool get (host | vm UUID | sr UUID) [--format xml|json] [--output FILE]\n"
-	    "       rrdd-tool watch [SELECTOR...] [--interval S] [--count N] [--cf CF] [--json]\n"
-	    "       rrdd-tool rrd2csv [-n] [-u] [-s SECONDS] [--count N] [SELECTOR...]\n"
-	    "SELECTOR: CF:SOURCE:UUID:METRIC as rrd2csv (empty fields are wildcards).\n"
-	    "Exit status: 0 done, 1 refused or failed, 2 usage, 3 rrdd not reachable.\n",
-	    f);
+	fputs("Daemon commands (talk to a running rrdd; --socket PATH, default " CLI_DEFAULT_SOCKET
+	      "):\n"
+	      "       rrdd-tool ls [host | vm UUID | sr UUID] [--json]\n"
+	      "       rrdd-tool show [host | vm UUID | sr UUID | all] [--cf CF] [--json]\n"
+	      "       rrdd-tool enable (host | vm UUID [--domid N] | sr UUID) DS [--json]\n"
+	      "       rrdd-tool forget (host | vm UUID | sr UUID) DS [--json]\n"
+	      "       rrdd-tool backup [--remote ADDRESS] [--json]\n"
+	      "       rrdd-tool get (host | vm UUID | sr UUID) [--format xml|json|rrd|mapping]\n"
+	      "                 [-o FILE]   (rrd: an rrdtool file; mapping: its DS names)\n"
+	      "       rrdd-tool plot (host | vm UUID | sr UUID) OUT.png|OUT.svg [ds=PATTERN]...\n"
+	      "                 [start=-1h] [end=now] [width=800] [height=300] [cf=CF] [title=T]\n"
+	      "       rrdd-tool watch [SELECTOR...] [--interval S] [--count N] [--cf CF] [--json]\n"
+	      "       rrdd-tool rrd2csv [-n] [-u] [-s SECONDS] [--count N] [SELECTOR...]\n"
+	      "SELECTOR: CF:SOURCE:UUID:METRIC as rrd2csv (empty fields are wildcards).\n"
+	      "Exit status: 0 done, 1 refused or failed, 2 usage, 3 rrdd not reachable.\n",
+	      f);
 }
 
 void cli_time_text(long long t, char out[32])
