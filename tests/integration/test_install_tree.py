@@ -189,4 +189,14 @@ else:
     rendered = re.sub(".\b", "", p.stdout).replace("\u2010", "-")
     missing = [o for o in opts if o not in rendered]
     check(not missing, "rrdd.8 documents every option of rrdd --help; missing %r" % missing)
+    # and rrdd-tool.1 every command of rrdd-tool --help
+    p = subprocess.run(["man", "-l", R(pre + "/share/man/man1/rrdd-tool.1")], capture_output=True,
+                       text=True, env=dict(env, MANWIDTH="200"))
+    rendered = re.sub(".\b", "", p.stdout).replace("\u2010", "-")
+    helptext = subprocess.run([R(pre + "/bin/rrdd-tool"), "--help"], capture_output=True,
+                              text=True).stdout
+    cmds = sorted(set(re.findall(r"rrdd-tool ([a-z][a-z0-9-]+)", helptext)))
+    check(len(cmds) >= 10, "rrdd-tool --help lists its commands: %r" % cmds)
+    missing = [c for c in cmds if not re.search(r"rrdd-tool %s\b" % re.escape(c), rendered)]
+    check(not missing, "rrdd-tool.1 documents every command of --help; missing %r" % missing)
 T.finish()
