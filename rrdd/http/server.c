@@ -413,7 +413,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			http_dispatch(&s->ctx, c->route, &req, c->failed);
 			return MHD_YES;
 		}
-		/* no body: fall through and answer now */
+		/* No body: answer on the next call.  MHD closes the connection
+		 * after a response queued on the first call, so answering now
+		 * would cost every client a new connection per request. */
+		return MHD_YES;
 	}
 	if (c->answered) {
 		*upload_size = 0; /* discard the rest of a refused body */
