@@ -23,6 +23,7 @@ struct mon_chunk_owner *mon_chunk_add_owner(struct mon_chunk *c, enum mon_owner_
 	struct mon_chunk_owner *o = &c->owner[c->nowner++];
 	o->kind = kind;
 	o->nds = 0; /* keep o->ds and o->cap for reuse */
+	o->layout = 0;
 	mon_uuid_copy(o->uuid, uuid);
 	return o;
 }
@@ -81,6 +82,7 @@ int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct 
 			m->v = d->v;
 		}
 		o->nds = so->nds;
+		o->layout = so->layout;
 	}
 	return 0;
 }

@@ -50,6 +50,12 @@ struct mon_sample {
 struct mon_chunk_owner {
 	enum mon_owner_kind kind;
 	char uuid[MON_UUID_LEN + 1]; /* "" for the host */
+	/* 0, or a token promising that every owner of the same producer with
+	 * this layout has the same sequence of descriptors (names and every
+	 * field): the registry then reuses its sample -> DS mapping instead of
+	 * looking each name up.  Tokens must be unique in the process
+	 * (catalogue.h src_owner.layout); mon_chunk_add_owner sets 0. */
+	uint64_t layout;
 	uint32_t nds, cap;
 	struct mon_sample *ds;
 };

@@ -88,6 +88,7 @@ static void entry_drop_live(struct mon_rrd *e)
 		live_free(&e->live[i]);
 	free(e->live);
 	free(e->slot);
+	e->epoch++;
 	e->live = NULL;
 	e->slot = NULL;
 	e->nlive = e->cap_live = e->nslot = e->hint = 0;
@@ -99,6 +100,8 @@ static void entry_free(struct mon_rrd *e)
 		return;
 	entry_drop_live(e);
 	rrdb_free(e->rrd);
+	for (uint32_t i = 0; i < e->nfast; i++)
+		free(e->fast[i].idx);
 	free(e->seen);
 	free(e->latest);
 	free(e->key_off);
@@ -211,6 +214,7 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 	}
 	uint32_t idx = e->nlive++;
 	struct mon_live *l = &e->live[idx];
+	e->epoch++;
 	l->d = *d;
 	l->d.name = dup_or_empty(d->name);
 	l->d.description = dup_or_empty(d->description);
@@ -234,6 +238,7 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 
 void reg_reindex(struct mon_rrd *e)
 {
+	e->epoch++;
 	for (uint32_t i = 0; i < e->nlive; i++)
 		e->live[i].rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, e->live[i].d.name) : -1;
 	uint32_t nds = e->rrd ? e->rrd->nds : 0;

@@ -15,6 +15,7 @@
  * not fatal.  No file I/O; logs only creation, restarts and clock jumps.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,32 @@ static void create_fresh(struct apply_ctx *ax, struct mon_rrd *e, const struct m
 	         c->uid);
 }
 
+/* The mapping cache of producer uid in e, or NULL. */
+static struct mon_fast *fast_find(struct mon_rrd *e, const char *uid)
+{
+	for (uint32_t i = 0; i < e->nfast; i++)
+		if (strcmp(e->fast[i].uid, uid) == 0)
+			return &e->fast[i];
+	return NULL;
+}
+
+/* A mapping cache for uid in e, reusing the oldest slot when all are taken. */
+static struct mon_fast *fast_slot(struct mon_rrd *e, const char *uid)
+{
+	struct mon_fast *f = fast_find(e, uid);
+	if (!f) {
+		if (e->nfast < MON_FAST_MAX) {
+			f = &e->fast[e->nfast++];
+		} else {
+			f = &e->fast[e->fast_next];
+			e->fast_next = (e->fast_next + 1) % MON_FAST_MAX;
+		}
+		snprintf(f->uid, sizeof(f->uid), "%s", uid);
+		f->layout = 0;
+	}
+	return f;
+}
+
 static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
                         const struct mon_chunk_owner *o)
 {
@@ -177,8 +204,31 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 	    (o->kind == MON_VM && e->restart_cycle == ax->cycle) ? RRDB_COUNTERS_RESTARTED : 0;
 	struct rrdb_upd *u = scratch(reg, o->nds);
 	uint32_t n = 0;
+	struct mon_fast *f = o->layout ? fast_find(e, c->uid) : NULL;
+	if (f && f->layout == o->layout && f->epoch == e->epoch && f->n == o->nds) {
+		/* the same descriptors as when the mapping was made: no lookups */
+		for (uint32_t i = 0; i < o->nds; i++) {
+			int32_t k = f->idx[i];
+			if (k < 0)
+				continue;
+			u[n].ds = (uint32_t)k;
+			u[n].v = o->ds[i].v;
+			n++;
+			e->seen[k] = ax->cycle;
+		}
+		goto update;
+	}
+	if (o->layout) {
+		f = fast_slot(e, c->uid);
+		if (f->cap < o->nds) {
+			f->cap = o->nds;
+			f->idx = xrealloc(f->idx, sizeof(*f->idx) * f->cap);
+		}
+	}
 	for (uint32_t i = 0; i < o->nds; i++) {
 		const struct mon_sample *s = &o->ds[i];
+		if (f)
+			f->idx[i] = -1;
 		if (!s->d.name || !s->d.name[0])
 			continue;
 		int li = live_of(e, s);
@@ -198,6 +248,20 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 		n++;
 		e->seen[l->rrd_idx] = ax->cycle;
 	}
+	if (f) {
+		/* indices are final now (an added DS reindexed the earlier ones) */
+		for (uint32_t i = 0; i < o->nds; i++) {
+			const struct mon_sample *s = &o->ds[i];
+			if (!s->d.name || !s->d.name[0])
+				continue;
+			int li = reg_live_find(e, s->d.name);
+			f->idx[i] = li >= 0 ? e->live[li].rrd_idx : -1;
+		}
+		f->layout = o->layout;
+		f->epoch = e->epoch;
+		f->n = o->nds;
+	}
+update:
 	if (n) {
 		ax->st->ignored += (uint32_t)rrdb_update(e->rrd, c->t, u, n, flags);
 		for (uint32_t k = 0; k < n; k++)

@@ -16,6 +16,19 @@ struct mon_live {
 	int rrd_idx; /* index in the RRD, -1 when not recorded */
 };
 
+/* The mapping of one producer's chunk owner layout (chunk.h) onto this
+ * RRD: sample position -> RRD DS index (-1: not recorded).  Valid while the
+ * entry's epoch is unchanged. */
+struct mon_fast {
+	char uid[MON_UID_LEN];
+	uint64_t layout;
+	uint64_t epoch;
+	uint32_t n, cap;
+	int32_t *idx;
+};
+
+#define MON_FAST_MAX 4
+
 /* One RRD and what the registry knows about it. */
 struct mon_rrd {
 	enum mon_owner_kind kind;
@@ -34,6 +47,9 @@ struct mon_rrd {
 	uint32_t cap_seen;
 	struct buf keys;   /* per RRD DS: its name as a JSON key, '"n": ' */
 	uint32_t *key_off; /* nds + 1 offsets into keys */
+	uint64_t epoch;    /* bumped whenever live or the RRD's DS list changes */
+	uint32_t nfast, fast_next;
+	struct mon_fast fast[MON_FAST_MAX];
 };
 
 struct mon_table {

@@ -124,8 +124,70 @@ static int valid_def(const struct rrdb_ds_def *d)
 	       !(d->min > d->max);
 }
 
-static void ds_init(struct rrdb *r, struct rrdb_ds *d, const struct rrdb_ds_def *def)
+/* The block layout for cap DSs: CDP area, then the rings area (aligned to
+ * a cache line). */
+static size_t blk_cdp_bytes(const struct rrdb *r, uint32_t cap)
 {
+	size_t b = sizeof(struct rrdb_cdp) * r->nrra * cap;
+	return (b + 63) & ~(size_t)63;
+}
+
+static size_t blk_bytes(const struct rrdb *r, uint32_t cap)
+{
+	return blk_cdp_bytes(r, cap) + sizeof(float) * r->rows_total * (size_t)cap;
+}
+
+static struct rrdb_cdp *blk_cdp(const struct rrdb *r, void *blk, uint32_t cap, uint32_t i)
+{
+	(void)cap;
+	return (struct rrdb_cdp *)blk + (size_t)i * r->nrra;
+}
+
+static float *blk_rings(const struct rrdb *r, void *blk, uint32_t cap, uint32_t i)
+{
+	return (float *)(void *)((char *)blk + blk_cdp_bytes(r, cap)) + (size_t)i * r->rows_total;
+}
+
+static void *blk_alloc(const struct rrdb *r, uint32_t cap)
+{
+	void *b = NULL;
+	size_t n = blk_bytes(r, cap ? cap : 1);
+	if (posix_memalign(&b, 64, n) != 0 || !b)
+		b = xmalloc(n); /* aborts: out of memory */
+	return b;
+}
+
+/* Point every DS at its slot of the block. */
+static void blk_point(struct rrdb *r)
+{
+	for (uint32_t i = 0; i < r->nds; i++) {
+		r->ds[i].cdp = blk_cdp(r, r->blk, r->cap_blk, i);
+		r->ds[i].rings = blk_rings(r, r->blk, r->cap_blk, i);
+	}
+}
+
+/* Make room in the block for n DSs (moving it if needed). */
+static void blk_reserve(struct rrdb *r, uint32_t n)
+{
+	if (n <= r->cap_blk && r->blk)
+		return;
+	uint32_t cap = n + n / 8 + 1;
+	void *nb = blk_alloc(r, cap);
+	if (r->blk) {
+		memcpy(nb, r->blk, sizeof(struct rrdb_cdp) * r->nrra * r->nds);
+		memcpy(blk_rings(r, nb, cap, 0), blk_rings(r, r->blk, r->cap_blk, 0),
+		       sizeof(float) * r->rows_total * r->nds);
+		free(r->blk);
+	}
+	r->blk = nb;
+	r->cap_blk = cap;
+	blk_point(r);
+}
+
+/* Initialise DS slot i (its block slot must exist). */
+static void ds_init(struct rrdb *r, uint32_t i, const struct rrdb_ds_def *def)
+{
+	struct rrdb_ds *d = &r->ds[i];
 	memset(d, 0, sizeof(*d));
 	d->name = xstrdup(def->name);
 	d->type = def->type;
@@ -134,12 +196,10 @@ static void ds_init(struct rrdb *r, struct rrdb_ds *d, const struct rrdb_ds_def 
 	d->max = isnan(def->max) ? INFINITY : def->max;
 	d->mrhb = def->mrhb;
 	d->last = def->initial_last;
-	size_t cdp_bytes = sizeof(struct rrdb_cdp) * r->nrra;
-	char *block = xmalloc(cdp_bytes + sizeof(float) * r->rows_total);
-	d->cdp = (struct rrdb_cdp *)(void *)block;
-	d->rings = (float *)(void *)(block + cdp_bytes);
-	for (uint32_t i = 0; i < r->rows_total; i++)
-		d->rings[i] = NAN;
+	d->cdp = blk_cdp(r, r->blk, r->cap_blk, i);
+	d->rings = blk_rings(r, r->blk, r->cap_blk, i);
+	for (uint32_t k = 0; k < r->rows_total; k++)
+		d->rings[k] = NAN;
 	for (uint32_t k = 0; k < r->nrra; k++) {
 		d->cdp[k].value = cf_init(r->rra[k].cf, d);
 		d->cdp[k].unknown_pdps = 0;
@@ -161,7 +221,6 @@ static void ds_start_at(struct rrdb *r, struct rrdb_ds *d, double t)
 static void ds_release(struct rrdb_ds *d)
 {
 	free(d->name);
-	free(d->cdp); /* the block holding cdp and rings */
 }
 
 struct rrdb *rrdb_alloc(uint32_t step, const struct rrdb_rra_def *rras, size_t nrra,
@@ -194,8 +253,10 @@ struct rrdb *rrdb_alloc(uint32_t step, const struct rrdb_rra_def *rras, size_t n
 	}
 	r->cap_ds = nds ? (uint32_t)nds : 4;
 	r->ds = xcalloc(r->cap_ds, sizeof(*r->ds));
+	r->cap_blk = (uint32_t)nds;
+	r->blk = blk_alloc(r, r->cap_blk);
 	for (size_t i = 0; i < nds; i++)
-		ds_init(r, &r->ds[i], &dss[i]);
+		ds_init(r, (uint32_t)i, &dss[i]);
 	r->nds = (uint32_t)nds;
 	return r;
 }
@@ -221,6 +282,7 @@ void rrdb_free(struct rrdb *r)
 	for (uint32_t i = 0; i < r->nds; i++)
 		ds_release(&r->ds[i]);
 	free(r->ds);
+	free(r->blk);
 	free(r->rra);
 	free(r);
 }
@@ -232,18 +294,15 @@ struct rrdb *rrdb_dup(const struct rrdb *r)
 	c->rra = xmalloc(sizeof(*c->rra) * (r->nrra ? r->nrra : 1));
 	memcpy(c->rra, r->rra, sizeof(*c->rra) * r->nrra);
 	c->ds = xmalloc(sizeof(*c->ds) * r->cap_ds);
-	size_t cdp_bytes = sizeof(struct rrdb_cdp) * r->nrra;
-	size_t block = cdp_bytes + sizeof(float) * r->rows_total;
-	for (uint32_t i = 0; i < r->nds; i++) {
-		const struct rrdb_ds *s = &r->ds[i];
-		struct rrdb_ds *d = &c->ds[i];
-		*d = *s;
-		d->name = xstrdup(s->name);
-		char *b = xmalloc(block);
-		memcpy(b, s->cdp, block);
-		d->cdp = (struct rrdb_cdp *)(void *)b;
-		d->rings = (float *)(void *)(b + cdp_bytes);
-	}
+	memcpy(c->ds, r->ds, sizeof(*c->ds) * r->nds);
+	for (uint32_t i = 0; i < r->nds; i++)
+		c->ds[i].name = xstrdup(r->ds[i].name);
+	c->cap_blk = r->nds; /* a copy is for reading: no room to grow */
+	c->blk = blk_alloc(c, c->cap_blk);
+	memcpy(c->blk, r->blk, sizeof(struct rrdb_cdp) * r->nrra * r->nds);
+	memcpy(blk_rings(c, c->blk, c->cap_blk, 0), blk_rings(r, r->blk, r->cap_blk, 0),
+	       sizeof(float) * r->rows_total * r->nds);
+	blk_point(c);
 	return c;
 }
 
@@ -265,10 +324,11 @@ int rrdb_add_ds(struct rrdb *r, double t, const struct rrdb_ds_def *def)
 	if (r->nds == r->cap_ds) {
 		r->cap_ds *= 2;
 		r->ds = xrealloc(r->ds, sizeof(*r->ds) * r->cap_ds);
+		blk_point(r);
 	}
-	struct rrdb_ds *d = &r->ds[r->nds];
-	ds_init(r, d, def);
-	ds_start_at(r, d, t);
+	blk_reserve(r, r->nds + 1);
+	ds_init(r, r->nds, def);
+	ds_start_at(r, &r->ds[r->nds], t);
 	return (int)r->nds++;
 }
 
@@ -277,9 +337,17 @@ int rrdb_remove_ds(struct rrdb *r, const char *name)
 	int i = rrdb_find_ds(r, name);
 	if (i < 0)
 		return -ENOENT;
+	uint32_t after = r->nds - (uint32_t)i - 1;
 	ds_release(&r->ds[i]);
-	memmove(&r->ds[i], &r->ds[i + 1], sizeof(*r->ds) * (r->nds - (uint32_t)i - 1));
+	memmove(&r->ds[i], &r->ds[i + 1], sizeof(*r->ds) * after);
+	memmove(blk_cdp(r, r->blk, r->cap_blk, (uint32_t)i),
+	        blk_cdp(r, r->blk, r->cap_blk, (uint32_t)i + 1),
+	        sizeof(struct rrdb_cdp) * r->nrra * after);
+	memmove(blk_rings(r, r->blk, r->cap_blk, (uint32_t)i),
+	        blk_rings(r, r->blk, r->cap_blk, (uint32_t)i + 1),
+	        sizeof(float) * r->rows_total * after);
 	r->nds--;
+	blk_point(r);
 	return 0;
 }
 
@@ -548,13 +616,37 @@ static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, s
 	ds_accumulate(r, d, &p2, a2);
 }
 
+/* Prefetch the cache lines an update of DS i will write: the row after the
+ * head of the first RRA (written on every PDP) and of every RRA the plan
+ * expects to write a row to.  The rings of consecutive DSs are 3-8 KB apart,
+ * too far for the hardware prefetchers; the CDP states are contiguous. */
+#define PREFETCH_AHEAD 6
+static void prefetch_ds(const struct rrdb *r, uint32_t i, const struct plan *pl, int have_plan)
+{
+	if (i >= r->nds)
+		return;
+	const struct rrdb_ds *d = &r->ds[i];
+	for (uint32_t k = 0; k < r->nrra; k++) {
+		if (k > 0 && !(have_plan && pl->elapsed > 0 && pl->rra[k].steps))
+			continue;
+		uint32_t h = d->cdp[k].head + 1;
+		if (h == r->rra[k].rows)
+			h = 0;
+		__builtin_prefetch(d->rings + r->rra[k].ring_off + h, 1, 3);
+	}
+}
+
 int rrdb_update(struct rrdb *r, double t, const struct rrdb_upd *u, size_t n, unsigned flags)
 {
 	struct plan pl;
 	int have_plan = 0, ignored = 0;
 	if (!isfinite(t))
 		return (int)n;
+	for (size_t j = 0; j < n && j < PREFETCH_AHEAD; j++)
+		prefetch_ds(r, u[j].ds, &pl, 0);
 	for (size_t j = 0; j < n; j++) {
+		if (j + PREFETCH_AHEAD < n)
+			prefetch_ds(r, u[j + PREFETCH_AHEAD].ds, &pl, have_plan);
 		if (u[j].ds >= r->nds) {
 			ignored++;
 			continue;

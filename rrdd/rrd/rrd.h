@@ -9,10 +9,17 @@
  * Storage follows xcp-rrdd: every (DS, RRA) pair owns a ring of float32 rows
  * with its own head, so DSs fed by different plugins at different timestamps
  * advance independently; CDP and PDP accumulators are doubles.  All rings of
- * one DS live in one allocation (ds->rings), RRA r at offset rra[r].ring_off.
+ * one DS are contiguous (ds->rings), RRA r at offset rra[r].ring_off.
  * Ring direction (exporters may read rings directly): the newest row of
  * (DS d, RRA r) is at index cdp[r].head of that ring, the next older one at
  * head - 1, wrapping from 0 to rows - 1.
+ *
+ * Memory: one block per RRD holds the CDP states of all DSs (DS i's nrra
+ * entries at cdp_area + i * nrra, so updating the DSs in order walks them
+ * linearly) followed by the rings of all DSs (DS i's at rings_area + i *
+ * rows_total).  ds->cdp and ds->rings point into it; adding or removing a
+ * DS may move the block and re-point every DS (never keep those pointers
+ * across rrdb_add_ds / rrdb_remove_ds).
  */
 #ifndef RRDD_RRD_H
 #define RRDD_RRD_H
@@ -73,7 +80,7 @@ struct rrdb_ds {
 	                         DERIVE */
 	double unknown_sec;   /* unknown seconds in the current PDP */
 	double last_updated;  /* time of this DS's last update */
-	struct rrdb_cdp *cdp; /* one per RRA; points into the same block */
+	struct rrdb_cdp *cdp; /* one per RRA, in the RRD's block */
 	float *rings;         /* all rings of this DS, see rrdb_rra.ring_off */
 };
 
@@ -93,6 +100,10 @@ struct rrdb {
 	uint32_t nrra;
 	struct rrdb_rra *rra;
 	uint32_t rows_total; /* sum of rra[].rows: floats per DS */
+	/* the block of CDP states and rings, room for cap_blk DSs (private:
+	 * use ds[].cdp and ds[].rings) */
+	uint32_t cap_blk;
+	void *blk;
 };
 
 /* Flags for rrdb_update(). */

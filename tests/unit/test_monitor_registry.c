@@ -329,6 +329,68 @@ static void test_enable_all(void **state)
 	mon_registry_free(reg);
 }
 
+/* Two RRDs hold the same DSs in the same order with the same rings. */
+static void assert_same_rrd(struct mon_registry *a, struct mon_registry *b)
+{
+	mon_rdlock(a);
+	mon_rdlock(b);
+	const struct rrdb *x = mon_get_locked(a, MON_HOST, NULL);
+	const struct rrdb *y = mon_get_locked(b, MON_HOST, NULL);
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_int_equal(x->nds, y->nds);
+	for (uint32_t i = 0; i < x->nds; i++) {
+		assert_string_equal(x->ds[i].name, y->ds[i].name);
+		assert_memory_equal(x->ds[i].rings, y->ds[i].rings, sizeof(float) * x->rows_total);
+		assert_memory_equal(&x->ds[i].value, &y->ds[i].value, sizeof(double));
+	}
+	mon_unlock(b);
+	mon_unlock(a);
+}
+
+/* Chunks carrying a layout token (the mapping cache) give exactly the RRDs
+ * that the same chunks without a token give, through a DS enabled, a DS
+ * forgotten, and the producer changing its layout. */
+static void test_layout_token_same_result(void **state)
+{
+	(void)state;
+	struct mon_registry *fast = reg_new(false), *slow = reg_new(false);
+	struct mon_chunk c = {0};
+	struct mon_apply_stats st;
+	for (int tick = 0; tick < 40; tick++) {
+		double t = T0 + 5 * tick;
+		host_chunk(&c, tick * 1.5, tick * 2.5, 100 - tick, true);
+		uint64_t layout = 77;
+		if (tick >= 30) { /* the producer reorders its DSs: a new token */
+			struct mon_sample tmp = c.owner[0].ds[0];
+			c.owner[0].ds[0] = c.owner[0].ds[2];
+			c.owner[0].ds[2] = tmp;
+			layout = 78;
+		}
+		c.owner[0].layout = 0;
+		apply1(slow, &c, t, NULL, 0, &st);
+		c.owner[0].layout = layout;
+		apply1(fast, &c, t, NULL, 0, &st);
+		if (tick == 10) {
+			assert_int_equal(mon_enable_ds(slow, MON_HOST, NULL, "b_hidden", t + 1), 0);
+			assert_int_equal(mon_enable_ds(fast, MON_HOST, NULL, "b_hidden", t + 1), 0);
+		}
+		if (tick == 20) {
+			assert_int_equal(mon_forget_ds(slow, MON_HOST, NULL, "a_gauge"), 0);
+			assert_int_equal(mon_forget_ds(fast, MON_HOST, NULL, "a_gauge"), 0);
+		}
+		assert_same_rrd(fast, slow);
+	}
+	/* the enabled DS was fed through the cached mapping (a gauge: its last
+	 * reading), and a_gauge came back (a default DS) at the end */
+	assert_true(latest(fast, MON_HOST, NULL, "b_hidden") == 39 * 2.5);
+	assert_true(latest(fast, MON_HOST, NULL, "c_gauge") == 100 - 39);
+	assert_true(latest(fast, MON_HOST, NULL, "a_gauge") == 39 * 1.5);
+	mon_chunk_clear(&c);
+	mon_registry_free(fast);
+	mon_registry_free(slow);
+}
+
 int main(void)
 {
 	log_init("test", LOG_TO_STDERR, LOG_WARNING);
@@ -341,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_range_change),
 	    cmocka_unit_test(test_put_take_no_duplicates),
 	    cmocka_unit_test(test_enable_all),
+	    cmocka_unit_test(test_layout_token_same_result),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

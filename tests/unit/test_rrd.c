@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "rrd/rrd.h"
@@ -230,6 +231,96 @@ static void test_dup(void **state)
 	rrdb_free(NULL);
 }
 
+/* Every column of a many-DS RRD whose DSs were added one at a time (the
+ * per-RRD block moving each time it grows), some removed, then copied, holds
+ * exactly what a one-DS RRD fed the same samples holds. */
+static void assert_same_column(const struct rrdb *a, uint32_t da, const struct rrdb *b, uint32_t db)
+{
+	const struct rrdb_ds *x = &a->ds[da], *y = &b->ds[db];
+	assert_string_equal(x->name, y->name);
+	assert_int_equal(a->rows_total, b->rows_total);
+	assert_memory_equal(x->rings, y->rings, sizeof(float) * a->rows_total);
+	for (uint32_t k = 0; k < a->nrra; k++) {
+		assert_memory_equal(&x->cdp[k].value, &y->cdp[k].value, sizeof(double));
+		assert_int_equal(x->cdp[k].unknown_pdps, y->cdp[k].unknown_pdps);
+		assert_int_equal(x->cdp[k].head, y->cdp[k].head);
+	}
+}
+
+static void test_block_growth_and_copies(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	struct rrdb_rra_def rras[RRDB_MAX_DEFAULT_RRAS];
+	size_t nrra = rrdb_default_rras(0, rras);
+	char names[N][8];
+	struct rrdb_ds_def defs[N];
+	struct rrdb *one[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		defs[i] = (struct rrdb_ds_def){.name = names[i],
+		                               .type = i % 3 ? DS_GAUGE : DS_DERIVE,
+		                               .min = 0,
+		                               .max = INFINITY,
+		                               .mrhb = 300};
+	}
+	double t = 1000.5;
+	struct rrdb *all = rrdb_new(5, t, rras, nrra, defs, 1);
+	assert_non_null(all);
+	one[0] = rrdb_new(5, t, rras, nrra, defs, 1);
+	int alive[N] = {1};
+	for (int tick = 1; tick <= 400; tick++) {
+		t += 5;
+		if (tick < N) { /* a DS more every tick, as of just before t */
+			int before = (int)all->nds;
+			assert_int_equal(rrdb_add_ds(all, t - 1, &defs[tick]), before);
+			one[tick] = rrdb_new(5, t - 1, rras, nrra, &defs[tick], 1);
+			alive[tick] = 1;
+		}
+		if (tick == 100 || tick == 101 || tick == 250) { /* first, middle, last */
+			int victim = tick == 100 ? 0 : tick == 101 ? 20 : N - 1;
+			assert_int_equal(rrdb_remove_ds(all, names[victim]), 0);
+			alive[victim] = 0;
+		}
+		struct rrdb_upd u[N];
+		size_t n = 0;
+		for (int i = 0; i < N; i++) {
+			if (!alive[i])
+				continue;
+			struct dsval v = DSVAL_INT((int64_t)(tick * (i + 1) * 37 % 1000));
+			struct rrdb_upd w = {0, v};
+			assert_int_equal(rrdb_update(one[i], t, &w, 1, 0), 0);
+			u[n].ds = (uint32_t)rrdb_find_ds(all, names[i]);
+			u[n].v = v;
+			n++;
+		}
+		assert_int_equal(rrdb_update(all, t, u, n, 0), 0);
+	}
+	struct rrdb *copy = rrdb_dup(all);
+	for (int i = 0; i < N; i++) {
+		int k = rrdb_find_ds(all, names[i]);
+		assert_int_equal(k >= 0, alive[i]);
+		if (k < 0)
+			continue;
+		assert_same_column(one[i], 0, all, (uint32_t)k);
+		assert_same_column(one[i], 0, copy, (uint32_t)k);
+	}
+	/* the copy grows on its own; the original does not change */
+	int before = (int)copy->nds;
+	assert_int_equal(rrdb_add_ds(copy, t + 1, &defs[0]), before);
+	struct rrdb_upd w = {copy->nds - 1, DSVAL_INT(5)};
+	assert_int_equal(rrdb_update(copy, t + 5, &w, 1, 0), 0);
+	assert_int_equal(rrdb_find_ds(all, names[0]), -1);
+	for (int i = 0; i < N; i++) {
+		int k = rrdb_find_ds(all, names[i]);
+		if (k >= 0)
+			assert_same_column(one[i], 0, copy, (uint32_t)rrdb_find_ds(copy, names[i]));
+		rrdb_free(one[i]);
+	}
+	rrdb_free(copy);
+	rrdb_free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +333,7 @@ int main(void)
 	    cmocka_unit_test(test_creation_state),
 	    cmocka_unit_test(test_invalid_definitions),
 	    cmocka_unit_test(test_dup),
+	    cmocka_unit_test(test_block_growth_and_copies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
