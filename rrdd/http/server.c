@@ -672,6 +672,16 @@ void http_stop(struct http_server *s)
 	fwd_stop(s->fwd);
 	stop_listener(&s->tcp_l);
 	stop_listener(&s->unix_l);
+	if (s->ctx.ucache) {
+		struct ucache_stats st;
+		ucache_stats(s->ctx.ucache, &st);
+		log_info("http: %llu requests (%llu errors); rrd_updates: %llu renders, %llu "
+		         "answers from cache, %llu waited for a render",
+		         (unsigned long long)atomic_load(&s->ctx.requests),
+		         (unsigned long long)atomic_load(&s->ctx.errors),
+		         (unsigned long long)st.renders, (unsigned long long)st.hits,
+		         (unsigned long long)st.waits);
+	}
 	if (s->socket_path) {
 		unlink(s->socket_path);
 		free(s->socket_path);
