@@ -80,6 +80,13 @@ static bool has(const char *s)
 	return s && *s;
 }
 
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static double wall_seconds(void)
 {
 	struct timespec ts;
@@ -943,11 +950,16 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 {
 	pthread_mutex_lock(&d->mu);
 	if (d->jopen) {
+		double c0 = cpu_seconds();
+		uint64_t b0 = d->st.journal_bytes;
 		encode_tick(t, &d->enc);
 		if (pack(&d->enc, &d->z) == 0)
 			append(d, REC_TICK, d->z.p, d->z.len, t->now, false);
 		else
 			journal_failed(d, "compression", -ENOMEM);
+		d->st.tick_records++;
+		d->st.tick_bytes += d->st.journal_bytes - b0;
+		d->st.tick_cpu_seconds += cpu_seconds() - c0;
 	}
 	int fails = apply_tick(d, t, stats);
 	if (d->npend && !(t->now - d->last_retry_t < RETRY_SECONDS)) {

@@ -62,6 +62,9 @@ struct store_dur_recovery {
 struct store_dur_stats {
 	uint64_t loaded, archived, archive_errors;
 	uint64_t records, journal_bytes, journal_errors; /* appended since start */
+	uint64_t tick_records;   /* of which cycles */
+	uint64_t tick_bytes;     /* their bytes, record headers included */
+	double tick_cpu_seconds; /* thread CPU spent encoding and appending them */
 	uint64_t checkpoints, checkpoint_errors;
 	double last_checkpoint_seconds;
 	uint64_t last_checkpoint_bytes; /* the checkpoint file */
