@@ -149,6 +149,11 @@ int main(int argc, char **argv)
 	sc.scenario_path = cfg.sim_scenario[0] ? cfg.sim_scenario : NULL;
 	sc.sim_domains = cfg.sim_domains;
 	sc.sim_seed = cfg.seed;
+	/* dom0's Xen handle is all zeros on plain Xen: XenServer's inventory
+	 * names its uuid (CONTROL_DOMAIN_UUID), which keys dom0's VM RRD */
+	char dom0_uuid[37];
+	if (!sim && hostid_inventory_uuid(cfg.inventory, "CONTROL_DOMAIN_UUID", dom0_uuid) == 0)
+		sc.dom0_uuid = dom0_uuid;
 	struct src *src = NULL;
 	bool nosrc = strcmp(cfg.source, "none") == 0;
 	int rc = nosrc ? 0 : src_open(sim ? &src_sim_ops : &src_xen_ops, &sc, &src);

@@ -54,16 +54,22 @@ static int read_small(const char *path, char *buf, size_t len)
 
 int hostid_from_inventory(const char *path, char out[37])
 {
-	char buf[16384];
+	return hostid_inventory_uuid(path, "INSTALLATION_UUID", out);
+}
+
+int hostid_inventory_uuid(const char *path, const char *key, char out[37])
+{
+	char buf[16384], *save = NULL;
+	size_t klen = strlen(key);
 	int rc = read_small(path, buf, sizeof(buf));
 	if (rc)
 		return rc == -ENOENT ? -ENOENT : rc;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		while (*line == ' ' || *line == '\t')
 			line++;
-		if (strncmp(line, "INSTALLATION_UUID=", 18))
+		if (strncmp(line, key, klen) || line[klen] != '=')
 			continue;
-		char *v = line + 18;
+		char *v = line + klen + 1;
 		size_t n = strlen(v);
 		while (n && (v[n - 1] == '\r' || v[n - 1] == ' '))
 			v[--n] = 0;

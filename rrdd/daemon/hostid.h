@@ -17,6 +17,11 @@ bool hostid_uuid_ok(const char *s);
  * optional).  0, -ENOENT (no file or no key), -EINVAL (bad value). */
 int hostid_from_inventory(const char *path, char out[37]);
 
+/* The uuid stored under key (e.g. CONTROL_DOMAIN_UUID) in an inventory
+ * file of KEY='value' lines, lower-cased into out.  0, -ENOENT (no file or
+ * no such key), -EINVAL (not a uuid) or another -errno. */
+int hostid_inventory_uuid(const char *path, const char *key, char out[37]);
+
 /*
  * Resolve the host uuid into out (lower case).  explicit and inventory may
  * be NULL or "".  *origin (may be NULL) receives "option", "inventory",

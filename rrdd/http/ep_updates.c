@@ -408,13 +408,12 @@ static void plan_error(struct http_resp *resp, int rc, size_t nsel, uint64_t nva
 		http_resp_error(resp, 400, "rrd_updates: invalid archive layout");
 }
 
-/* Serve key at the current generation if it is cached or in flight: true
- * when resp is set.  Called without the lock. */
+/* Serve key at the generation of the last completed write if it is cached
+ * or in flight: true when resp is set.  Called without the lock. */
 static bool try_cached(struct http_ctx *c, const char *key, bool json, struct http_resp *resp)
 {
-	mon_rdlock(c->reg);
-	struct ucache_slot *s = ucache_find(c->ucache, key, mon_generation_locked(c->reg));
-	mon_unlock(c->reg);
+	/* no lock: a tick in progress does not hold up answers already rendered */
+	struct ucache_slot *s = ucache_find(c->ucache, key, mon_generation(c->reg));
 	if (!s)
 		return false;
 	struct http_blob *b = ucache_wait(c->ucache, s);
@@ -441,7 +440,7 @@ static void render(struct http_ctx *c, const struct http_req *req, const struct 
 
 	ucache_render_begin(c->ucache);
 	mon_rdlock(c->reg);
-	uint64_t gen = mon_generation_locked(c->reg);
+	uint64_t gen = mon_generation(c->reg);
 	if (use_cache) {
 		/* rendered while this request waited for its permit? */
 		slot = ucache_find(c->ucache, key0, gen);

@@ -29,16 +29,28 @@ void mon_rdlock(struct mon_registry *reg)
 void mon_wrlock(struct mon_registry *reg)
 {
 	pthread_rwlock_wrlock(&reg->lock);
-	reg->generation++; /* every writer may change what readers see */
+	reg->writing = true;
 }
 
-uint64_t mon_generation_locked(const struct mon_registry *reg)
+uint64_t mon_generation(struct mon_registry *reg)
 {
-	return reg->generation;
+	return atomic_load_explicit(&reg->generation, memory_order_acquire);
+}
+
+uint64_t mon_generation_locked(struct mon_registry *reg)
+{
+	return mon_generation(reg);
 }
 
 void mon_unlock(struct mon_registry *reg)
 {
+	/* Only a writer can see writing set: while a reader holds the lock no
+	 * writer does, and the last writer cleared it before releasing. */
+	if (reg->writing) {
+		reg->writing = false;
+		/* every writer may have changed what readers see */
+		atomic_fetch_add_explicit(&reg->generation, 1, memory_order_release);
+	}
 	pthread_rwlock_unlock(&reg->lock);
 }
 

@@ -70,11 +70,15 @@ void mon_rdlock(struct mon_registry *reg);
 void mon_wrlock(struct mon_registry *reg);
 void mon_unlock(struct mon_registry *reg);
 
-/* A counter bumped every time the write lock is taken (every tick, every
- * mutating RPC or PUT), so readers can key caches of rendered answers on
- * it: two reads under the lock that see the same generation see the same
- * data.  Lock held (a read lock is enough). */
-uint64_t mon_generation_locked(const struct mon_registry *reg);
+/* A counter bumped every time a writer releases the lock (every tick,
+ * every mutating RPC or PUT), so readers can key caches of rendered answers
+ * on it.  Under a read lock it is stable and names the data the reader
+ * sees.  Without the lock it names the data as of the last completed write:
+ * a body rendered at that generation may be served without taking the lock
+ * (a write in progress has not bumped it yet). */
+uint64_t mon_generation(struct mon_registry *reg);
+/* The same, for callers that hold the lock (kept for them). */
+uint64_t mon_generation_locked(struct mon_registry *reg);
 
 /*
  * Fold n chunks into the RRDs (spec 7) under the write lock.  Chunks are

@@ -6,6 +6,7 @@
 #define RRDD_MONITOR_REGISTRY_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "monitor/registry.h"
 #include "util/buf.h"
@@ -62,7 +63,8 @@ struct mon_registry {
 	char host_uuid[MON_UUID_LEN + 1];
 	bool use_min_max, enable_all;
 	uint64_t cycle;
-	uint64_t generation; /* bumped by every mon_wrlock (mon_generation_locked) */
+	_Atomic uint64_t generation; /* bumped as every writer unlocks (mon_generation) */
+	bool writing;                /* the write lock is held */
 	struct mon_rrd *host;
 	struct mon_table vms, srs;
 	struct rrdb_upd *scratch; /* update buffer of mon_apply, write lock held */

@@ -153,6 +153,14 @@ static void test_host_uuid(void **state)
 	                 0);
 	assert_string_equal(origin, "option");
 	assert_int_equal(hostid_resolve("nope", inv, sd, out2, &origin, err, sizeof(err)), -EINVAL);
+	/* other keys of the inventory: dom0's uuid; a key that is a prefix
+	 * of another does not match it */
+	write_file(inv, "INSTALLATION_UUID_OLD=22222222-0000-4000-8000-000000000000\n"
+	                "CONTROL_DOMAIN_UUID='AAAAAAAA-0000-4000-8000-00000000000B'\n");
+	assert_int_equal(hostid_inventory_uuid(inv, "CONTROL_DOMAIN_UUID", out2), 0);
+	assert_string_equal(out2, "aaaaaaaa-0000-4000-8000-00000000000b");
+	assert_int_equal(hostid_inventory_uuid(inv, "INSTALLATION_UUID", out2), -ENOENT);
+	assert_int_equal(hostid_inventory_uuid(inv, "NOPE", out2), -ENOENT);
 	/* a bad inventory value is an error, not a silent fallback */
 	write_file(inv, "INSTALLATION_UUID=garbage\n");
 	assert_int_equal(hostid_resolve(NULL, inv, sd, out2, &origin, err, sizeof(err)), -EINVAL);
