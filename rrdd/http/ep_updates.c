@@ -476,6 +476,13 @@ static void render(struct http_ctx *c, const struct http_req *req, const struct 
 		return;
 	}
 	struct buf out = BUF_INIT;
+	/* one allocation in the common case: legend text plus quoting, and
+	 * rows of short numbers (a longer body still grows as needed) */
+	const struct exp_updates_plan *p = &d->plan;
+	buf_reserve(&out, 256 + (size_t)p->legend_off[p->ncols] + (size_t)p->ncols * 16 +
+	                      (size_t)p->rows * (64 + (size_t)p->ncols * 12) +
+	                      /* the row writer reserves for its worst case */
+	                      (size_t)p->ncols * (8 + NUMFMT_MAX));
 	while (doc_next(&d->gen, &out))
 		;
 	doc_free(&d->gen);
