@@ -234,11 +234,14 @@ class Daemon:
             time.sleep(0.01)
 
     def _find_pid(self):
+        """The rrdd process (under strace, strace's child once it has
+        exec'd rrdd)."""
         if self.p.args[0] != "strace":
             return self.p.pid
         try:
             for c in open(f"/proc/{self.p.pid}/task/{self.p.pid}/children").read().split():
-                return int(c)
+                if os.path.basename(os.readlink(f"/proc/{c}/exe")) == "rrdd":
+                    return int(c)
         except OSError:
             pass
         return None
@@ -283,10 +286,12 @@ class Daemon:
         return n
 
     def stop(self, sig=signal.SIGTERM):
-        if sig == signal.SIGKILL and self.pid:
-            os.kill(self.pid, signal.SIGKILL)  # the daemon itself, strace then exits
-        elif self.pid:
-            os.kill(self.pid, sig)
+        try:
+            if self.pid:
+                os.kill(self.pid, sig)  # the daemon itself; strace then exits
+        except ProcessLookupError:
+            warn(f"{self.name}: rrdd had already exited ({self.p.poll()}): "
+                 + self.log_text()[-600:])
         stop(self.p, signal.SIGCONT, timeout=600)
 
 
@@ -601,13 +606,15 @@ def w_collectd(cfg):
             rss = proc_rss_mib(c.pid)
         finally:
             c.stop()
+        if c.errors or c.rrd_files() != len(c.files):
+            warn(f"collectd: {c.errors} PUTVAL errors, {c.rrd_files()} of {len(c.files)} files")
         scale = f"{vms} VMs ({nds} DS, 5 s)"
         add("W8 daemon vs collectd", scale, "CPU per 5 s interval", "ms",
             idle["cpu_per_tick"] * 1e3, "collectd unixsock+rrdtool", cpu * 1e3,
             note=f"{cfg.idle_window} s window; rrdd includes sampling, journal, JSON dumps")
         add("W8 daemon vs collectd", scale, "RSS", "MiB", idle["rss"],
             "collectd unixsock+rrdtool", rss,
-            note="collectd keeps only a write cache in memory, rrdd every ring")
+            note="not a fair pair: collectd keeps its rings on disk (page cache), rrdd in memory")
 
 
 def w_plugins(cfg):
@@ -853,6 +860,8 @@ def main():
             try:
                 WORKLOADS[k](cfg)
             except Exception as e:  # one broken workload must not hide the others
+                import traceback
+                traceback.print_exc()
                 warn(f"workload {k} failed: {e}")
     finally:
         for p in list(CHILDREN):

@@ -219,6 +219,12 @@ LoadPlugin rrdtool
             self._send_interval()
             self.next += 5
 
+    def rrd_files(self):
+        n = 0
+        for _, _, files in os.walk(os.path.join(self.dir, "rrd")):
+            n += sum(1 for f in files if f.endswith(".rrd"))
+        return n
+
     def stop(self):
         try:
             self.conn.close()
