@@ -30,6 +30,7 @@ import re
 import sys
 import threading
 import time
+import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rrddtest as T  # noqa: E402
@@ -249,6 +250,42 @@ def get_json(d, path):
     return H.strict_json(body)
 
 
+class UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def make_connection(self, host):
+        return H.UnixHTTPConnection(self.path)
+
+
+def check_invalidation(d):
+    """A cached body must not outlive a mutating RPC: after forget_vm_ds the
+    very next poll lacks the DS (unless a tick came in between, which may
+    re-create it: then try again)."""
+    rpc = xmlrpc.client.ServerProxy("http://_var_xapi_xcp-rrdd/",
+                                    transport=UnixTransport(d.sock), allow_none=True)
+    path = "/rrd_updates?start=-10&host=true&json=true"
+    for attempt in range(5):
+        before = get_json(d, path)
+        get_json(d, path)  # served from the cache
+        vm = next(e.split(":")[2] for e in before["meta"]["legend"]
+                  if e.startswith("AVERAGE:vm:") and e.endswith(":memory"))
+        entry = "AVERAGE:vm:%s:memory" % vm
+        r = rpc.forget_vm_ds({"vm_uuid": vm, "ds_name": "memory"})
+        T.check(r.get("Status") == "Success", "forget_vm_ds: %r" % r)
+        after = get_json(d, path)
+        if after["meta"]["end"] != before["meta"]["end"]:
+            continue  # a tick in between: cannot judge
+        T.check(entry not in after["meta"]["legend"],
+                "rrd_updates after forget_vm_ds still lists %s (stale cached body)" % entry)
+        T.check(len(after["meta"]["legend"]) == len(before["meta"]["legend"]) - 1,
+                "forget_vm_ds: %d columns before, %d after" %
+                (len(before["meta"]["legend"]), len(after["meta"]["legend"])))
+        return
+    T.check(False, "forget_vm_ds: every attempt crossed a tick")
+
+
 def run(d):
     # two ticks, so every VM RRD exists and has rows
     legend = []
@@ -314,6 +351,8 @@ def run(d):
     T.check(len(ends) >= int(elapsed // 5) - 1,
             "typical polls saw %d distinct ends in %.0f s" % (len(ends), elapsed))
     T.check(not gaps, "row times of the typical polls jump: %s" % gaps[:5])
+
+    check_invalidation(d)
 
     rc = d.stop()
     log = d.log()
