@@ -279,22 +279,37 @@ void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, 
                             struct buf *out)
 {
 	struct mon_rrd *e = reg_find(reg, kind, uuid);
-	buf_addc(out, '{');
-	for (uint32_t i = 0; e && e->rrd && i < e->rrd->nds; i++) {
-		if (i)
-			buf_add(out, ", ", 2);
-		buf_add(out, e->keys.p + e->key_off[i], e->key_off[i + 1] - e->key_off[i]);
+	uint32_t nds = e && e->rrd ? e->rrd->nds : 0;
+	/* one reservation for the whole object: '{', per DS ", " + key + a
+	 * value of at most NUMFMT_MAX bytes, '}' */
+	size_t room = 2 + (nds ? e->keys.len : 0) + (size_t)nds * (2 + NUMFMT_MAX);
+	char *const p0 = buf_reserve(out, room);
+	char *p = p0;
+	*p++ = '{';
+	for (uint32_t i = 0; i < nds; i++) {
+		if (i) {
+			p[0] = ',';
+			p[1] = ' ';
+			p += 2;
+		}
+		uint32_t kl = e->key_off[i + 1] - e->key_off[i];
+		memcpy(p, e->keys.p + e->key_off[i], kl);
+		p += kl;
 		double v = e->latest[i];
 		if (isnan(v)) {
-			buf_add(out, "\"NaN\"", 5);
+			memcpy(p, "\"NaN\"", 5);
+			p += 5;
 		} else if (isinf(v)) {
-			buf_adds(out, v > 0 ? "\"infinity\"" : "\"-infinity\"");
+			const char *s = v > 0 ? "\"infinity\"" : "\"-infinity\"";
+			size_t n = strlen(s);
+			memcpy(p, s, n);
+			p += n;
 		} else {
-			char *p = buf_reserve(out, NUMFMT_MAX);
-			buf_commit(out, numfmt_double(p, v));
+			p += numfmt_double(p, v);
 		}
 	}
-	buf_addc(out, '}');
+	*p++ = '}';
+	buf_commit(out, (size_t)(p - p0));
 }
 
 void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out)

@@ -300,15 +300,22 @@ void mon_apply(struct mon_registry *reg, const struct mon_chunk *const *chunks, 
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct chunk_ref){chunks[i], i};
 	qsort(order, n, sizeof(*order), chunk_cmp);
+	/* the residents, sorted by uuid for bsearch (the daemon passes them
+	 * sorted already: then they are used as they are) */
 	struct mon_resident *sorted = NULL;
-	if (n_res) {
+	const struct mon_resident *rs = res;
+	size_t k = 1;
+	while (k < n_res && res_cmp(&res[k - 1], &res[k]) <= 0)
+		k++;
+	if (k < n_res) {
 		sorted = xmalloc(sizeof(*sorted) * n_res);
 		memcpy(sorted, res, sizeof(*sorted) * n_res);
 		qsort(sorted, n_res, sizeof(*sorted), res_cmp);
+		rs = sorted;
 	}
 
 	mon_wrlock(reg);
-	struct apply_ctx ax = {reg, ++reg->cycle, sorted, n_res, &local};
+	struct apply_ctx ax = {reg, ++reg->cycle, rs, n_res, &local};
 	for (size_t i = 0; i < n; i++) {
 		const struct mon_chunk *c = order[i].c;
 		for (uint32_t j = 0; j < c->nowner; j++)

@@ -620,7 +620,7 @@ static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, s
  * head of the first RRA (written on every PDP) and of every RRA the plan
  * expects to write a row to.  The rings of consecutive DSs are 3-8 KB apart,
  * too far for the hardware prefetchers; the CDP states are contiguous. */
-#define PREFETCH_AHEAD 6
+#define PREFETCH_AHEAD 8
 static void prefetch_ds(const struct rrdb *r, uint32_t i, const struct plan *pl, int have_plan)
 {
 	if (i >= r->nds)
