@@ -37,6 +37,10 @@ for uuid, ds in sorted(vms.items()):
 PY
 }
 sleep 16  # a fresh RRD records from its second sample; rates need one more
+echo "== meanwhile, from another shell:"
+echo "   curl --unix-socket $state/xcp-rrdd 'http://localhost/rrd_updates?start=-10&host=true'"
+echo "   build/rrdd-tool show host --socket $state/xcp-rrdd"
+echo "   build/rrdd-tool watch --socket $state/xcp-rrdd"
 while kill -0 $pid 2>/dev/null; do
   echo "-- $(date +%T)"
   show
