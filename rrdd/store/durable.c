@@ -32,11 +32,14 @@
 #include "store/fileops.h"
 #include "store/journal.h"
 #include "store/rrdbin.h"
+#include "store/tickrec.h"
 #include "store/xml_parse.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
-enum { REC_TICK = 1, REC_LOAD = 2, REC_PUTIMG = 3, REC_SET = 4, REC_DEL = 5 };
+/* REC_TICK: the first format of cycle records (every descriptor in full),
+ * still replayed; cycles are written as REC_TICK2 (tickrec.h). */
+enum { REC_TICK = 1, REC_LOAD = 2, REC_PUTIMG = 3, REC_SET = 4, REC_DEL = 5, REC_TICK2 = 6 };
 
 #define RETRY_SECONDS 60.0
 
@@ -68,8 +71,10 @@ struct store_dur {
 	size_t nfailed, cap_failed;
 	bool jerr_logged, ckerr_logged;
 	struct store_dur_stats st;
-	struct buf enc, z;   /* scratch of the tick encoder */
-	struct mon_copy *aq; /* archives due after a periodic checkpoint (no RRDs held) */
+	struct buf enc, z;          /* scratch of the tick encoder */
+	struct store_tickenc *tenc; /* the current segment's cycle stream */
+	struct store_tickdec *tdec; /* during replay */
+	struct mon_copy *aq;        /* archives due after a periodic checkpoint (no RRDs held) */
 	size_t naq, iaq;
 };
 
@@ -95,14 +100,6 @@ static double wall_seconds(void)
 }
 
 /* ---- strings inside TICK payloads ---- */
-
-static void s0(struct buf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	bio_u32(b, (uint32_t)n);
-	buf_add(b, s ? s : "", n);
-	bio_u8(b, 0);
-}
 
 static const char *get_s0(struct bio_rd *r)
 {
@@ -346,53 +343,6 @@ static int apply_load(struct store_dur *d, enum mon_owner_kind kind, const char 
 
 /* ---- TICK records ---- */
 
-static void encode_tick(const struct store_tick *t, struct buf *b)
-{
-	buf_reset(b);
-	bio_f64(b, t->now);
-	bio_u32(b, (uint32_t)t->nres);
-	for (size_t i = 0; i < t->nres; i++) {
-		s0(b, t->res[i].uuid);
-		bio_u32(b, t->res[i].domid);
-	}
-	bio_u32(b, (uint32_t)t->nchunks);
-	for (size_t i = 0; i < t->nchunks; i++) {
-		const struct mon_chunk *c = t->chunks[i];
-		char uid[MON_UID_LEN + 1];
-		memcpy(uid, c->uid, MON_UID_LEN);
-		uid[MON_UID_LEN] = 0;
-		s0(b, uid);
-		bio_f64(b, c->t);
-		bio_u32(b, c->nowner);
-		for (uint32_t j = 0; j < c->nowner; j++) {
-			const struct mon_chunk_owner *o = &c->owner[j];
-			bio_u8(b, (uint8_t)o->kind);
-			s0(b, o->uuid);
-			bio_u32(b, o->nds);
-			for (uint32_t k = 0; k < o->nds; k++) {
-				const struct mon_sample *s = &o->ds[k];
-				s0(b, s->d.name);
-				s0(b, s->d.description);
-				s0(b, s->d.units);
-				bio_u8(b, (uint8_t)s->d.type);
-				bio_u8(b, (uint8_t)s->d.value_type);
-				bio_f64(b, s->d.min);
-				bio_f64(b, s->d.max);
-				bio_u8(b, s->d.dflt);
-				bio_u8(b, (uint8_t)s->d.transform);
-				bio_u8(b, (uint8_t)s->v.type);
-				if (s->v.type == VAL_FLOAT)
-					bio_f64(b, s->v.f);
-				else
-					bio_u64(b, s->v.type == VAL_INT64 ? (uint64_t)s->v.i : 0);
-			}
-		}
-	}
-	bio_u32(b, (uint32_t)t->ngone);
-	for (size_t i = 0; i < t->ngone; i++)
-		s0(b, t->gone[i]);
-}
-
 /* Deflate b into z as u32 raw length + stream. */
 static int pack(const struct buf *b, struct buf *z)
 {
@@ -406,18 +356,46 @@ static int pack(const struct buf *b, struct buf *z)
 	return 0;
 }
 
-static int replay_tick(struct store_dur *d, const unsigned char *p, size_t n)
+/* Inflate a u32 raw length + zlib stream payload into a new buffer. */
+static unsigned char *unpack(const unsigned char *p, size_t n, uint32_t *rawlen)
 {
 	struct bio_rd r = bio_reader(p, n);
 	uint32_t raw = bio_get_u32(&r);
 	if (r.bad || raw > STORE_JNL_MAX_RECORD || (uint64_t)raw > (uint64_t)(n - 4) * 1032 + 64)
-		return -EINVAL;
+		return NULL;
 	unsigned char *u = xmalloc(raw ? raw : 1);
 	uLongf un = raw;
 	if (uncompress(u, &un, p + 4, (uLong)(n - 4)) != Z_OK || un != raw) {
 		free(u);
-		return -EINVAL;
+		return NULL;
 	}
+	*rawlen = raw;
+	return u;
+}
+
+static int replay_tick2(struct store_dur *d, const unsigned char *p, size_t n)
+{
+	uint32_t raw;
+	unsigned char *u = unpack(p, n, &raw);
+	if (!u)
+		return -EINVAL;
+	if (!d->tdec)
+		d->tdec = store_tickdec_new();
+	struct store_tick t;
+	int rc = store_tickdec_decode(d->tdec, u, raw, &t);
+	if (!rc)
+		apply_tick(d, &t, NULL);
+	free(u);
+	return rc;
+}
+
+/* A cycle record of the first format (docs/durability.md). */
+static int replay_tick(struct store_dur *d, const unsigned char *p, size_t n)
+{
+	uint32_t raw;
+	unsigned char *u = unpack(p, n, &raw);
+	if (!u)
+		return -EINVAL;
 	struct bio_rd b = bio_reader(u, raw);
 	struct store_tick t;
 	memset(&t, 0, sizeof(t));
@@ -546,7 +524,8 @@ static int replay_one(void *ctx, uint64_t seq, uint32_t type, const void *payloa
 	char uuid[MON_UUID_LEN + 1];
 	switch (type) {
 	case REC_TICK:
-		if (replay_tick(d, payload, n))
+	case REC_TICK2:
+		if ((type == REC_TICK ? replay_tick : replay_tick2)(d, payload, n))
 			return -EINVAL;
 		rc->ticks++;
 		return 0;
@@ -755,6 +734,7 @@ static int checkpoint_locked(struct store_dur *d, double now)
 		store_jnl_close(&d->jnl);
 	d->jnl = nj;
 	d->jopen = true;
+	store_tickenc_reset(d->tenc, segno); /* a segment is a stream of its own */
 	store_jnl_prune(d->jdir, segno);
 	if (d->ckerr_logged || d->jerr_logged)
 		log_info("checkpoint written; journaling resumed");
@@ -858,6 +838,7 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 	d->last_ckpt_t = NAN;
 	d->last_retry_t = NAN;
 	pthread_mutex_init(&d->mu, NULL);
+	d->tenc = store_tickenc_new();
 	if (has(opt->archive_dir))
 		snprintf(d->archive_dir, sizeof(d->archive_dir), "%s", opt->archive_dir);
 	mon_uuid_copy(d->host_uuid, opt->host_uuid ? opt->host_uuid : mon_host_uuid(reg));
@@ -898,6 +879,8 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 		d->replaying = true;
 		store_jnl_replay(d->jdir, from_seg, after_seq, replay_one, &rc_, &sc);
 		d->replaying = false;
+		store_tickdec_free(d->tdec);
+		d->tdec = NULL;
 		r.records = sc.records;
 		r.ticks = rc_.ticks;
 		r.bytes = sc.bytes;
@@ -941,6 +924,8 @@ void store_dur_close(struct store_dur *d)
 	free(d->failed);
 	buf_free(&d->enc);
 	buf_free(&d->z);
+	store_tickenc_free(d->tenc);
+	store_tickdec_free(d->tdec);
 	free(d->aq);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
@@ -952,9 +937,10 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 	if (d->jopen) {
 		double c0 = cpu_seconds();
 		uint64_t b0 = d->st.journal_bytes;
-		encode_tick(t, &d->enc);
+		buf_reset(&d->enc);
+		store_tickenc_encode(d->tenc, t, &d->enc);
 		if (pack(&d->enc, &d->z) == 0)
-			append(d, REC_TICK, d->z.p, d->z.len, t->now, false);
+			append(d, REC_TICK2, d->z.p, d->z.len, t->now, false);
 		else
 			journal_failed(d, "compression", -ENOMEM);
 		d->st.tick_records++;

@@ -111,7 +111,7 @@ want = dumps(ref)
 
 
 def last_tick(jdir):
-    """Time of the last TICK record in the journal segments (docs/durability.md)."""
+    """Time of the last cycle record in the journal segments (docs/durability.md)."""
     best = None
     for name in sorted(os.listdir(jdir)):
         if not (name.startswith("seg-") and name.endswith(".log")):
@@ -126,9 +126,15 @@ def last_tick(jdir):
             body = data[off + 20: off + 20 + n]
             if zlib.crc32(data[off + 8: off + 20 + n], zlib.crc32(data[off: off + 4])) != crc:
                 break
-            if typ == 1:
+            if typ == 1:  # first format: f64 now first
                 raw = zlib.decompress(body[4:])
                 best = struct.unpack_from("<d", raw, 0)[0]
+            elif typ == 6:  # TICK2: varint stream, u8 flags, f64 now
+                raw = zlib.decompress(body[4:])
+                i = 0
+                while raw[i] & 0x80:
+                    i += 1
+                best = struct.unpack_from("<d", raw, i + 2)[0]
             off += 20 + n
     return best
 
