@@ -616,37 +616,13 @@ static void ds_apply(struct rrdb *r, struct rrdb_ds *d, const struct plan *pl, s
 	ds_accumulate(r, d, &p2, a2);
 }
 
-/* Prefetch the cache lines an update of DS i will write: the row after the
- * head of the first RRA (written on every PDP) and of every RRA the plan
- * expects to write a row to.  The rings of consecutive DSs are 3-8 KB apart,
- * too far for the hardware prefetchers; the CDP states are contiguous. */
-#define PREFETCH_AHEAD 8
-static void prefetch_ds(const struct rrdb *r, uint32_t i, const struct plan *pl, int have_plan)
-{
-	if (i >= r->nds)
-		return;
-	const struct rrdb_ds *d = &r->ds[i];
-	for (uint32_t k = 0; k < r->nrra; k++) {
-		if (k > 0 && !(have_plan && pl->elapsed > 0 && pl->rra[k].steps))
-			continue;
-		uint32_t h = d->cdp[k].head + 1;
-		if (h == r->rra[k].rows)
-			h = 0;
-		__builtin_prefetch(d->rings + r->rra[k].ring_off + h, 1, 3);
-	}
-}
-
 int rrdb_update(struct rrdb *r, double t, const struct rrdb_upd *u, size_t n, unsigned flags)
 {
 	struct plan pl;
 	int have_plan = 0, ignored = 0;
 	if (!isfinite(t))
 		return (int)n;
-	for (size_t j = 0; j < n && j < PREFETCH_AHEAD; j++)
-		prefetch_ds(r, u[j].ds, &pl, 0);
 	for (size_t j = 0; j < n; j++) {
-		if (j + PREFETCH_AHEAD < n)
-			prefetch_ds(r, u[j + PREFETCH_AHEAD].ds, &pl, have_plan);
 		if (u[j].ds >= r->nds) {
 			ignored++;
 			continue;
