@@ -900,6 +900,13 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 			    "bytes) replayed in %.3f s, last cycle at %.3f",
 			    d->jdir, (unsigned long long)r.records, (unsigned long long)r.ticks,
 			    (unsigned long long)r.bytes, wall_seconds() - t0, r.last_t);
+		if (r.had_state && has(d->archive_dir))
+			log_info(
+			    "the RRDs recovered from %s win over the archives in %s (an archive "
+			    "is read only for an owner they do not hold); to start from archives "
+			    "edited while rrdd was stopped, stop rrdd cleanly, edit, remove %s, "
+			    "start",
+			    d->jdir, d->archive_dir, d->jdir);
 	}
 	r.seconds = wall_seconds() - t0;
 	if (rec)
