@@ -260,7 +260,8 @@ static bool layout_eq(const struct tstate *s, uint32_t i, const void *key)
 {
 	const struct lkey *k = key;
 	const struct tlayout *l = &s->lay[i];
-	return l->n == k->n && !memcmp(s->lpool + l->off, k->idx, sizeof(*k->idx) * k->n);
+	return l->n == k->n &&
+	       (!k->n || !memcmp(s->lpool + l->off, k->idx, sizeof(*k->idx) * k->n));
 }
 
 static uint32_t layout_add(struct tstate *s, const uint32_t *idx, uint32_t n, uint64_t h)
@@ -269,7 +270,8 @@ static uint32_t layout_add(struct tstate *s, const uint32_t *idx, uint32_t n, ui
 		s->clpool = s->clpool ? s->clpool * 2 : 256;
 		s->lpool = xrealloc(s->lpool, sizeof(*s->lpool) * s->clpool);
 	}
-	memcpy(s->lpool + s->nlpool, idx, sizeof(*idx) * n);
+	if (n)
+		memcpy(s->lpool + s->nlpool, idx, sizeof(*idx) * n);
 	GROW(s->lay, s->nlay, s->clay);
 	struct tlayout *l = &s->lay[s->nlay];
 	l->off = s->nlpool;
