@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include "plugin/registry.h"
 #include "util/log.h"
@@ -80,6 +81,10 @@ static void test_register_vs_collect(void **state)
 	for (int t = 0; t < NTHREADS; t++)
 		assert_int_equal(
 		    pthread_create(&th[t], NULL, rpc_thread, (void *)(uintptr_t)(t + 1)), 0);
+	/* on a loaded machine the threads may not have run yet: start the
+	 * rounds once they have registered something (bounded wait) */
+	for (int w = 0; w < 20000 && plg_count(R) == 0; w++)
+		usleep(500);
 	size_t seen = 0;
 	for (int round = 0; round < ROUNDS; round++) {
 		struct mon_chunk **c;
