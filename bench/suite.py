@@ -536,6 +536,8 @@ def w_http(cfg):
             add(label, scale, "latency p99", "ms", r["p99"], note=f"p50 {r['p50']:.1f} ms")
             if label.startswith("W3") and conns == 1:
                 cfg.scaling.setdefault("poll (1 conn) p50 us/VM", {})[vms] = r["p50"] * 1e3 / vms
+            if label.startswith("W4 10-min"):
+                cfg.scaling.setdefault("10-min window p50 us/VM", {})[vms] = r["p50"] * 1e3 / vms
         # W5 full dumps
         vm_uuid = re.search(r"vm ([0-9a-f-]{36}): new RRD", d.log_text()).group(1)
         for path, label in (("/host_rrd", "host_rrd"), (f"/vm_rrd?uuid={vm_uuid}", "vm_rrd")):

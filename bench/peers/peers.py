@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -123,7 +124,7 @@ class Collectd:
     PER_FILE = 20
 
     def __init__(self, tmp, nds, cache_timeout=120):
-        self.dir = os.path.join(tmp, "collectd")
+        self.dir = tempfile.mkdtemp(prefix="collectd-", dir=tmp)
         os.makedirs(os.path.join(self.dir, "rrd"), exist_ok=True)
         self.sock = os.path.join(self.dir, "sock")
         self.files = []
