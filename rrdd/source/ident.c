@@ -17,10 +17,17 @@ static const char *const skip_prefixes[] = {"00000000-0000-0000", "deadbeef-dead
 
 enum src_uuid_kind src_uuid_classify(const uint8_t h[16], char raw[SRC_UUID_LEN + 1])
 {
-	snprintf(raw, SRC_UUID_LEN + 1,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", h[0], h[1],
-	         h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14],
-	         h[15]);
+	/* 8-4-4-4-12 lower-case hex, as "%02x..." would print it (this runs for
+	 * every domain every tick: no snprintf) */
+	static const char hex[] = "0123456789abcdef";
+	char *o = raw;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[h[i] >> 4];
+		*o++ = hex[h[i] & 15];
+	}
+	*o = '\0';
 	for (size_t i = 0; i < sizeof(skip_prefixes) / sizeof(skip_prefixes[0]); i++)
 		if (strncmp(raw, skip_prefixes[i], 18) == 0)
 			return SRC_UUID_SKIP;

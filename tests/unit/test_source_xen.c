@@ -459,6 +459,10 @@ static void test_uuid_rules(void **state)
 	assert_int_equal(src_uuid_classify(h, raw), SRC_UUID_SKIP);
 	src_uuid_parse("00000000-0000-0001-1234-567890abcdef", h);
 	assert_int_equal(src_uuid_classify(h, raw), SRC_UUID_PLAIN);
+	assert_string_equal(raw, "00000000-0000-0001-1234-567890abcdef");
+	src_uuid_parse("F0E1D2C3-B4A5-9687-7869-5A4B3C2D1E0F", h);
+	assert_int_equal(src_uuid_classify(h, raw), SRC_UUID_PLAIN);
+	assert_string_equal(raw, "f0e1d2c3-b4a5-9687-7869-5a4b3c2d1e0f"); /* lower case */
 	src_uuid_parse("DEADBEEF-DEAD-BEEF-1234-567890abcdef", h);
 	assert_int_equal(src_uuid_classify(h, raw), SRC_UUID_SKIP);
 	src_uuid_parse(TMP1, h);
