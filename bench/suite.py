@@ -754,13 +754,15 @@ def plot(cfg, path):
         xs = sorted(pts)
         # relative to the first scale of 100 VMs or more: at 10 VMs the fixed
         # costs (host RRD, process) dominate the per-VM figure
-        ref = [x for x in xs if x >= 100] or xs
-        base = pts[ref[0]] or 1
+        ref = [x for x in xs if x >= 100]
+        xs = ref if len(ref) >= 2 else xs
+        base = pts[xs[0]] or 1
         ax.plot(xs, [pts[x] / base for x in xs], marker="o", label=name)
     ax.set_xscale("log", base=2)
     ax.axhline(1.0, color="grey", lw=0.5)
+    ax.axhline(1.3, color="red", lw=0.5, ls="--")
     ax.set_xlabel("simulated VMs")
-    ax.set_ylabel("cost per VM (or per DS), relative to 100 VMs")
+    ax.set_ylabel("cost per VM (or per DS), relative to the first scale >= 100 VMs")
     ax.set_title(f"rrdd scaling ({cfg.commit}): flat = linear total cost")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -897,14 +899,19 @@ def main():
         shutil.rmtree(cfg.tmp, ignore_errors=True)
     scaling_checks(cfg)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M")
-    png = plot(cfg, os.path.join(RESULTS, "scaling-latest.png")) if cfg.scaling else None
+    png = plot(cfg, os.path.join(RESULTS, "scaling-latest.png")) \
+        if cfg.scaling and not a.only and not a.scales else None
     res = dict(date=date, commit=cfg.commit, dirty=bool(dirty), mode="quick" if a.quick else "full",
                machine=machine(), loadavg_start=list(load0), wall_s=round(time.time() - started),
                installed=installed, rows=ROWS, facts=cfg.facts, scaling=cfg.scaling, warnings=WARNINGS,
                notes=NOTES, plot=os.path.relpath(png, ROOT) if png else None,
                command=" ".join(["bench/run.sh"] + sys.argv[1:]))
-    for path in (os.path.join(RESULTS, f"{date}-{cfg.commit}.json"),
-                 os.path.join(RESULTS, "latest.json")):
+    # a partial run (--only, --scales) keeps its own file but leaves
+    # latest.json to the last complete one
+    paths = [os.path.join(RESULTS, f"{date}-{cfg.commit}.json")]
+    if not a.only and not a.scales:
+        paths.append(os.path.join(RESULTS, "latest.json"))
+    for path in paths:
         with open(path, "w") as f:
             json.dump(res, f, indent=1)
     print()
