@@ -826,8 +826,11 @@ def compare(old_path, rows):
         ch = (r["rrdd"] - o["rrdd"]) / abs(o["rrdd"]) * 100
         good = (ch < 0) == (r["better"] == "lower")
         mark = "" if abs(ch) < 10 else (" better" if good else " WORSE")
+        vs = ""
+        if r.get("ratio") and o.get("ratio"):  # the ratio to the peer is steadier under load
+            vs = f"   vs {r['peer'][:24]}: {fmt(o['ratio'])}x -> {fmt(r['ratio'])}x"
         print(f"{r['workload']:32.32} {r['scale']:32.32} {r['metric']:34.34} "
-              f"{fmt(o['rrdd']):>9} -> {fmt(r['rrdd']):>9} {ch:+7.1f}%{mark}")
+              f"{fmt(o['rrdd']):>9} -> {fmt(r['rrdd']):>9} {ch:+7.1f}%{mark}{vs}")
 
 
 class Cfg:
