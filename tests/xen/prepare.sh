@@ -16,7 +16,7 @@
 # installed.  Must not touch anything outside $WORK besides installing host
 # packages.
 
-HOST_PKGS=(qemu-system-x86 busybox-static cpio)
+HOST_PKGS=(qemu-system-x86 busybox-static cpio curl)
 
 prep_host_packages() {
 	local need=() p

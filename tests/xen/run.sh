@@ -79,11 +79,9 @@ if [ ! -x "$PROBE" ] || [ "$PROBE" -ot "$HERE/xen_probe.c" ]; then
 		-lpthread -lm || die "cannot build xen_probe"
 fi
 BINS="$PROBE"
-for b in rrdd rrdd-tool; do
+for b in rrdd rrdd-tool plugins-api/rrdp-proc plugins-api/rrdp-demo-owners; do
 	[ -x "$BUILD/$b" ] && BINS+=" $BUILD/$b"
 done
-# curl (optional): the only client in dom0 that speaks HTTP over a Unix socket
-command -v curl >/dev/null && BINS+=" $(command -v curl)"
 
 # ---- packages and images ------------------------------------------------------
 # shellcheck source=prepare.sh
@@ -91,6 +89,9 @@ command -v curl >/dev/null && BINS+=" $(command -v curl)"
 t_prep=$EPOCHREALTIME
 prep_host_packages
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not available"
+# curl: dom0's client for HTTP and XML-RPC over rrdd's Unix socket
+command -v curl >/dev/null || skip "curl not available"
+BINS+=" $(command -v curl)"
 [ -x /bin/busybox ] || skip "busybox-static not available"
 prep_guest_packages
 prep_images
