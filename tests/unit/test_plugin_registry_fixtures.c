@@ -178,7 +178,7 @@ static void test_fixtures(void **state)
 		if (l < 5 || strcmp(de->d_name + l - 4, ".bin") != 0)
 			continue;
 		assert_true(nf < 64);
-		snprintf(names[nf], sizeof(names[nf]), "%s", de->d_name);
+		snprintf(names[nf], sizeof(names[nf]), "%.127s", de->d_name);
 		char from[600], to[600];
 		snprintf(from, sizeof(from), "%s/%s", PLUGINS_DIR, de->d_name);
 		snprintf(to, sizeof(to), "%s/%s", dir, de->d_name);
