@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/hostid.h"
+#include "util/fsutil.h"
 #include "fwd/rrdcached.h"
 #include "http/http.h"
 #include "monitor/registry.h"
@@ -100,7 +101,7 @@ static const char *sock_opt(const char *s)
 
 static int ensure_dir(const char *what, const char *dir)
 {
-	int rc = hostid_mkdirs(dir);
+	int rc = fs_mkdirs(dir, 0755);
 	if (rc)
 		log_warn("%s %s: %s", what, dir, strerror(-rc));
 	return rc;

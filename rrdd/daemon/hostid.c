@@ -6,6 +6,7 @@
  * identity).
  */
 #include "daemon/hostid.h"
+#include "util/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -83,28 +84,6 @@ int hostid_inventory_uuid(const char *path, const char *key, char out[37])
 		return 0;
 	}
 	return -ENOENT;
-}
-
-int hostid_mkdirs(const char *path)
-{
-	char p[4096];
-	size_t n = strlen(path);
-	if (!n || n >= sizeof(p))
-		return -EINVAL;
-	memcpy(p, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != 0)
-			continue;
-		char c = p[i];
-		p[i] = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		p[i] = c;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 static int generate(char out[37])
@@ -199,7 +178,7 @@ int hostid_resolve(const char *explicit, const char *inventory, const char *stat
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	rc = hostid_mkdirs(state_dir);
+	rc = fs_mkdirs(state_dir, 0755);
 	if (!rc)
 		rc = generate(out);
 	if (!rc)

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsutil.h"
 #include "plugin/registry_impl.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -32,29 +33,6 @@
 #define WATCH_MASK                                                                                 \
 	(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |     \
 	 IN_ONLYDIR)
-
-/* mkdir -p with mode 0755 for the missing components. */
-static int mkdirs(const char *dir)
-{
-	char p[PATH_MAX];
-	size_t l = strlen(dir);
-	if (l == 0 || l >= sizeof(p))
-		return -ENAMETOOLONG;
-	memcpy(p, dir, l + 1);
-	for (size_t i = 1; i <= l; i++) {
-		if (p[i] != '/' && p[i] != 0)
-			continue;
-		char c = p[i];
-		p[i] = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		p[i] = c;
-	}
-	struct stat st;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
 
 /* Register every eligible name in the directory; with prune, deregister
  * file-discovered plugins whose name is gone. */
@@ -99,7 +77,7 @@ static void scan(struct plg_registry *reg, bool prune)
 /* Try to have the directory and a watch on it. */
 static void ensure_watch(struct plg_registry *reg)
 {
-	int rc = mkdirs(reg->dir);
+	int rc = fs_mkdirs(reg->dir, 0755);
 	if (rc < 0) {
 		if (!reg->dir_warned) {
 			reg->dir_warned = true;
@@ -173,7 +151,7 @@ static void handle_event(struct plg_registry *reg, const struct inotify_event *e
 void plg_discovery_poll(struct plg_registry *reg)
 {
 	if (reg->no_inotify) {
-		if (mkdirs(reg->dir) == 0)
+		if (fs_mkdirs(reg->dir, 0755) == 0)
 			reg->dir_warned = false;
 		scan(reg, true);
 		return;

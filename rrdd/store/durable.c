@@ -10,6 +10,7 @@
  * Strings inside a TICK are length-prefixed and NUL-terminated so replay
  * points into the decoded buffer instead of copying.
  */
+#include "util/fsutil.h"
 #include "store/durable.h"
 
 #include <dirent.h>
@@ -665,23 +666,6 @@ static void clean_temporaries(const char *dir)
 	closedir(dd);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[1200];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* ---- checkpoints ---- */
 
 static int checkpoint_locked(struct store_dur *d, double now)
@@ -852,7 +836,7 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 	if (has(opt->state_dir)) {
 		snprintf(d->state_dir, sizeof(d->state_dir), "%s", opt->state_dir);
 		snprintf(d->jdir, sizeof(d->jdir), "%s/journal", opt->state_dir);
-		int rc = mkdir_p(d->jdir);
+		int rc = fs_mkdirs(d->jdir, 0700);
 		if (rc)
 			log_warn(
 			    "journal directory %s: %s; running without a journal (a crash loses "
