@@ -315,8 +315,8 @@ void exp_updates_xml_head(struct buf *out, const struct exp_updates_plan *p)
 }
 
 /* One XML row: vals[c * stride] is column c's value. */
-static void xml_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
-                    const float *vals, size_t stride)
+void exp_updates_xml_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
+                         const float *vals, size_t stride)
 {
 	/* <row><t>T</t> ... </row> plus ncols * (<v>number</v>) */
 	size_t need = 32 + NUMFMT_MAX + (size_t)p->ncols * (7 + NUMFMT_MAX);
@@ -339,8 +339,8 @@ static void xml_row(struct buf *out, const struct exp_updates_plan *p, uint32_t 
 }
 
 /* One JSON row object, preceded by a comma unless it is row 0. */
-static void json_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
-                     const float *vals, size_t stride)
+void exp_updates_json_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
+                          const float *vals, size_t stride)
 {
 	/* ,{"t":"T","values":[ ... ]} plus ncols * ("number",) */
 	size_t need = 32 + NUMFMT_MAX + (size_t)p->ncols * (3 + NUMFMT_MAX);
@@ -378,9 +378,9 @@ static void write_rows(struct buf *out, const struct exp_updates_plan *p, uint32
 			gather(&p->cols[c], b, nb, tmp + (size_t)c * blk);
 		for (uint32_t r = 0; r < nb; r++) {
 			if (json)
-				json_row(out, p, b + r, tmp + r, blk);
+				exp_updates_json_row(out, p, b + r, tmp + r, blk);
 			else
-				xml_row(out, p, b + r, tmp + r, blk);
+				exp_updates_xml_row(out, p, b + r, tmp + r, blk);
 		}
 	}
 	free(tmp);

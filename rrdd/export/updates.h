@@ -91,6 +91,15 @@ void exp_updates_json_tail(struct buf *out, const struct exp_updates_plan *p);
 
 /* The whole document for a plan: XML (spec §3.4) or JSON (§3.5, current
  * form: data beside meta, every scalar a string). */
+/* Row i of the answer (XML <row>, or the JSON row object preceded by a comma
+ * unless i is 0) from values already copied out of the rings: column c's
+ * value is vals[c * stride].  For writers that gather rows under a lock and
+ * format outside it. */
+void exp_updates_xml_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
+                         const float *vals, size_t stride);
+void exp_updates_json_row(struct buf *out, const struct exp_updates_plan *p, uint32_t i,
+                          const float *vals, size_t stride);
+
 void exp_updates_xml(struct buf *out, const struct exp_updates_plan *p);
 void exp_updates_json(struct buf *out, const struct exp_updates_plan *p);
 

@@ -178,52 +178,15 @@ static void copy_values(struct updates_doc *d)
 	}
 }
 
-static int64_t row_time(const struct exp_updates_plan *p, uint32_t i)
-{
-	return (int64_t)((uint64_t)p->end - (uint64_t)i * (uint64_t)p->step);
-}
-
 static void write_rows(struct buf *out, const struct updates_doc *d, uint32_t first, uint32_t count)
 {
 	const struct exp_updates_plan *p = &d->plan;
 	for (uint32_t i = first; i < first + count && i < p->rows; i++) {
 		const float *v = d->vals + blk_base(p, i) + i % ROW_BLOCK;
-		size_t need = 48 + NUMFMT_MAX + (size_t)p->ncols * (8 + NUMFMT_MAX);
-		char *p0 = buf_reserve(out, need), *q = p0;
-		if (d->json) {
-			if (i)
-				*q++ = ',';
-			memcpy(q, "{\"t\":\"", 6);
-			q += 6;
-			q += numfmt_int64(q, row_time(p, i));
-			memcpy(q, "\",\"values\":[", 12);
-			q += 12;
-			for (uint32_t c = 0; c < p->ncols; c++) {
-				if (c)
-					*q++ = ',';
-				*q++ = '"';
-				q += numfmt_float(q, v[(size_t)c * ROW_BLOCK]);
-				*q++ = '"';
-			}
-			memcpy(q, "]}", 2);
-			q += 2;
-		} else {
-			memcpy(q, "<row><t>", 8);
-			q += 8;
-			q += numfmt_int64(q, row_time(p, i));
-			memcpy(q, "</t>", 4);
-			q += 4;
-			for (uint32_t c = 0; c < p->ncols; c++) {
-				memcpy(q, "<v>", 3);
-				q += 3;
-				q += numfmt_float(q, v[(size_t)c * ROW_BLOCK]);
-				memcpy(q, "</v>", 4);
-				q += 4;
-			}
-			memcpy(q, "</row>", 6);
-			q += 6;
-		}
-		buf_commit(out, (size_t)(q - p0));
+		if (d->json)
+			exp_updates_json_row(out, p, i, v, ROW_BLOCK);
+		else
+			exp_updates_xml_row(out, p, i, v, ROW_BLOCK);
 	}
 }
 
