@@ -41,27 +41,6 @@ static void describe(const struct rpc_value *v, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", rpc_type_name(v->type));
 }
 
-static bool parse_i64(const char *s, int64_t *out)
-{
-	const char *q = s;
-	bool neg = false;
-	if (*q == '-' || *q == '+')
-		neg = *q++ == '-';
-	if (!*q)
-		return false;
-	uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; *q; q++) {
-		if (*q < '0' || *q > '9')
-			return false;
-		unsigned d = (unsigned)(*q - '0');
-		if (acc > (lim - d) / 10)
-			return false;
-		acc = acc * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
-	return true;
-}
-
 static bool parse_f64(const char *s, double *out)
 {
 	if (!*s)
@@ -188,7 +167,7 @@ static int decode_one(const struct rpc_method *m, const struct rpc_param_spec *p
 			out->i = v->u.i;
 			return 0;
 		}
-		if (v->type == RPC_STRING && parse_i64(v->u.s.p, &out->i))
+		if (v->type == RPC_STRING && rpc_parse_i64(v->u.s.p, &out->i))
 			return 0;
 		break;
 	case RPC_P_FLOAT:

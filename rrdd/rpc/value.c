@@ -210,3 +210,24 @@ struct rpc_value rpc_value_copy(const struct rpc_value *v)
 		return *v;
 	}
 }
+
+bool rpc_parse_i64(const char *s, int64_t *out)
+{
+	const char *q = s;
+	bool neg = false;
+	if (*q == '-' || *q == '+')
+		neg = *q++ == '-';
+	if (!*q)
+		return false;
+	uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; *q; q++) {
+		if (*q < '0' || *q > '9')
+			return false;
+		unsigned d = (unsigned)(*q - '0');
+		if (acc > (lim - d) / 10)
+			return false;
+		acc = acc * 10 + d;
+	}
+	*out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return true;
+}

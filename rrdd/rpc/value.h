@@ -95,4 +95,8 @@ bool rpc_value_equal(const struct rpc_value *a, const struct rpc_value *b);
 /* Deep copy. */
 struct rpc_value rpc_value_copy(const struct rpc_value *v);
 
+/* A decimal int64 (optional sign, digits only, no overflow) into out;
+ * false if s is anything else. */
+bool rpc_parse_i64(const char *s, int64_t *out);
+
 #endif

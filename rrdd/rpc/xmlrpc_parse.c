@@ -340,27 +340,6 @@ static void on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	}
 }
 
-static bool parse_int(const char *s, int64_t *out)
-{
-	const char *q = s;
-	bool neg = false;
-	if (*q == '-' || *q == '+')
-		neg = *q++ == '-';
-	if (!*q)
-		return false;
-	uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; *q; q++) {
-		if (*q < '0' || *q > '9')
-			return false;
-		unsigned d = (unsigned)(*q - '0');
-		if (acc > (lim - d) / 10)
-			return false;
-		acc = acc * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
-	return true;
-}
-
 static bool parse_double(const char *s, double *out)
 {
 	if (!*s)
@@ -399,7 +378,7 @@ static void end_scalar(struct rpc_xml_parser *p, struct frame *f)
 	switch (f->scalar) {
 	case RPC_INT: {
 		int64_t i;
-		if (parse_int(s, &i))
+		if (rpc_parse_i64(s, &i))
 			*f->v = rpc_int(i);
 		else
 			fail(p, -EINVAL, "bad <int> '%.40s'", s);
