@@ -59,6 +59,7 @@ void dmn_fini(struct dmn *d)
 	free(d->order_cur);
 	buf_free(&d->dump_host);
 	buf_free(&d->dump_vms);
+	num_memo_free(&d->dump_memo);
 	store_dur_close(d->own_dur);
 	memset(d, 0, sizeof(*d));
 }
@@ -206,7 +207,7 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	                        .nchunks = nc,
 	                        .res = d->res,
 	                        .nres = d->nres,
-	                        .gone = (const char(*)[MON_UUID_LEN + 1])gone,
+	                        .gone = (const char(*)[MON_UUID_LEN + 1]) gone,
 	                        .ngone = ngone};
 	d->st.archive_errors += (uint64_t)store_dur_tick(d->opt.dur, &st, &d->last_apply);
 	d->st.archived += ngone;
@@ -227,7 +228,7 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	}
 	if (has_dir(d->opt.metrics_dir)) {
 		char err[512];
-		dump_build(d->reg, &d->dump_host, &d->dump_vms);
+		dump_build(d->reg, &d->dump_host, &d->dump_vms, &d->dump_memo);
 		if (dump_write_file(d->opt.metrics_dir, "host-metrics.json", d->dump_host.p,
 		                    d->dump_host.len, err, sizeof(err)) ||
 		    dump_write_file(d->opt.metrics_dir, "vm-metrics.json", d->dump_vms.p,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "export/numfmt.h"
+#include "export/nummemo.h"
 #include "export/textesc.h"
 #include "monitor/registry.h"
 
@@ -33,6 +34,7 @@ void dump_number(struct buf *out, double v)
 struct vm_ctx {
 	struct mon_registry *reg;
 	struct buf *out;
+	struct num_memo *memo;
 	int n;
 };
 
@@ -44,17 +46,18 @@ static int vm_cb(const char *uuid, const struct rrdb *r, void *ctx)
 		buf_adds(v->out, ", ");
 	exp_json_str(v->out, uuid, strlen(uuid));
 	buf_adds(v->out, ": ");
-	mon_latest_json_locked(v->reg, MON_VM, uuid, v->out);
+	mon_latest_json_locked(v->reg, MON_VM, uuid, v->out, v->memo);
 	return 0;
 }
 
-void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms)
+void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, struct num_memo *memo)
 {
 	buf_reset(host);
 	buf_reset(vms);
+	num_memo_rewind(memo);
 	mon_rdlock(reg);
-	mon_latest_json_locked(reg, MON_HOST, NULL, host);
-	struct vm_ctx v = {reg, vms, 0};
+	mon_latest_json_locked(reg, MON_HOST, NULL, host, memo);
+	struct vm_ctx v = {reg, vms, memo, 0};
 	buf_addc(vms, '{');
 	mon_foreach_locked(reg, MON_VM, vm_cb, &v);
 	buf_addc(vms, '}');
@@ -99,7 +102,7 @@ int dump_write_file(const char *dir, const char *name, const char *data, size_t 
 int dump_metrics(struct mon_registry *reg, const char *dir, char *err, size_t errlen)
 {
 	struct buf h = BUF_INIT, v = BUF_INIT;
-	dump_build(reg, &h, &v);
+	dump_build(reg, &h, &v, NULL);
 	int rc = dump_write_file(dir, "host-metrics.json", h.p, h.len, err, errlen);
 	int rc2 =
 	    dump_write_file(dir, "vm-metrics.json", v.p, v.len, rc ? NULL : err, rc ? 0 : errlen);

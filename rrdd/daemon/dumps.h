@@ -16,8 +16,10 @@
 
 struct mon_registry;
 
-/* Build both documents (lock taken inside). */
-void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms);
+/* Build both documents (lock taken inside).  memo (may be NULL) keeps the
+ * number texts from one build to the next: pass the same one every cycle. */
+struct num_memo;
+void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, struct num_memo *memo);
 
 /* Append one number as the dumps print it (the registry's
  * mon_latest_json_locked prints the same way). */

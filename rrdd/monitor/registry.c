@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "export/numfmt.h"
+#include "export/nummemo.h"
 #include "export/textesc.h"
 #include "util/xalloc.h"
 
@@ -276,7 +277,7 @@ void reg_reindex(struct mon_rrd *e)
 }
 
 void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
-                            struct buf *out)
+                            struct buf *out, struct num_memo *memo)
 {
 	struct mon_rrd *e = reg_find(reg, kind, uuid);
 	uint32_t nds = e && e->rrd ? e->rrd->nds : 0;
@@ -305,7 +306,7 @@ void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, 
 			memcpy(p, s, n);
 			p += n;
 		} else {
-			p += numfmt_double(p, v);
+			p += num_memo_format(memo, p, v);
 		}
 	}
 	*p++ = '}';

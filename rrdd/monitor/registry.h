@@ -161,10 +161,12 @@ int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
  * ...} in DS order, the latest value being rrdb_query_latest (kept in a
  * cache refreshed as DSs are updated), NaN and infinities as the strings
  * "NaN", "infinity", "-infinity".  "{}" if there is no such RRD.  Lock
- * held (a read lock is enough). */
+ * held (a read lock is enough).  memo (may be NULL) remembers the number
+ * texts of the previous document built with it (nummemo.h). */
 struct buf;
+struct num_memo;
 void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
-                            struct buf *out);
+                            struct buf *out, struct num_memo *memo);
 
 /* Number of RRDs and the bytes their rings take (sum of DSs x rows x 4),
  * for the benchmark and logs. */
