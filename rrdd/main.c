@@ -211,7 +211,8 @@ int main(int argc, char **argv)
 	                               .archive_dir = archive_dir,
 	                               .host_uuid = host_uuid,
 	                               .fsync_interval = cfg.journal_fsync_interval,
-	                               .checkpoint_interval = cfg.checkpoint_interval};
+	                               .checkpoint_interval = cfg.checkpoint_interval,
+	                               .background_checkpoints = true};
 	struct store_dur *dur;
 	struct store_dur_recovery rec;
 	store_dur_open(&so, reg, &dur, &rec);

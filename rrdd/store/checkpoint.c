@@ -1,12 +1,17 @@
 /*
- * Checkpoint files (checkpoint.h): framing, compression and checks.  The
- * payload is assembled by durable.c.
+ * Checkpoint files (checkpoint.h): framing, streaming compression and
+ * checks.  The payload is produced and consumed by durable.c, one RRD
+ * image at a time: the writer never holds more than its 64 KiB output
+ * window, the reader holds the stored (compressed) file, whose CRC is
+ * checked before anything is inflated, and a window of the inflated
+ * payload as large as the biggest piece pulled.
  */
 #include "store/checkpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,8 @@
 #define CKPT_HDR      68u
 #define CKPT_DEFLATED 1u
 #define CKPT_MAX_RAW  (16ull << 30)
+#define CKPT_WINDOW   (64u << 10)
+#define CKPT_MAX_PULL (1u << 30)
 
 uint64_t store_ckpt_hash(const char *s)
 {
@@ -38,56 +45,217 @@ int store_ckpt_path(const char *dir, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int store_ckpt_write(const char *dir, const struct store_ckpt_info *ci, const void *payload,
-                     size_t n, uint64_t *bytes, char *err, size_t errlen)
+/* ---- writer ---- */
+
+struct store_ckpt_writer {
+	char dir[1024], path[1100], tmp[1200];
+	int fd;
+	z_stream z;
+	uint64_t raw;    /* payload bytes given */
+	uint64_t stored; /* deflated bytes written */
+	uint32_t crc;    /* of the deflated bytes */
+	int rc;          /* first failure */
+	const char *what;
+	unsigned char out[CKPT_WINDOW];
+};
+
+static void w_fail(struct store_ckpt_writer *w, int rc, const char *what)
 {
-	char path[1100];
-	if (store_ckpt_path(dir, path, sizeof(path))) {
+	if (!w->rc) {
+		w->rc = rc;
+		w->what = what;
+	}
+}
+
+/* Write what the window holds and empty it. */
+static void w_drain(struct store_ckpt_writer *w)
+{
+	size_t n = CKPT_WINDOW - w->z.avail_out;
+	if (n && !w->rc) {
+		int rc = store_write_all(w->fd, w->out, n);
+		if (rc)
+			w_fail(w, rc, "write");
+		w->crc = (uint32_t)crc32_z(w->crc, w->out, n);
+		w->stored += n;
+	}
+	w->z.next_out = w->out;
+	w->z.avail_out = CKPT_WINDOW;
+}
+
+int store_ckpt_begin(const char *dir, struct store_ckpt_writer **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct store_ckpt_writer *w = xcalloc(1, sizeof(*w));
+	w->fd = -1;
+	if (snprintf(w->dir, sizeof(w->dir), "%s", dir) >= (int)sizeof(w->dir) ||
+	    store_ckpt_path(dir, w->path, sizeof(w->path)) ||
+	    snprintf(w->tmp, sizeof(w->tmp), "%s.tmp-%ld", w->path, (long)getpid()) >=
+	        (int)sizeof(w->tmp)) {
 		snprintf(err, errlen, "%s: path too long", dir);
+		free(w);
 		return -ENAMETOOLONG;
 	}
-	uLongf zn = compressBound((uLong)n);
-	struct buf f = BUF_INIT;
-	buf_reserve(&f, CKPT_HDR + zn + 4);
-	f.len = CKPT_HDR;
-	if (compress2((Bytef *)f.p + CKPT_HDR, &zn, payload, (uLong)n, 1) != Z_OK) {
-		buf_free(&f);
-		snprintf(err, errlen, "%s: compression failed", path);
-		return -ENOMEM;
+	w->fd = store_fops->open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "%s: create failed: %s", w->tmp, strerror(-rc));
+		free(w);
+		return rc;
 	}
-	buf_commit(&f, zn);
-	uint32_t pc = (uint32_t)crc32_z(0, (const Bytef *)f.p + CKPT_HDR, zn);
-	bio_u32(&f, pc);
-	struct buf h = BUF_INIT;
-	buf_add(&h, CKPT_MAGIC, 8);
-	bio_u32(&h, CKPT_VERSION);
-	bio_u32(&h, CKPT_DEFLATED);
-	bio_u64(&h, ci->next_segno);
-	bio_u64(&h, ci->last_seq);
-	bio_f64(&h, ci->last_t);
-	bio_u32(&h, ci->nentries);
-	bio_u32(&h, ci->npending);
-	bio_u32(&h, (uint32_t)(n >> 32));
-	bio_u32(&h, (uint32_t)n);
-	bio_u32(&h, (uint32_t)zn);
-	bio_u32(&h, (uint32_t)ci->host_hash);
-	bio_u32(&h, (uint32_t)crc32_z(0, (const Bytef *)h.p, h.len));
-	memcpy(f.p, h.p, CKPT_HDR);
-	buf_free(&h);
-	const char *what;
-	int rc = store_write_file_atomic(dir, path, f.p, f.len, 0600, &what);
+	unsigned char zero[CKPT_HDR] = {0}; /* the header, rewritten at the end */
+	int rc = store_write_all(w->fd, zero, CKPT_HDR);
+	if (!rc && deflateInit(&w->z, 1) != Z_OK)
+		rc = -ENOMEM;
+	if (rc) {
+		snprintf(err, errlen, "%s: write failed: %s", w->tmp, strerror(-rc));
+		store_fops->close(w->fd);
+		store_fops->unlink(w->tmp);
+		free(w);
+		return rc;
+	}
+	w->z.next_out = w->out;
+	w->z.avail_out = CKPT_WINDOW;
+	*out = w;
+	return 0;
+}
+
+int store_ckpt_add(struct store_ckpt_writer *w, const void *p, size_t n)
+{
+	if (w->rc)
+		return w->rc;
+	w->raw += n;
+	w->z.next_in = (Bytef *)(uintptr_t)p;
+	while (n && !w->rc) {
+		uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		w->z.avail_in = chunk;
+		while (w->z.avail_in && !w->rc) {
+			if (deflate(&w->z, Z_NO_FLUSH) == Z_STREAM_ERROR)
+				w_fail(w, -ENOMEM, "compression");
+			if (w->z.avail_out == 0)
+				w_drain(w);
+		}
+		n -= chunk;
+	}
+	return w->rc;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+void store_ckpt_abort(struct store_ckpt_writer *w)
+{
+	if (!w)
+		return;
+	deflateEnd(&w->z);
+	if (w->fd >= 0)
+		store_fops->close(w->fd);
+	store_fops->unlink(w->tmp);
+	free(w);
+}
+
+int store_ckpt_finish(struct store_ckpt_writer *w, const struct store_ckpt_info *ci,
+                      uint64_t *bytes, char *err, size_t errlen)
+{
+	int zr = Z_OK;
+	w->z.next_in = NULL;
+	w->z.avail_in = 0;
+	while (!w->rc && (zr = deflate(&w->z, Z_FINISH)) != Z_STREAM_END) {
+		if (zr == Z_STREAM_ERROR)
+			w_fail(w, -ENOMEM, "compression");
+		w_drain(w);
+	}
+	if (!w->rc)
+		w_drain(w);
+	if (!w->rc && (w->stored > UINT32_MAX || w->raw > CKPT_MAX_RAW))
+		w_fail(w, -E2BIG, "size check");
+	unsigned char t[4];
+	put_u32(t, w->crc);
+	if (!w->rc) {
+		int rc = store_write_all(w->fd, t, 4);
+		if (rc)
+			w_fail(w, rc, "write");
+	}
+	if (!w->rc) {
+		struct buf h = BUF_INIT;
+		buf_add(&h, CKPT_MAGIC, 8);
+		bio_u32(&h, CKPT_VERSION);
+		bio_u32(&h, CKPT_DEFLATED);
+		bio_u64(&h, ci->next_segno);
+		bio_u64(&h, ci->last_seq);
+		bio_f64(&h, ci->last_t);
+		bio_u32(&h, ci->nentries);
+		bio_u32(&h, ci->npending);
+		bio_u32(&h, (uint32_t)(w->raw >> 32));
+		bio_u32(&h, (uint32_t)w->raw);
+		bio_u32(&h, (uint32_t)w->stored);
+		bio_u32(&h, (uint32_t)ci->host_hash);
+		bio_u32(&h, (uint32_t)crc32_z(0, (const Bytef *)h.p, h.len));
+		if (lseek(w->fd, 0, SEEK_SET) != 0)
+			w_fail(w, -errno, "seek");
+		else {
+			int rc = store_write_all(w->fd, h.p, CKPT_HDR);
+			if (rc)
+				w_fail(w, rc, "write");
+		}
+		buf_free(&h);
+	}
+	if (!w->rc && store_fops->fsync(w->fd) < 0)
+		w_fail(w, -errno, "fsync");
+	int fd = w->fd;
+	w->fd = -1;
+	if (store_fops->close(fd) < 0)
+		w_fail(w, -errno, "close");
+	if (!w->rc && store_fops->rename(w->tmp, w->path) < 0)
+		w_fail(w, -errno, "rename");
+	int rc = w->rc;
+	if (rc) {
+		snprintf(err, errlen, "%s: %s failed: %s", w->path, w->what, strerror(-rc));
+		store_ckpt_abort(w);
+		return rc;
+	}
+	rc = store_fsync_dir(w->dir);
 	if (rc)
-		snprintf(err, errlen, "%s: %s failed: %s", path, what, strerror(-rc));
+		snprintf(err, errlen, "%s: directory fsync failed: %s", w->path, strerror(-rc));
 	else if (bytes)
-		*bytes = f.len;
-	buf_free(&f);
+		*bytes = CKPT_HDR + w->stored + 4;
+	deflateEnd(&w->z);
+	free(w);
 	return rc;
 }
 
-int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out, char *err,
-                    size_t errlen)
+int store_ckpt_write(const char *dir, const struct store_ckpt_info *ci, const void *payload,
+                     size_t n, uint64_t *bytes, char *err, size_t errlen)
+{
+	struct store_ckpt_writer *w;
+	int rc = store_ckpt_begin(dir, &w, err, errlen);
+	if (rc)
+		return rc;
+	store_ckpt_add(w, payload, n);
+	return store_ckpt_finish(w, ci, bytes, err, errlen);
+}
+
+/* ---- reader ---- */
+
+struct store_ckpt_reader {
+	unsigned char *file; /* the whole stored file */
+	size_t flen;
+	bool deflated, failed, ended;
+	z_stream z;
+	uint64_t raw, pulled; /* payload bytes: total, handed out */
+	struct buf win;       /* inflated, not yet handed out from pos on */
+	size_t pos;
+};
+
+int store_ckpt_open(const char *dir, struct store_ckpt_info *ci, struct store_ckpt_reader **out,
+                    char *err, size_t errlen)
 {
 	char path[1100];
+	*out = NULL;
 	memset(ci, 0, sizeof(*ci));
 	if (store_ckpt_path(dir, path, sizeof(path)))
 		return -ENAMETOOLONG;
@@ -99,9 +267,10 @@ int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out
 		return e;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < CKPT_HDR + 4) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < CKPT_HDR + 4 ||
+	    (uint64_t)st.st_size > (uint64_t)UINT32_MAX + CKPT_HDR + 4) {
 		close(fd);
-		snprintf(err, errlen, "%s: too short to be a checkpoint", path);
+		snprintf(err, errlen, "%s: too short or too long to be a checkpoint", path);
 		return -EINVAL;
 	}
 	size_t len = (size_t)st.st_size;
@@ -116,7 +285,6 @@ int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out
 		got += (size_t)r;
 	}
 	close(fd);
-	int rc = -EINVAL;
 	struct bio_rd h = bio_reader(p, got);
 	const unsigned char *magic = bio_take(&h, 8);
 	uint32_t ver = bio_get_u32(&h), flags = bio_get_u32(&h);
@@ -133,36 +301,145 @@ int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out
 	if (got != len || h.bad || memcmp(magic, CKPT_MAGIC, 8) ||
 	    hc != (uint32_t)crc32_z(0, p, CKPT_HDR - 4)) {
 		snprintf(err, errlen, "%s: not a checkpoint, or a damaged header", path);
-		goto out;
+		goto bad;
 	}
 	ci->host_hash = hh;
 	if (ver != CKPT_VERSION || (flags & ~CKPT_DEFLATED) || raw > CKPT_MAX_RAW ||
-	    raw > (uint64_t)zn * 1032 + 64 || (uint64_t)zn + CKPT_HDR + 4 != len) {
+	    raw > (uint64_t)zn * 1032 + 64 || (uint64_t)zn + CKPT_HDR + 4 != len ||
+	    (!(flags & CKPT_DEFLATED) && raw != zn)) {
 		snprintf(err, errlen, "%s: unsupported version or inconsistent sizes", path);
-		goto out;
+		goto bad;
 	}
 	struct bio_rd t = bio_reader(p + len - 4, 4);
 	if (bio_get_u32(&t) != (uint32_t)crc32_z(0, p + CKPT_HDR, zn)) {
 		snprintf(err, errlen, "%s: payload checksum mismatch", path);
-		goto out;
+		goto bad;
 	}
-	if (flags & CKPT_DEFLATED) {
-		uLongf dn = (uLongf)raw;
-		char *dst = buf_reserve(out, raw ? raw : 1);
-		if (uncompress((Bytef *)dst, &dn, p + CKPT_HDR, zn) != Z_OK || dn != raw) {
-			snprintf(err, errlen, "%s: payload does not decompress", path);
-			goto out;
+	struct store_ckpt_reader *r = xcalloc(1, sizeof(*r));
+	r->file = p;
+	r->flen = len;
+	r->raw = raw;
+	r->deflated = flags & CKPT_DEFLATED;
+	if (r->deflated) {
+		if (inflateInit(&r->z) != Z_OK) {
+			free(r);
+			snprintf(err, errlen, "%s: out of memory", path);
+			free(p);
+			return -ENOMEM;
 		}
-		buf_commit(out, dn);
-	} else {
-		if (raw != zn) {
-			snprintf(err, errlen, "%s: inconsistent sizes", path);
-			goto out;
-		}
-		buf_add(out, p + CKPT_HDR, zn);
+		r->z.next_in = p + CKPT_HDR;
+		r->z.avail_in = zn;
 	}
-	rc = 0;
-out:
+	*out = r;
+	return 0;
+bad:
 	free(p);
+	return -EINVAL;
+}
+
+uint64_t store_ckpt_left(const struct store_ckpt_reader *r)
+{
+	return r->raw - r->pulled;
+}
+
+const void *store_ckpt_pull(struct store_ckpt_reader *r, size_t n)
+{
+	if (r->failed || n > CKPT_MAX_PULL || n > r->raw - r->pulled) {
+		r->failed = true;
+		return NULL;
+	}
+	if (!r->deflated) {
+		const void *q = r->file + CKPT_HDR + r->pulled;
+		r->pulled += n;
+		return q;
+	}
+	size_t have = r->win.len - r->pos;
+	if (have < n) {
+		/* keep what is left of the window at its start, then inflate more */
+		if (r->pos) {
+			memmove(r->win.p, r->win.p + r->pos, have);
+			r->win.len = have;
+			r->pos = 0;
+		}
+		while (r->win.len < n) {
+			if (r->ended) {
+				r->failed = true;
+				return NULL;
+			}
+			size_t want = n - r->win.len;
+			size_t room = want > CKPT_WINDOW ? want : CKPT_WINDOW;
+			if (room > r->raw - r->pulled - r->win.len)
+				room = (size_t)(r->raw - r->pulled - r->win.len);
+			if (room < want)
+				room = want;
+			char *dst = buf_reserve(&r->win, room);
+			r->z.next_out = (Bytef *)dst;
+			r->z.avail_out = (uInt)room;
+			int zr = inflate(&r->z, Z_NO_FLUSH);
+			size_t got = room - r->z.avail_out;
+			buf_commit(&r->win, got);
+			if (zr == Z_STREAM_END)
+				r->ended = true;
+			else if (zr != Z_OK || got == 0) {
+				r->failed = true;
+				return NULL;
+			}
+		}
+	}
+	const void *q = r->win.p + r->pos;
+	r->pos += n;
+	r->pulled += n;
+	return q;
+}
+
+int store_ckpt_close(struct store_ckpt_reader *r)
+{
+	if (!r)
+		return 0;
+	int rc = 0;
+	if (r->failed || r->pulled != r->raw)
+		rc = -EINVAL;
+	else if (r->deflated) {
+		/* the stream must end exactly with the payload */
+		if (!r->ended) {
+			unsigned char x;
+			r->z.next_out = &x;
+			r->z.avail_out = 1;
+			int zr = inflate(&r->z, Z_NO_FLUSH);
+			if (zr != Z_STREAM_END || r->z.avail_out != 1)
+				rc = -EINVAL;
+		}
+		if (r->win.len != r->pos)
+			rc = -EINVAL;
+	}
+	if (r->deflated)
+		inflateEnd(&r->z);
+	buf_free(&r->win);
+	free(r->file);
+	free(r);
+	return rc;
+}
+
+int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out, char *err,
+                    size_t errlen)
+{
+	struct store_ckpt_reader *r;
+	int rc = store_ckpt_open(dir, ci, &r, err, errlen);
+	if (rc)
+		return rc;
+	while (store_ckpt_left(r)) {
+		uint64_t left = store_ckpt_left(r);
+		size_t n = left > CKPT_MAX_PULL ? CKPT_MAX_PULL : (size_t)left;
+		const void *p = store_ckpt_pull(r, n);
+		if (!p)
+			break;
+		buf_add(out, p, n);
+	}
+	rc = store_ckpt_close(r);
+	if (rc) {
+		char path[1100];
+		store_ckpt_path(dir, path, sizeof(path));
+		snprintf(err, errlen, "%s: payload does not decompress", path);
+	}
 	return rc;
 }

@@ -9,8 +9,14 @@
  * segment, last sequence number, last tick time, entry and pending counts,
  * raw and stored payload lengths, host uuid hash, CRC32 of the header)
  * then the payload, deflated (zlib) when flags bit 0 is set, then the
- * CRC32 of the stored payload.  Written atomically (fileops.h).  No
- * logging, no locks.
+ * CRC32 of the stored payload.
+ *
+ * Both directions stream: the writer deflates the payload as it is given
+ * (a 64 KiB output window, written to a temporary file as it fills; the
+ * header, which holds the totals, is written last at offset 0, then fsync,
+ * rename, directory fsync), the reader inflates it piece by piece, so
+ * neither ever holds the whole uncompressed payload.  File writes go
+ * through store_fops.  No logging, no locks.
  */
 #ifndef RRDD_STORE_CHECKPOINT_H
 #define RRDD_STORE_CHECKPOINT_H
@@ -32,15 +38,56 @@ struct store_ckpt_info {
 /* A stable 32-bit hash of a string (folded FNV-1a), for host_hash. */
 uint64_t store_ckpt_hash(const char *s);
 
-/* Write <dir>/checkpoint atomically from the payload.  Returns 0 and the
- * bytes written in *bytes, or -errno with a message in err; the previous
- * checkpoint is then untouched. */
+struct store_ckpt_writer;
+
+/* Start writing <dir>/checkpoint: a temporary file in dir is created.
+ * Returns 0 and *out, or -errno with a message in err (nothing left
+ * behind). */
+int store_ckpt_begin(const char *dir, struct store_ckpt_writer **out, char *err, size_t errlen);
+
+/* Append n payload bytes (deflated into the temporary file as the output
+ * window fills).  0 or -errno; after a failure later calls fail too and
+ * store_ckpt_finish reports it. */
+int store_ckpt_add(struct store_ckpt_writer *w, const void *p, size_t n);
+
+/* Finish: flush the stream, write the trailer and the header (from ci and
+ * the totals), fsync, rename over <dir>/checkpoint, fsync dir.  Frees w
+ * in every case.  0 and the file's size in *bytes (may be NULL), or
+ * -errno with a message in err; the temporary is then removed and the
+ * previous checkpoint is untouched. */
+int store_ckpt_finish(struct store_ckpt_writer *w, const struct store_ckpt_info *ci,
+                      uint64_t *bytes, char *err, size_t errlen);
+
+/* Give up: remove the temporary and free w.  NULL is a no-op. */
+void store_ckpt_abort(struct store_ckpt_writer *w);
+
+/* Write <dir>/checkpoint from a payload in memory (begin, add, finish). */
 int store_ckpt_write(const char *dir, const struct store_ckpt_info *ci, const void *payload,
                      size_t n, uint64_t *bytes, char *err, size_t errlen);
 
-/* Read and check <dir>/checkpoint: 0 with *ci and the payload appended to
- * out; -ENOENT when there is none; -EINVAL (damaged or foreign, message in
- * err) or another -errno. */
+struct store_ckpt_reader;
+
+/* Open and check <dir>/checkpoint (header, sizes, payload CRC): 0 with *ci
+ * and *out; -ENOENT when there is none; -EINVAL (damaged or foreign,
+ * message in err) or another -errno. */
+int store_ckpt_open(const char *dir, struct store_ckpt_info *ci, struct store_ckpt_reader **out,
+                    char *err, size_t errlen);
+
+/* The next n bytes of the payload (valid until the next call), or NULL
+ * when the payload has fewer left or does not decompress (the reader is
+ * then failed).  n is at most 1 GiB. */
+const void *store_ckpt_pull(struct store_ckpt_reader *r, size_t n);
+
+/* Payload bytes not yet pulled (by the header's count). */
+uint64_t store_ckpt_left(const struct store_ckpt_reader *r);
+
+/* Close: 0 when every payload byte was pulled and the stream ended exactly
+ * there, else -EINVAL.  NULL is a no-op returning 0. */
+int store_ckpt_close(struct store_ckpt_reader *r);
+
+/* Read and check <dir>/checkpoint whole: 0 with *ci and the payload
+ * appended to out; -ENOENT when there is none; -EINVAL (damaged or
+ * foreign, message in err) or another -errno. */
 int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out, char *err,
                     size_t errlen);
 

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "monitor/registry_impl.h"
 #include "monitor/registry_state.h"
 #include "store/archive.h"
 #include "store/binio.h"
@@ -48,6 +50,12 @@ struct pending {
 	enum mon_owner_kind kind;
 	char uuid[MON_UUID_LEN + 1];
 	struct rrdb *rrd;
+};
+
+/* an owner, for lists of entries */
+struct owner_ref {
+	enum mon_owner_kind kind;
+	char uuid[MON_UUID_LEN + 1];
 };
 
 struct failed_key {
@@ -75,8 +83,15 @@ struct store_dur {
 	struct buf enc, z;          /* scratch of the tick encoder */
 	struct store_tickenc *tenc; /* the current segment's cycle stream */
 	struct store_tickdec *tdec; /* during replay */
-	struct mon_copy *aq;        /* archives due after a periodic checkpoint (no RRDs held) */
+	struct owner_ref *aq;       /* archives due after a periodic checkpoint (no RRDs held) */
 	size_t naq, iaq;
+	/* the checkpoint being written in the background (checkpoint_start_locked) */
+	bool background; /* opt.background_checkpoints */
+	bool ck_busy;    /* a checkpoint is being written... */
+	bool ck_snap;    /* ...and is still reading the registry: cycles wait */
+	bool ck_thread;  /* ck_tid is to be joined */
+	pthread_t ck_tid;
+	pthread_cond_t ck_cv;
 };
 
 static struct store_dur *global_dur;
@@ -562,25 +577,50 @@ static int replay_one(void *ctx, uint64_t seq, uint32_t type, const void *payloa
 	}
 }
 
-/* Load the checkpoint into the registry.  0, -ENOENT (none), or -EINVAL
+/* Every entry of the registry (owner kind and uuid), in mon_save_all's
+ * order (host, VMs, SRs), entries without an RRD included. */
+
+static size_t list_entries(struct mon_registry *reg, struct owner_ref **out)
+{
+	mon_rdlock(reg);
+	size_t n = (reg->host ? 1 : 0) + reg->vms.n + reg->srs.n, k = 0;
+	struct owner_ref *v = xmalloc(sizeof(*v) * (n ? n : 1));
+	if (reg->host) {
+		v[k].kind = MON_HOST;
+		mon_uuid_copy(v[k++].uuid, reg->host->uuid);
+	}
+	for (uint32_t i = 0; i < reg->vms.n; i++) {
+		v[k].kind = MON_VM;
+		mon_uuid_copy(v[k++].uuid, reg->vms.v[i]->uuid);
+	}
+	for (uint32_t i = 0; i < reg->srs.n; i++) {
+		v[k].kind = MON_SR;
+		mon_uuid_copy(v[k++].uuid, reg->srs.v[i]->uuid);
+	}
+	mon_unlock(reg);
+	*out = v;
+	return k;
+}
+
+/* Load the checkpoint into the registry, one entry image at a time (the
+ * payload is inflated piece by piece).  0, -ENOENT (none), or -EINVAL
  * (moved aside; the registry is left empty). */
 static int load_checkpoint(struct store_dur *d, struct store_ckpt_info *ci, uint32_t *moved)
 {
-	struct buf pl = BUF_INIT;
 	char err[1300] = "";
-	int rc = store_ckpt_read(d->jdir, ci, &pl, err, sizeof(err));
-	if (rc == -ENOENT) {
-		buf_free(&pl);
+	struct store_ckpt_reader *rd = NULL;
+	int rc = store_ckpt_open(d->jdir, ci, &rd, err, sizeof(err));
+	if (rc == -ENOENT)
 		return rc;
-	}
 	if (!rc && ci->host_hash != store_ckpt_hash(d->host_uuid)) {
 		snprintf(err, sizeof(err), "%s/checkpoint: written for another host", d->jdir);
 		rc = -EINVAL;
 	}
-	struct bio_rd r = bio_reader(pl.p, pl.len);
 	for (uint32_t i = 0; !rc && i < ci->nentries; i++) {
-		size_t n;
-		const char *e = bio_get_bytes(&r, &n);
+		const void *p = store_ckpt_pull(rd, 4);
+		struct bio_rd lr = bio_reader(p, p ? 4 : 0);
+		uint32_t n = bio_get_u32(&lr);
+		const void *e = p ? store_ckpt_pull(rd, n) : NULL;
 		struct bio_rd er = bio_reader(e, n);
 		if (!e || mon_entry_restore(d->reg, &er) || bio_left(&er)) {
 			snprintf(err, sizeof(err), "%s/checkpoint: entry %u is damaged", d->jdir,
@@ -588,27 +628,41 @@ static int load_checkpoint(struct store_dur *d, struct store_ckpt_info *ci, uint
 			rc = -EINVAL;
 		}
 	}
-	for (uint32_t i = 0; !rc && i < ci->npending; i++) {
-		enum mon_owner_kind kind;
-		char uuid[MON_UUID_LEN + 1];
-		struct rrdb *x;
-		if (get_owner(&r, &kind, uuid) || store_rrdb_decode(&r, &x)) {
-			snprintf(err, sizeof(err), "%s/checkpoint: pending archive %u is damaged",
-			         d->jdir, i);
+	if (!rc && ci->npending) { /* rare, and last: the rest of the payload at once */
+		uint64_t left = store_ckpt_left(rd);
+		const void *p = store_ckpt_pull(rd, (size_t)left);
+		struct bio_rd r = bio_reader(p, p ? (size_t)left : 0);
+		for (uint32_t i = 0; !rc && i < ci->npending; i++) {
+			enum mon_owner_kind kind;
+			char uuid[MON_UUID_LEN + 1];
+			struct rrdb *x;
+			if (!p || get_owner(&r, &kind, uuid) || store_rrdb_decode(&r, &x)) {
+				snprintf(err, sizeof(err),
+				         "%s/checkpoint: pending archive %u is damaged", d->jdir,
+				         i);
+				rc = -EINVAL;
+			} else {
+				pending_add(d, kind, uuid, x);
+			}
+		}
+		if (!rc && bio_left(&r)) {
+			snprintf(err, sizeof(err), "%s/checkpoint: trailing bytes", d->jdir);
 			rc = -EINVAL;
-		} else {
-			pending_add(d, kind, uuid, x);
 		}
 	}
-	buf_free(&pl);
+	if (rd && store_ckpt_close(rd) && !rc) {
+		snprintf(err, sizeof(err), "%s/checkpoint: payload does not decompress exactly",
+		         d->jdir);
+		rc = -EINVAL;
+	}
 	if (!rc)
 		return 0;
 	/* drop whatever was restored: the journal after it cannot be used */
-	struct mon_copy *c;
-	size_t n = mon_copy_all(d->reg, &c);
+	struct owner_ref *o;
+	size_t n = list_entries(d->reg, &o);
 	for (size_t i = 0; i < n; i++)
-		mon_entry_drop(d->reg, c[i].kind, c[i].uuid);
-	mon_copies_free(c, n);
+		mon_entry_drop(d->reg, o[i].kind, o[i].uuid);
+	free(o);
 	while (d->npend)
 		rrdb_free(d->pend[--d->npend].rrd);
 	char path[1200], aside[1300];
@@ -668,86 +722,262 @@ static void clean_temporaries(const char *dir)
 
 /* ---- checkpoints ---- */
 
+/* One checkpoint: the journal position it names and the owners whose
+ * entries it holds (listed at the cut; one absent by the time it is read
+ * was removed by an RPC call whose record follows the cut). */
+struct ckjob {
+	struct store_dur *d;
+	struct store_ckpt_info ci;
+	struct owner_ref *own;
+	size_t nown;
+	uint64_t old_bytes; /* of the segment the checkpoint replaces */
+	bool archives;      /* queue every archive when it succeeds */
+	bool locked;        /* d->mu is held throughout (synchronous) */
+	double t0;
+	uint64_t bytes; /* of the file written */
+	char err[1400];
+};
+
+static void ck_snap_done(struct store_dur *d)
+{
+	d->ck_snap = false;
+	pthread_cond_broadcast(&d->ck_cv);
+}
+
+/* Serialise the registry into a new checkpoint file, one entry image at a
+ * time (encoded under the registry's read lock, then deflated and written
+ * without it), then the pending archives (under d->mu).  Cycles wait for
+ * the first part only (ck_snap).  Returns 0 or -errno (message in err). */
+static int ck_write(struct ckjob *j)
+{
+	struct store_dur *d = j->d;
+	struct store_ckpt_writer *w;
+	int rc = store_ckpt_begin(d->jdir, &w, j->err, sizeof(j->err));
+	struct buf b = BUF_INIT;
+	uint32_t nent = 0;
+	for (size_t i = 0; !rc && i < j->nown; i++) {
+		buf_reset(&b);
+		bio_u32(&b, 0);
+		if (mon_entry_save(d->reg, j->own[i].kind, j->own[i].uuid, &b))
+			continue; /* removed since the cut: its DEL record follows it */
+		bio_put_u32_at(&b, 0, (uint32_t)(b.len - 4));
+		rc = store_ckpt_add(w, b.p, b.len);
+		nent++;
+	}
+	if (!j->locked)
+		pthread_mutex_lock(&d->mu);
+	buf_reset(&b);
+	for (size_t i = 0; i < d->npend; i++) {
+		bio_u8(&b, (uint8_t)d->pend[i].kind);
+		bio_str(&b, d->pend[i].uuid);
+		store_rrdb_encode(d->pend[i].rrd, &b);
+	}
+	j->ci.npending = (uint32_t)d->npend;
+	ck_snap_done(d);
+	if (!j->locked)
+		pthread_mutex_unlock(&d->mu);
+	if (!rc)
+		rc = store_ckpt_add(w, b.p, b.len);
+	buf_free(&b);
+	j->ci.nentries = nent;
+	if (rc && w) {
+		store_ckpt_abort(w);
+		snprintf(j->err, sizeof(j->err), "%s/checkpoint: write failed: %s", d->jdir,
+		         strerror(-rc));
+	} else if (!rc) {
+		rc = store_ckpt_finish(w, &j->ci, &j->bytes, j->err, sizeof(j->err));
+	}
+	return rc;
+}
+
+static void ck_failed(struct store_dur *d, const char *err)
+{
+	d->st.checkpoint_errors++;
+	if (!d->ckerr_logged) {
+		log_err("checkpoint failed (retried every %.0f s, not logged again): %s",
+		        RETRY_SECONDS, err);
+		d->ckerr_logged = true;
+	}
+}
+
+static void ck_done_log(struct store_dur *d, const struct ckjob *j)
+{
+	if (d->ckerr_logged || d->jerr_logged)
+		log_info("checkpoint written; journaling resumed");
+	d->ckerr_logged = d->jerr_logged = false;
+	d->st.checkpoints++;
+	d->st.last_checkpoint_bytes = j->bytes;
+	d->st.last_checkpoint_seconds = wall_seconds() - j->t0;
+	log_info("checkpoint: %u RRDs, %llu bytes, %.3f s; journal segment of %llu bytes "
+	         "replaced by segment %llu",
+	         j->ci.nentries, (unsigned long long)d->st.last_checkpoint_bytes,
+	         d->st.last_checkpoint_seconds, (unsigned long long)j->old_bytes,
+	         (unsigned long long)j->ci.next_segno);
+}
+
+static void ck_job_init(struct store_dur *d, struct ckjob *j, uint64_t segno, uint64_t next_seq)
+{
+	memset(j, 0, sizeof(*j));
+	j->d = d;
+	j->t0 = wall_seconds();
+	j->ci.next_segno = segno;
+	j->ci.last_seq = next_seq - 1;
+	j->ci.last_t = d->last_t;
+	j->ci.host_hash = store_ckpt_hash(d->host_uuid);
+	j->old_bytes = d->jopen ? d->jnl.size : 0;
+	j->nown = list_entries(d->reg, &j->own);
+}
+
+/* Wait (d->mu held) until no background checkpoint runs, and reap it. */
+static void ck_wait_idle(struct store_dur *d)
+{
+	while (d->ck_busy)
+		pthread_cond_wait(&d->ck_cv, &d->mu);
+	if (d->ck_thread) {
+		pthread_join(d->ck_tid, NULL); /* it has left d->mu for good */
+		d->ck_thread = false;
+	}
+}
+
+static void queue_archives(struct store_dur *d);
+
+/* The synchronous checkpoint, d->mu held throughout: segment N+1 is
+ * created first, appends switch to it only once the checkpoint naming it
+ * is durable; on failure it is removed and appends go on in N. */
 static int checkpoint_locked(struct store_dur *d, double now)
 {
 	if (!d->journaling)
 		return 0;
-	double t0 = wall_seconds();
+	ck_wait_idle(d);
 	d->last_ckpt_t = now;
 	if (d->jopen)
 		store_jnl_sync(&d->jnl, now);
-	uint64_t next_seq = d->jopen ? d->jnl.next_seq : d->jnl.next_seq;
 	uint64_t segno = d->jnl.segno + 1;
-	struct buf pl = BUF_INIT;
-	struct store_ckpt_info ci;
-	memset(&ci, 0, sizeof(ci));
-	ci.nentries = (uint32_t)mon_save_all(d->reg, &pl);
-	for (size_t i = 0; i < d->npend; i++) {
-		bio_u8(&pl, (uint8_t)d->pend[i].kind);
-		bio_str(&pl, d->pend[i].uuid);
-		store_rrdb_encode(d->pend[i].rrd, &pl);
-	}
-	ci.npending = (uint32_t)d->npend;
-	ci.next_segno = segno;
-	ci.last_seq = next_seq - 1;
-	ci.last_t = d->last_t;
-	ci.host_hash = store_ckpt_hash(d->host_uuid);
-	char err[1400];
+	struct ckjob j;
+	ck_job_init(d, &j, segno, d->jnl.next_seq);
+	j.locked = true;
+	d->ck_snap = true;
 	struct store_jnl nj;
-	int rc = store_jnl_create(&nj, d->jdir, segno, next_seq, err, sizeof(err));
-	uint64_t bytes = 0;
+	int rc = store_jnl_create(&nj, d->jdir, segno, d->jnl.next_seq, j.err, sizeof(j.err));
 	if (!rc) {
-		rc = store_ckpt_write(d->jdir, &ci, pl.p, pl.len, &bytes, err, sizeof(err));
+		rc = ck_write(&j);
 		if (rc) {
 			store_jnl_close(&nj);
 			store_fops->unlink(nj.path);
 		}
 	}
-	buf_free(&pl);
+	ck_snap_done(d);
+	free(j.own);
 	if (rc) {
-		d->st.checkpoint_errors++;
-		if (!d->ckerr_logged) {
-			log_err("checkpoint failed (retried every %.0f s, not logged again): %s",
-			        RETRY_SECONDS, err);
-			d->ckerr_logged = true;
-		}
+		ck_failed(d, j.err);
 		return rc;
 	}
-	uint64_t old_bytes = d->jopen ? d->jnl.size : 0;
 	if (d->jopen)
 		store_jnl_close(&d->jnl);
 	d->jnl = nj;
 	d->jopen = true;
 	store_tickenc_reset(d->tenc, segno); /* a segment is a stream of its own */
 	store_jnl_prune(d->jdir, segno);
-	if (d->ckerr_logged || d->jerr_logged)
-		log_info("checkpoint written; journaling resumed");
-	d->ckerr_logged = d->jerr_logged = false;
-	d->st.checkpoints++;
-	d->st.last_checkpoint_bytes = bytes;
-	d->st.last_checkpoint_seconds = wall_seconds() - t0;
-	log_info("checkpoint: %u RRDs, %llu bytes, %.3f s; journal segment of %llu bytes "
-	         "replaced by segment %llu",
-	         ci.nentries, (unsigned long long)bytes, d->st.last_checkpoint_seconds,
-	         (unsigned long long)old_bytes, (unsigned long long)segno);
+	ck_done_log(d, &j);
 	return 0;
 }
 
+static void *ck_main(void *arg)
+{
+	struct ckjob *j = arg;
+	struct store_dur *d = j->d;
+	int rc = ck_write(j);
+	free(j->own);
+	j->own = NULL;
+	malloc_trim(0); /* give the encoder's and zlib's pages back */
+	pthread_mutex_lock(&d->mu);
+	if (rc) {
+		/* segment N+1 stays: the old checkpoint and segments up to N+1
+		 * still describe the state, nothing was pruned */
+		ck_failed(d, j->err);
+	} else {
+		store_jnl_prune(d->jdir, j->ci.next_segno);
+		ck_done_log(d, j);
+		if (j->archives && has(d->archive_dir) && d->iaq >= d->naq)
+			queue_archives(d);
+	}
+	d->ck_busy = false;
+	pthread_cond_broadcast(&d->ck_cv);
+	pthread_mutex_unlock(&d->mu);
+	free(j);
+	return NULL;
+}
+
+/* Start a checkpoint in the background (d->mu held): fsync segment N,
+ * create N+1 and switch appends to it at once (records after this point
+ * follow the cut), then a thread writes the checkpoint naming N+1 and only
+ * when it is durable deletes the segments before N+1.  If the process dies
+ * first, the previous checkpoint and every segment up to N+1 are still
+ * there and recover the same state.  Cycles (store_dur_tick) wait until
+ * the thread has read every entry (ck_snap); readers of the registry never
+ * wait.  Only with a healthy journal (or right after a clean replay): after
+ * a journal failure there is a gap, and checkpoint_locked is used.  0 (or
+ * already running), or -errno (N+1 could not be created; N goes on). */
+static int checkpoint_start_locked(struct store_dur *d, double now, bool archives)
+{
+	if (!d->journaling || d->ck_busy)
+		return 0;
+	ck_wait_idle(d);
+	d->last_ckpt_t = now;
+	if (d->jopen)
+		store_jnl_sync(&d->jnl, now);
+	uint64_t segno = d->jnl.segno + 1;
+	struct ckjob *j = xmalloc(sizeof(*j));
+	ck_job_init(d, j, segno, d->jnl.next_seq);
+	j->archives = archives;
+	struct store_jnl nj;
+	int rc = store_jnl_create(&nj, d->jdir, segno, d->jnl.next_seq, j->err, sizeof(j->err));
+	if (rc) {
+		ck_failed(d, j->err);
+		free(j->own);
+		free(j);
+		return rc;
+	}
+	if (d->jopen)
+		store_jnl_close(&d->jnl);
+	d->jnl = nj;
+	d->jopen = true;
+	store_tickenc_reset(d->tenc, segno);
+	d->ck_busy = d->ck_snap = true;
+	if (pthread_create(&d->ck_tid, NULL, ck_main, j) == 0) {
+		d->ck_thread = true;
+		return 0;
+	}
+	/* no thread: write it here (ck_main takes d->mu itself) */
+	pthread_mutex_unlock(&d->mu);
+	ck_main(j);
+	pthread_mutex_lock(&d->mu);
+	return 0;
+}
+
+/* Write the archive of every entry, one copy at a time. */
 static int archive_all_locked(struct store_dur *d)
 {
 	if (!has(d->archive_dir))
 		return 0;
 	double t0 = wall_seconds();
-	struct mon_copy *c;
-	size_t n = mon_copy_all(d->reg, &c);
+	struct owner_ref *o;
+	size_t n = list_entries(d->reg, &o), written = 0;
 	int fails = 0;
-	for (size_t i = 0; i < n; i++)
-		if (write_archive(d, c[i].kind, c[i].uuid, c[i].rrd))
+	for (size_t i = 0; i < n; i++) {
+		struct rrdb *r = mon_dup(d->reg, o[i].kind, o[i].uuid);
+		if (!r)
+			continue; /* an entry without an RRD */
+		if (write_archive(d, o[i].kind, o[i].uuid, r))
 			fails++;
-	mon_copies_free(c, n);
+		else
+			written++;
+		rrdb_free(r);
+	}
+	free(o);
 	fails += retry_pending(d);
-	log_info("archives: %zu written to %s in %.3f s (%d failures)", n - (size_t)fails,
-	         d->archive_dir, wall_seconds() - t0, fails);
+	log_info("archives: %zu written to %s in %.3f s (%d failures)", written, d->archive_dir,
+	         wall_seconds() - t0, fails);
 	return fails;
 }
 
@@ -761,20 +991,13 @@ static void queue_archives(struct store_dur *d)
 	free(d->aq);
 	d->naq = d->iaq = 0;
 	d->aq = NULL;
-	struct mon_copy *c;
-	size_t n = mon_copy_all(d->reg, &c); /* cheap enough once an hour; RRDs dropped now */
-	for (size_t i = 0; i < n; i++) {
-		rrdb_free(c[i].rrd);
-		c[i].rrd = NULL;
-	}
-	d->aq = c;
-	d->naq = n;
+	d->naq = list_entries(d->reg, &d->aq); /* owners only: copies are taken one by one */
 }
 
 static void archive_some(struct store_dur *d)
 {
 	for (int k = 0; k < ARCHIVES_PER_CYCLE && d->iaq < d->naq; k++, d->iaq++) {
-		struct mon_copy *c = &d->aq[d->iaq];
+		struct owner_ref *c = &d->aq[d->iaq];
 		struct rrdb *r = mon_dup(d->reg, c->kind, c->uuid);
 		if (r) /* gone since: it was archived when it went */
 			write_archive(d, c->kind, c->uuid, r);
@@ -790,6 +1013,7 @@ static void archive_some(struct store_dur *d)
 int store_dur_checkpoint(struct store_dur *d, double now, bool archives)
 {
 	pthread_mutex_lock(&d->mu);
+	ck_wait_idle(d);
 	double t0 = wall_seconds();
 	int fails = checkpoint_locked(d, now) ? 1 : 0;
 	if (archives)
@@ -797,6 +1021,7 @@ int store_dur_checkpoint(struct store_dur *d, double now, bool archives)
 	if (archives)
 		d->st.last_checkpoint_seconds = wall_seconds() - t0;
 	pthread_mutex_unlock(&d->mu);
+	malloc_trim(0);
 	return fails;
 }
 
@@ -822,6 +1047,8 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 	d->last_ckpt_t = NAN;
 	d->last_retry_t = NAN;
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->ck_cv, NULL);
+	d->background = opt->background_checkpoints;
 	d->tenc = store_tickenc_new();
 	if (has(opt->archive_dir))
 		snprintf(d->archive_dir, sizeof(d->archive_dir), "%s", opt->archive_dir);
@@ -874,10 +1101,20 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 		d->jnl.segno = sc.last_seg;
 		d->jnl.next_seq = sc.last_seq + 1;
 		r.last_t = d->last_t;
-		if (checkpoint_locked(d, isfinite(d->last_t) ? d->last_t : 0) == 0 && r.records &&
-		    has(d->archive_dir))
+		double now = isfinite(d->last_t) ? d->last_t : 0;
+		pthread_mutex_lock(&d->mu);
+		if (d->background && r.moved_aside == 0) {
+			/* serve now: the checkpoint is written in the background; the
+			 * replayed segments stay until it is durable (a crash before
+			 * that recovers from them again) */
+			checkpoint_start_locked(d, now, r.records > 0);
+		} else if (checkpoint_locked(d, now) == 0 && r.records && has(d->archive_dir)) {
+			/* a file was moved aside (the segments no longer form a chain
+			 * a second recovery could follow): checkpoint before serving */
 			queue_archives(d); /* written over the next cycles */
-		d->last_ckpt_t = NAN;      /* the interval starts at the first cycle */
+		}
+		d->last_ckpt_t = NAN; /* the interval starts at the first cycle */
+		pthread_mutex_unlock(&d->mu);
 		if (r.had_state)
 			log_info(
 			    "recovered %s: checkpoint and %llu journal records (%llu cycles, %llu "
@@ -905,6 +1142,9 @@ void store_dur_close(struct store_dur *d)
 		return;
 	if (global_dur == d)
 		global_dur = NULL;
+	pthread_mutex_lock(&d->mu);
+	ck_wait_idle(d);
+	pthread_mutex_unlock(&d->mu);
 	if (d->jopen) {
 		store_jnl_sync(&d->jnl, d->last_t);
 		store_jnl_close(&d->jnl);
@@ -918,6 +1158,7 @@ void store_dur_close(struct store_dur *d)
 	store_tickenc_free(d->tenc);
 	store_tickdec_free(d->tdec);
 	free(d->aq);
+	pthread_cond_destroy(&d->ck_cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -925,6 +1166,12 @@ void store_dur_close(struct store_dur *d)
 int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_apply_stats *stats)
 {
 	pthread_mutex_lock(&d->mu);
+	if (d->ck_snap) { /* a background checkpoint still reads the registry */
+		double w0 = wall_seconds();
+		while (d->ck_snap)
+			pthread_cond_wait(&d->ck_cv, &d->mu);
+		d->st.checkpoint_wait_seconds += wall_seconds() - w0;
+	}
 	if (d->jopen) {
 		double c0 = cpu_seconds();
 		uint64_t b0 = d->st.journal_bytes;
@@ -953,10 +1200,12 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 		}
 		bool big = d->jopen && d->jnl.size > d->opt.journal_max_bytes;
 		bool broken = !d->jopen && !(t->now - d->last_ckpt_t < RETRY_SECONDS);
-		if (due || big || broken) {
-			checkpoint_locked(d, t->now);
-			if (due && has(d->archive_dir) && d->iaq >= d->naq)
+		if (broken || ((due || big) && !(d->background && d->jopen))) {
+			if (checkpoint_locked(d, t->now) == 0 && due && has(d->archive_dir) &&
+			    d->iaq >= d->naq)
 				queue_archives(d);
+		} else if (due || big) {
+			checkpoint_start_locked(d, t->now, due); /* archives queued when done */
 		}
 	}
 	archive_some(d);

@@ -46,6 +46,12 @@ struct store_dur_options {
 	double fsync_interval;      /* seconds of cycle time between fsyncs; 0 = each record */
 	double checkpoint_interval; /* seconds; 0 = only at start and stop */
 	uint64_t journal_max_bytes; /* checkpoint early past this; 0 = default */
+	/* Write periodic checkpoints and the one after recovery in a thread of
+	 * their own (the daemon): store_dur_open returns once the state is
+	 * recovered, a cycle waits only while the thread still reads the
+	 * registry.  Off: every checkpoint is taken synchronously (tests that
+	 * count file operations). */
+	bool background_checkpoints;
 };
 
 /* What recovery found and did. */
@@ -62,11 +68,12 @@ struct store_dur_recovery {
 struct store_dur_stats {
 	uint64_t loaded, archived, archive_errors;
 	uint64_t records, journal_bytes, journal_errors; /* appended since start */
-	uint64_t tick_records;   /* of which cycles */
-	uint64_t tick_bytes;     /* their bytes, record headers included */
+	uint64_t tick_records;                           /* of which cycles */
+	uint64_t tick_bytes;                             /* their bytes, record headers included */
 	double tick_cpu_seconds; /* thread CPU spent encoding and appending them */
 	uint64_t checkpoints, checkpoint_errors;
 	double last_checkpoint_seconds;
+	double checkpoint_wait_seconds; /* cycles spent waiting for background checkpoints */
 	uint64_t last_checkpoint_bytes; /* the checkpoint file */
 	uint64_t segment_bytes;         /* current journal segment */
 	uint32_t pending;               /* RRDs waiting for their archive */
