@@ -386,7 +386,8 @@ const void *store_ckpt_pull(struct store_ckpt_reader *r, size_t n)
 			}
 		}
 	}
-	const void *q = r->win.p + r->pos;
+	static const char empty[1];
+	const void *q = r->win.p ? (const void *)(r->win.p + r->pos) : empty;
 	r->pos += n;
 	r->pulled += n;
 	return q;
