@@ -996,13 +996,19 @@ static void queue_archives(struct store_dur *d)
 
 static void archive_some(struct store_dur *d)
 {
-	for (int k = 0; k < ARCHIVES_PER_CYCLE && d->iaq < d->naq; k++, d->iaq++) {
-		struct owner_ref *c = &d->aq[d->iaq];
+	int done = 0;
+	while (done < ARCHIVES_PER_CYCLE && d->iaq < d->naq) {
+		struct owner_ref *c = &d->aq[d->iaq++];
 		struct rrdb *r = mon_dup(d->reg, c->kind, c->uuid);
-		if (r) /* gone since: it was archived when it went */
-			write_archive(d, c->kind, c->uuid, r);
+		if (!r) /* gone since: it was archived when it went */
+			continue;
+		bool big = r->nds > 256;
+		write_archive(d, c->kind, c->uuid, r);
 		rrdb_free(r);
+		done += big ? ARCHIVES_PER_CYCLE : 1; /* a big one (the host) takes a cycle */
 	}
+	if (done) /* the XML, gzip and copy buffers go back to the system */
+		malloc_trim(0);
 	if (d->naq && d->iaq >= d->naq) {
 		free(d->aq);
 		d->aq = NULL;
