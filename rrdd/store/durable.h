@@ -21,7 +21,10 @@
  * once per owner, and the RRD is kept (and checkpointed) until a retry
  * succeeds.  Thread-safe: one internal mutex orders journal records with
  * the registry changes they describe; RPC threads may call store_dur_load
- * and store_dur_note while the tick thread runs.
+ * and store_dur_note while the tick thread runs.  With
+ * background_checkpoints a checkpoint is written by a thread of its own
+ * (one at a time); a cycle waits only while that thread reads the
+ * registry.
  */
 #ifndef RRDD_STORE_DURABLE_H
 #define RRDD_STORE_DURABLE_H
@@ -92,16 +95,19 @@ struct store_tick {
 
 /* Open the store over a registry (which must be empty): create the
  * journal directory, load the checkpoint, replay the journal, then take a
- * checkpoint (writing the archives too if records were replayed) so the
- * journal starts afresh.  Damaged or foreign files are moved aside with a
- * warning.  Without a state dir, or if the journal cannot be created, the
+ * checkpoint (queueing the archives too if records were replayed) so the
+ * journal starts afresh; with background_checkpoints it is written by a
+ * thread after this returns (the replayed segments are kept until it is
+ * durable), unless recovery moved a file aside.  Damaged or foreign files
+ * are moved aside with a warning.  Without a state dir, or if the journal cannot be created, the
  * store works without journal (warned).  Returns 0 and *out; rec may be
  * NULL. */
 int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg,
                    struct store_dur **out, struct store_dur_recovery *rec);
 
-/* Flush and free (no checkpoint: call store_dur_checkpoint first for a
- * clean stop).  NULL is a no-op. */
+/* Wait for a background checkpoint to finish, flush and free (no new
+ * checkpoint: call store_dur_checkpoint first for a clean stop).  NULL is
+ * a no-op. */
 void store_dur_close(struct store_dur *d);
 
 /* Journal and apply one cycle: mon_apply, then the departed VMs are taken
@@ -126,8 +132,9 @@ int store_dur_note(struct store_dur *d, enum mon_owner_kind kind, const char *uu
 int store_dur_note_changed(enum mon_owner_kind kind, const char *uuid);
 void store_dur_set_global(struct store_dur *d);
 
-/* Take a checkpoint now (state file, new journal segment) and, if
- * archives, write every archive.  now stamps the fsync clock.  Returns the
+/* Take a checkpoint now, synchronously (after any background one has
+ * finished): state file, new journal segment; and, if archives, write
+ * every archive.  now stamps the fsync clock.  Returns the
  * number of failures (each logged once per owner). */
 int store_dur_checkpoint(struct store_dur *d, double now, bool archives);
 
