@@ -253,6 +253,9 @@ struct cname {
 	bool num;    /* numeric parameter u (vCPU number, VIF devid) */
 	uint32_t u;
 	const char *param; /* string parameter (device name), in block */
+	/* a short parameter again, here: compared without touching the block
+	 * (a cache miss per DS otherwise); "" when long or absent */
+	char pshort[16];
 	const char *name;  /* in block, or the catalogue's own string */
 	const char *desc;  /* likewise */
 	char *block;       /* owned: "name\0desc\0param\0" as needed, or NULL */
@@ -438,6 +441,8 @@ static bool cname_is(const struct cname *e, enum cat_id id, const char *sarg, bo
 		return e->u == u;
 	if (!sarg || !e->param)
 		return !sarg && !e->param;
+	if (e->pshort[0])
+		return strcmp(e->pshort, sarg) == 0;
 	return strcmp(e->param, sarg) == 0;
 }
 
@@ -486,6 +491,8 @@ static void cname_build(struct cname *e, enum cat_id id, const char *sarg, bool 
 	if (sarg) {
 		memcpy(p, sarg, al + 1);
 		e->param = p;
+		if (al < sizeof(e->pshort))
+			memcpy(e->pshort, sarg, al + 1);
 	}
 }
 
