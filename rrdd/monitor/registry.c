@@ -62,13 +62,27 @@ static struct mon_table *table_of(struct mon_registry *reg, enum mon_owner_kind 
 	return kind == MON_VM ? &reg->vms : kind == MON_SR ? &reg->srs : NULL;
 }
 
+/* The first 8 bytes of s (NUL-padded) as a big-endian number: keys compare
+ * as strcmp compares the strings' first 8 bytes. */
+static uint64_t uuid_key(const char *s)
+{
+	uint64_t k = 0;
+	int i = 0;
+	for (; i < 8 && s[i]; i++)
+		k = k << 8 | (uint8_t)s[i];
+	return i == 0 ? 0 : k << (8 * (8 - i));
+}
+
 /* Index of uuid in t, or -(insertion point) - 1. */
 static long table_search(const struct mon_table *t, const char *uuid)
 {
 	long lo = 0, hi = (long)t->n - 1;
+	uint64_t key = uuid_key(uuid);
 	while (lo <= hi) {
 		long mid = (lo + hi) / 2;
-		int c = strcmp(t->v[mid]->uuid, uuid);
+		int c = t->key[mid] < key   ? -1
+		        : t->key[mid] > key ? 1
+		                            : strcmp(t->v[mid]->uuid, uuid);
 		if (c == 0)
 			return mid;
 		if (c < 0)
@@ -150,9 +164,12 @@ struct mon_rrd *reg_get(struct mon_registry *reg, enum mon_owner_kind kind, cons
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
 		t->v = xrealloc(t->v, sizeof(*t->v) * t->cap);
+		t->key = xrealloc(t->key, sizeof(*t->key) * t->cap);
 	}
 	memmove(t->v + at + 1, t->v + at, sizeof(*t->v) * (t->n - at));
+	memmove(t->key + at + 1, t->key + at, sizeof(*t->key) * (t->n - at));
 	t->v[at] = entry_new(kind, uuid);
+	t->key[at] = uuid_key(t->v[at]->uuid);
 	t->n++;
 	return t->v[at];
 }
@@ -174,6 +191,7 @@ static struct mon_rrd *reg_unlink(struct mon_registry *reg, enum mon_owner_kind 
 		return NULL;
 	struct mon_rrd *e = t->v[i];
 	memmove(t->v + i, t->v + i + 1, sizeof(*t->v) * (t->n - (size_t)i - 1));
+	memmove(t->key + i, t->key + i + 1, sizeof(*t->key) * (t->n - (size_t)i - 1));
 	t->n--;
 	return e;
 }
@@ -349,6 +367,7 @@ static void table_free(struct mon_table *t)
 	for (uint32_t i = 0; i < t->n; i++)
 		entry_free(t->v[i]);
 	free(t->v);
+	free(t->key);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -56,6 +56,8 @@ struct mon_rrd {
 struct mon_table {
 	uint32_t n, cap;
 	struct mon_rrd **v; /* sorted by uuid */
+	uint64_t *key;      /* per v[i]: its uuid's first 8 bytes, big-endian
+	                       (searched without touching the entries) */
 };
 
 struct mon_registry {
