@@ -569,13 +569,17 @@ int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const c
 			live = e->live[j].rrd_idx == (int)i;
 		if (live)
 			continue;
+		/* archived only (no source reports it): spec 5, as xcp-rrdd
+		 * lists it, not enabled and not standard */
 		struct mon_dsdesc d = {.name = ds->name,
+		                       .description = "description not available",
+		                       .units = "unknown",
 		                       .type = ds->type,
 		                       .value_type = VAL_FLOAT,
 		                       .min = ds->min,
 		                       .max = ds->max,
 		                       .transform = ds->transform};
-		info_fill(&v[n++], &d, true);
+		info_fill(&v[n++], &d, false);
 	}
 	mon_unlock(reg);
 	*out = v;

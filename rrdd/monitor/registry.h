@@ -141,7 +141,9 @@ int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *u
                const char *name, double *out);
 
 /* query_possible_*_dss: every known DS of an owner (live descriptors, then
- * recorded DSs without one) with its enabled flag.  *out malloc'ed, free
+ * recorded DSs without one) with its enabled flag; a recorded DS without a
+ * live descriptor is listed as spec 5 says (description "description not
+ * available", units "unknown", neither enabled nor standard).  *out malloc'ed, free
  * with mon_dsinfo_free.  Returns the count, or -ENOENT (no such owner). */
 int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                      struct mon_dsinfo **out);

@@ -89,6 +89,22 @@ try:
         ok(p.add_vm_ds({"vm_uuid": vms[1], "domid": 1, "ds_name": vm_off[0]}), "add_vm_ds")
     check(ok(p.query_possible_sr_dss({"sr_uuid": vms[0]}), "query_possible_sr_dss") == [],
           "no SR: empty list")
+    # a VM RRD received from elsewhere (PUT /rrd) with no source reporting
+    # its DSs: archived-only, listed as spec 5 says (xcp-rrdd's placeholders,
+    # neither enabled nor standard); live DSs keep their own texts
+    ghost = "0d0d0d0d-2222-4333-8444-555555555555"
+    with open(os.path.join(H.FIX, "rrd_updates", "rrds", "vm1.internal.xml"), "rb") as f:
+        st = a.request("PUT", "/rrd?uuid=%s&is_host=false" % ghost, f.read())[0]
+    check(st == 200, "PUT /rrd of a VM no source reports: %d" % st)
+    gdss = ok(p.query_possible_vm_dss({"vm_uuid": ghost}), "query_possible_vm_dss (archived)")
+    check(gdss and all(x["description"] == "description not available" and
+                       x["units"] == "unknown" and x["enabled"] is False and
+                       x["standard"] is False for x in gdss),
+          "archived-only DSs: placeholders, not enabled, not standard: %r" % (gdss or [])[:2])
+    live = {x["name"]: x for x in vdss}
+    check(live.get("memory", {}).get("units") == "B" and
+          live["memory"]["description"] not in ("", "description not available"),
+          "a live VM DS keeps its units and description: %r" % live.get("memory"))
     fails(p.query_sr_ds({"sr_uuid": vms[0], "ds_name": "x"}), "Datasource_missing", "query_sr_ds")
     ok(p.update_use_min_max({"value": True}), "update_use_min_max")
     ok(p.set_cache_sr({"sr_uuid": vms[0]}), "set_cache_sr")
