@@ -47,13 +47,24 @@ int store_ckpt_path(const char *dir, char *buf, size_t len)
 
 /* ---- writer ---- */
 
+/* The stored payload is one zlib stream: a 2-byte header, raw deflate
+ * data, the Adler-32 of the payload.  The raw data is the writer's own
+ * stream (store_ckpt_add) and pieces compressed apart (store_ckpt_compress,
+ * any thread), each a run of blocks ending on a byte boundary with an
+ * empty stored block (a sync flush) and no reference before its start, so
+ * they splice in order into one valid stream; the Adler-32s combine. */
+#define ZLIB_HDR0 0x78 /* deflate, 32 KiB window */
+#define ZLIB_HDR1 0x01 /* fastest level, no dictionary; 0x7801 % 31 == 0 */
+
 struct store_ckpt_writer {
 	char dir[1024], path[1100], tmp[1200];
 	int fd;
-	z_stream z;
+	z_stream z;      /* raw deflate */
+	bool zdirty;     /* z has input not yet flushed */
 	uint64_t raw;    /* payload bytes given */
 	uint64_t stored; /* deflated bytes written */
 	uint32_t crc;    /* of the deflated bytes */
+	uint32_t adler;  /* of the payload */
 	int rc;          /* first failure */
 	const char *what;
 	unsigned char out[CKPT_WINDOW];
@@ -67,17 +78,22 @@ static void w_fail(struct store_ckpt_writer *w, int rc, const char *what)
 	}
 }
 
+/* Write stored bytes (accounted in the CRC and the stored length). */
+static void w_put(struct store_ckpt_writer *w, const void *p, size_t n)
+{
+	if (!n || w->rc)
+		return;
+	int rc = store_write_all(w->fd, p, n);
+	if (rc)
+		w_fail(w, rc, "write");
+	w->crc = (uint32_t)crc32_z(w->crc, p, n);
+	w->stored += n;
+}
+
 /* Write what the window holds and empty it. */
 static void w_drain(struct store_ckpt_writer *w)
 {
-	size_t n = CKPT_WINDOW - w->z.avail_out;
-	if (n && !w->rc) {
-		int rc = store_write_all(w->fd, w->out, n);
-		if (rc)
-			w_fail(w, rc, "write");
-		w->crc = (uint32_t)crc32_z(w->crc, w->out, n);
-		w->stored += n;
-	}
+	w_put(w, w->out, CKPT_WINDOW - w->z.avail_out);
 	w->z.next_out = w->out;
 	w->z.avail_out = CKPT_WINDOW;
 }
@@ -104,7 +120,7 @@ int store_ckpt_begin(const char *dir, struct store_ckpt_writer **out, char *err,
 	}
 	unsigned char zero[CKPT_HDR] = {0}; /* the header, rewritten at the end */
 	int rc = store_write_all(w->fd, zero, CKPT_HDR);
-	if (!rc && deflateInit(&w->z, 1) != Z_OK)
+	if (!rc && deflateInit2(&w->z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		rc = -ENOMEM;
 	if (rc) {
 		snprintf(err, errlen, "%s: write failed: %s", w->tmp, strerror(-rc));
@@ -115,19 +131,24 @@ int store_ckpt_begin(const char *dir, struct store_ckpt_writer **out, char *err,
 	}
 	w->z.next_out = w->out;
 	w->z.avail_out = CKPT_WINDOW;
+	w->adler = 1;
+	static const unsigned char zh[2] = {ZLIB_HDR0, ZLIB_HDR1};
+	w_put(w, zh, 2);
 	*out = w;
 	return 0;
 }
 
 int store_ckpt_add(struct store_ckpt_writer *w, const void *p, size_t n)
 {
-	if (w->rc)
+	if (w->rc || n == 0) /* (adler32 of a NULL buffer is its initial value) */
 		return w->rc;
 	w->raw += n;
+	w->adler = (uint32_t)adler32_z(w->adler, p, n);
 	w->z.next_in = (Bytef *)(uintptr_t)p;
 	while (n && !w->rc) {
 		uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
 		w->z.avail_in = chunk;
+		w->zdirty = true;
 		while (w->z.avail_in && !w->rc) {
 			if (deflate(&w->z, Z_NO_FLUSH) == Z_STREAM_ERROR)
 				w_fail(w, -ENOMEM, "compression");
@@ -136,6 +157,107 @@ int store_ckpt_add(struct store_ckpt_writer *w, const void *p, size_t n)
 		}
 		n -= chunk;
 	}
+	return w->rc;
+}
+
+/* Bring the own stream to a byte boundary with nothing pending, and start
+ * it afresh (what follows must not refer back across a piece). */
+static void w_sync(struct store_ckpt_writer *w)
+{
+	if (!w->zdirty || w->rc)
+		return;
+	w->z.next_in = NULL;
+	w->z.avail_in = 0;
+	for (;;) {
+		int zr = deflate(&w->z, Z_SYNC_FLUSH);
+		if (zr == Z_STREAM_ERROR) {
+			w_fail(w, -ENOMEM, "compression");
+			return;
+		}
+		bool full = w->z.avail_out == 0;
+		w_drain(w);
+		if (!full)
+			break;
+	}
+	deflateReset(&w->z);
+	w->zdirty = false;
+}
+
+struct store_ckpt_zpiece {
+	z_stream z; /* zlib-wrapped: deflate keeps the Adler-32; the header is dropped */
+};
+
+struct store_ckpt_zpiece *store_ckpt_zpiece_new(void)
+{
+	struct store_ckpt_zpiece *c = xcalloc(1, sizeof(*c));
+	if (deflateInit(&c->z, 1) != Z_OK)
+		abort(); /* out of memory, as xmalloc */
+	return c;
+}
+
+void store_ckpt_zpiece_free(struct store_ckpt_zpiece *c)
+{
+	if (!c)
+		return;
+	deflateEnd(&c->z);
+	free(c);
+}
+
+int store_ckpt_compress(struct store_ckpt_zpiece *c, const void *p, size_t n,
+                        struct store_ckpt_piece *out)
+{
+	buf_reset(&out->z);
+	out->raw = n;
+	deflateReset(&c->z);
+	c->z.next_in = (Bytef *)(uintptr_t)p;
+	size_t left = n;
+	int zr = Z_OK;
+	do {
+		uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
+		c->z.avail_in = chunk;
+		left -= chunk;
+		int flush = left ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+		do {
+			size_t room = (size_t)deflateBound(&c->z, c->z.avail_in) + 16;
+			if (room > (1u << 30))
+				room = 1u << 30;
+			c->z.next_out = (Bytef *)buf_reserve(&out->z, room);
+			c->z.avail_out = (uInt)room;
+			zr = deflate(&c->z, flush);
+			buf_commit(&out->z, room - c->z.avail_out);
+		} while (zr == Z_OK && (c->z.avail_in || c->z.avail_out == 0));
+	} while (left && zr == Z_OK);
+	if (zr != Z_OK && zr != Z_BUF_ERROR)
+		return -ENOMEM;
+	out->adler = (uint32_t)c->z.adler;
+	/* drop the 2-byte zlib header deflateReset made it write */
+	if (out->z.len < 2)
+		return -ENOMEM;
+	memmove(out->z.p, out->z.p + 2, out->z.len - 2);
+	out->z.len -= 2;
+	return 0;
+}
+
+int store_ckpt_add_piece(struct store_ckpt_writer *w, const struct store_ckpt_piece *pc)
+{
+	if (w->rc)
+		return w->rc;
+	w_sync(w);
+	/* through the window, like the own stream's output: one write per 64 KiB */
+	const unsigned char *q = (const unsigned char *)pc->z.p;
+	size_t n = pc->z.len;
+	while (n && !w->rc) {
+		size_t k = n < w->z.avail_out ? n : w->z.avail_out;
+		memcpy(w->z.next_out, q, k);
+		w->z.next_out += k;
+		w->z.avail_out -= (uInt)k;
+		q += k;
+		n -= k;
+		if (w->z.avail_out == 0)
+			w_drain(w);
+	}
+	w->adler = (uint32_t)adler32_combine(w->adler, pc->adler, (z_off_t)pc->raw);
+	w->raw += pc->raw;
 	return w->rc;
 }
 
@@ -171,6 +293,9 @@ int store_ckpt_finish(struct store_ckpt_writer *w, const struct store_ckpt_info 
 	}
 	if (!w->rc)
 		w_drain(w);
+	unsigned char ad[4] = {(unsigned char)(w->adler >> 24), (unsigned char)(w->adler >> 16),
+	                       (unsigned char)(w->adler >> 8), (unsigned char)w->adler};
+	w_put(w, ad, 4); /* zlib's trailer: big-endian */
 	if (!w->rc && (w->stored > UINT32_MAX || w->raw > CKPT_MAX_RAW))
 		w_fail(w, -E2BIG, "size check");
 	unsigned char t[4];

@@ -14,8 +14,9 @@
  * Both directions stream: the writer deflates the payload as it is given
  * (a 64 KiB output window, written to a temporary file as it fills; the
  * header, which holds the totals, is written last at offset 0, then fsync,
- * rename, directory fsync), the reader inflates it piece by piece, so
- * neither ever holds the whole uncompressed payload.  File writes go
+ * rename, directory fsync), or takes pieces other threads deflated apart
+ * and splices them into the one zlib stream; the reader inflates it piece
+ * by piece, so neither ever holds the whole uncompressed payload.  File writes go
  * through store_fops.  No logging, no locks.
  */
 #ifndef RRDD_STORE_CHECKPOINT_H
@@ -49,6 +50,30 @@ int store_ckpt_begin(const char *dir, struct store_ckpt_writer **out, char *err,
  * window fills).  0 or -errno; after a failure later calls fail too and
  * store_ckpt_finish reports it. */
 int store_ckpt_add(struct store_ckpt_writer *w, const void *p, size_t n);
+
+/* A piece of payload compressed apart (store_ckpt_compress), by any
+ * thread, to be spliced in order into the stream (store_ckpt_add_piece):
+ * several threads can deflate one checkpoint.  z: the deflated bytes, raw:
+ * the payload length, adler: its Adler-32. */
+struct store_ckpt_piece {
+	struct buf z;
+	uint64_t raw;
+	uint32_t adler;
+};
+
+/* One compressor per thread (zlib state, ~300 KiB). */
+struct store_ckpt_zpiece;
+struct store_ckpt_zpiece *store_ckpt_zpiece_new(void);
+void store_ckpt_zpiece_free(struct store_ckpt_zpiece *c);
+
+/* Deflate n payload bytes into out (its buffer reused) as a piece that
+ * refers to nothing before it.  0 or -ENOMEM. */
+int store_ckpt_compress(struct store_ckpt_zpiece *c, const void *p, size_t n,
+                        struct store_ckpt_piece *out);
+
+/* Append a piece to the payload (after whatever was added before it). 0
+ * or -errno as store_ckpt_add. */
+int store_ckpt_add_piece(struct store_ckpt_writer *w, const struct store_ckpt_piece *pc);
 
 /* Finish: flush the stream, write the trailer and the header (from ci and
  * the totals), fsync, rename over <dir>/checkpoint, fsync dir.  Frees w

@@ -86,10 +86,11 @@ struct store_dur {
 	struct owner_ref *aq;       /* archives due after a periodic checkpoint (no RRDs held) */
 	size_t naq, iaq;
 	/* the checkpoint being written in the background (checkpoint_start_locked) */
-	bool background; /* opt.background_checkpoints */
-	bool ck_busy;    /* a checkpoint is being written... */
-	bool ck_snap;    /* ...and is still reading the registry: cycles wait */
-	bool ck_thread;  /* ck_tid is to be joined */
+	bool background;      /* opt.background_checkpoints */
+	bool ck_busy;         /* a checkpoint is being written... */
+	bool ck_snap;         /* ...and is still reading the registry: cycles wait */
+	bool ck_thread;       /* ck_tid is to be joined */
+	struct ckjob *ck_job; /* while its entries are being claimed (ck_help) */
 	pthread_t ck_tid;
 	pthread_cond_t ck_cv;
 };
@@ -736,7 +737,108 @@ struct ckjob {
 	double t0;
 	uint64_t bytes; /* of the file written */
 	char err[1400];
+	/* the entries, claimed one at a time by the checkpoint thread and by a
+	 * cycle that would otherwise wait (ck_help), deflated apart, written in
+	 * order by the checkpoint thread */
+	pthread_mutex_t jm;
+	pthread_cond_t jcv;
+	size_t claim; /* next entry to claim */
+	bool failed;  /* the file failed: the rest is skipped */
+	struct ckpiece *pcs;
 };
+
+enum { PC_TODO, PC_PRESENT, PC_ABSENT };
+
+struct ckpiece {
+	struct store_ckpt_piece pc;
+	int state;
+};
+
+/* A thread's scratch for entries. */
+struct ckworker {
+	struct buf img;
+	struct store_ckpt_zpiece *z;
+};
+
+/* Claim, encode (the registry's read lock for that entry only) and deflate
+ * entries until none is left.  The checkpoint thread (writer != NULL) also
+ * writes the finished prefix after each of its own. */
+static void ck_work(struct ckjob *j, struct ckworker *wk, struct store_ckpt_writer *w, int *rc)
+{
+	for (;;) {
+		pthread_mutex_lock(&j->jm);
+		size_t i = j->claim < j->nown ? j->claim++ : j->nown;
+		bool skip = j->failed;
+		pthread_mutex_unlock(&j->jm);
+		if (i >= j->nown)
+			break;
+		struct ckpiece *p = &j->pcs[i];
+		int st = PC_ABSENT;
+		if (!skip) {
+			buf_reset(&wk->img);
+			bio_u32(&wk->img, 0);
+			/* an owner removed since the cut: its DEL record follows the cut */
+			if (mon_entry_save(j->d->reg, j->own[i].kind, j->own[i].uuid, &wk->img) ==
+			    0) {
+				bio_put_u32_at(&wk->img, 0, (uint32_t)(wk->img.len - 4));
+				if (!wk->z)
+					wk->z = store_ckpt_zpiece_new();
+				if (store_ckpt_compress(wk->z, wk->img.p, wk->img.len, &p->pc) == 0)
+					st = PC_PRESENT;
+				else
+					skip = true;
+			}
+		}
+		pthread_mutex_lock(&j->jm);
+		p->state = st;
+		if (skip)
+			j->failed = true;
+		pthread_cond_broadcast(&j->jcv);
+		pthread_mutex_unlock(&j->jm);
+		if (w)
+			break; /* the writer goes back to write what is ready */
+	}
+	(void)rc;
+}
+
+/* Write the finished prefix of the entries (all of them if wait). */
+static void ck_flush(struct ckjob *j, struct store_ckpt_writer *w, size_t *wpos, uint32_t *nent,
+                     int *rc, bool wait)
+{
+	for (; *wpos < j->nown; (*wpos)++) {
+		struct ckpiece *p = &j->pcs[*wpos];
+		pthread_mutex_lock(&j->jm);
+		while (wait && p->state == PC_TODO)
+			pthread_cond_wait(&j->jcv, &j->jm);
+		int st = p->state;
+		pthread_mutex_unlock(&j->jm);
+		if (st == PC_TODO)
+			return;
+		if (st == PC_PRESENT && !*rc) {
+			*rc = store_ckpt_add_piece(w, &p->pc);
+			(*nent)++;
+			if (*rc) {
+				pthread_mutex_lock(&j->jm);
+				j->failed = true;
+				pthread_mutex_unlock(&j->jm);
+			}
+		}
+		buf_free(&p->pc.z);
+	}
+}
+
+/* A cycle arriving while a background checkpoint still reads the
+ * registry takes entries too instead of only waiting (d->mu held: the job
+ * cannot end meanwhile). */
+static void ck_help(struct store_dur *d)
+{
+	if (!d->ck_job)
+		return;
+	struct ckworker wk = {BUF_INIT, NULL};
+	ck_work(d->ck_job, &wk, NULL, NULL);
+	buf_free(&wk.img);
+	store_ckpt_zpiece_free(wk.z);
+}
 
 static void ck_snap_done(struct store_dur *d)
 {
@@ -745,40 +847,72 @@ static void ck_snap_done(struct store_dur *d)
 }
 
 /* Serialise the registry into a new checkpoint file, one entry image at a
- * time (encoded under the registry's read lock, then deflated and written
- * without it), then the pending archives (under d->mu).  Cycles wait for
- * the first part only (ck_snap).  Returns 0 or -errno (message in err). */
+ * time (encoded under the registry's read lock, deflated without it, by
+ * this thread and a cycle that would otherwise wait, written in order),
+ * then the pending archives (under d->mu).  Cycles wait for the registry
+ * reads only (ck_snap).  Returns 0 or -errno (message in err). */
 static int ck_write(struct ckjob *j)
 {
 	struct store_dur *d = j->d;
-	struct store_ckpt_writer *w;
+	struct store_ckpt_writer *w = NULL;
 	int rc = store_ckpt_begin(d->jdir, &w, j->err, sizeof(j->err));
-	struct buf b = BUF_INIT;
-	uint32_t nent = 0;
-	for (size_t i = 0; !rc && i < j->nown; i++) {
-		buf_reset(&b);
-		bio_u32(&b, 0);
-		if (mon_entry_save(d->reg, j->own[i].kind, j->own[i].uuid, &b))
-			continue; /* removed since the cut: its DEL record follows it */
-		bio_put_u32_at(&b, 0, (uint32_t)(b.len - 4));
-		rc = store_ckpt_add(w, b.p, b.len);
-		nent++;
+	pthread_mutex_init(&j->jm, NULL);
+	pthread_cond_init(&j->jcv, NULL);
+	j->pcs = xcalloc(j->nown ? j->nown : 1, sizeof(*j->pcs));
+	j->failed = rc != 0;
+	if (!j->locked) { /* from here on a waiting cycle may help */
+		pthread_mutex_lock(&d->mu);
+		d->ck_job = j;
+		pthread_cond_broadcast(&d->ck_cv); /* a cycle already waiting helps */
+		pthread_mutex_unlock(&d->mu);
 	}
+	struct ckworker wk = {BUF_INIT, NULL};
+	size_t wpos = 0;
+	uint32_t nent = 0;
+	int wrc = 0;
+	for (;;) {
+		pthread_mutex_lock(&j->jm);
+		bool more = j->claim < j->nown;
+		pthread_mutex_unlock(&j->jm);
+		if (!more)
+			break;
+		ck_work(j, &wk, w, &wrc);
+		if (w)
+			ck_flush(j, w, &wpos, &nent, &wrc, false);
+	}
+	buf_free(&wk.img);
+	store_ckpt_zpiece_free(wk.z);
+	struct buf b = BUF_INIT;
 	if (!j->locked)
 		pthread_mutex_lock(&d->mu);
-	buf_reset(&b);
+	d->ck_job = NULL; /* every entry is claimed: nobody else starts one */
 	for (size_t i = 0; i < d->npend; i++) {
 		bio_u8(&b, (uint8_t)d->pend[i].kind);
 		bio_str(&b, d->pend[i].uuid);
 		store_rrdb_encode(d->pend[i].rrd, &b);
 	}
 	j->ci.npending = (uint32_t)d->npend;
+	/* a helper, if any, is the cycle holding d->mu: it has finished its
+	 * entry (it returns only when none is left to claim) */
 	ck_snap_done(d);
 	if (!j->locked)
 		pthread_mutex_unlock(&d->mu);
+	if (w)
+		ck_flush(j, w, &wpos, &nent, &wrc, true);
+	else
+		for (size_t i = 0; i < j->nown; i++)
+			buf_free(&j->pcs[i].pc.z);
+	if (!rc)
+		rc = wrc;
+	if (!rc && j->failed)
+		rc = -ENOMEM; /* a compression failure */
 	if (!rc)
 		rc = store_ckpt_add(w, b.p, b.len);
 	buf_free(&b);
+	free(j->pcs);
+	j->pcs = NULL;
+	pthread_cond_destroy(&j->jcv);
+	pthread_mutex_destroy(&j->jm);
 	j->ci.nentries = nent;
 	if (rc && w) {
 		store_ckpt_abort(w);
@@ -1174,8 +1308,11 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 	pthread_mutex_lock(&d->mu);
 	if (d->ck_snap) { /* a background checkpoint still reads the registry */
 		double w0 = wall_seconds();
-		while (d->ck_snap)
-			pthread_cond_wait(&d->ck_cv, &d->mu);
+		while (d->ck_snap) {
+			ck_help(d); /* take entries rather than only wait */
+			if (d->ck_snap)
+				pthread_cond_wait(&d->ck_cv, &d->mu);
+		}
 		d->st.checkpoint_wait_seconds += wall_seconds() - w0;
 	}
 	if (d->jopen) {

@@ -8,6 +8,8 @@
  *    independently of checkpoint.c: header fields and CRC, stored length,
  *    payload CRC, one zlib stream that uncompress() (what the loader before
  *    streaming did) turns into the payload;
+ *  - pieces deflated apart by another thread and spliced between bytes the
+ *    writer deflates itself make one stream zlib itself inflates;
  *  - a file written the way the earlier writer did (one compress2 of the
  *    whole payload) is read by the streaming reader;
  *  - a truncated file, a flipped bit anywhere, over-long pulls and
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,6 +221,78 @@ static void test_round_trip_and_format(void **state)
 	}
 }
 
+/* Pieces deflated apart (here in another thread, in reverse order) and
+ * spliced between bytes the writer deflates itself: one valid zlib stream
+ * whose Adler-32 zlib checks. */
+struct pieces_arg {
+	const unsigned char *p;
+	size_t off[9];
+	struct store_ckpt_piece pc[8];
+};
+
+static void *compress_pieces(void *v)
+{
+	struct pieces_arg *a = v;
+	struct store_ckpt_zpiece *z = store_ckpt_zpiece_new();
+	for (int k = 7; k >= 0; k--)
+		assert_int_equal(
+		    store_ckpt_compress(z, a->p + a->off[k], a->off[k + 1] - a->off[k], &a->pc[k]),
+		    0);
+	store_ckpt_zpiece_free(z);
+	return NULL;
+}
+
+static void test_spliced_pieces(void **state)
+{
+	(void)state;
+	char dir[128];
+	mkdtemp_dir(dir, sizeof(dir));
+	size_t n = 2500000;
+	unsigned char *p = make_payload(n, 21);
+	/* layout: own bytes, then 8 pieces with own bytes between some, then own */
+	struct pieces_arg a = {.p = p};
+	size_t cuts[9] = {1000, 1000, 70000, 70001, 400000, 900000, 900100, 2000000, 2400000};
+	memcpy(a.off, cuts, sizeof(cuts)); /* piece k = [off[k], off[k+1]); piece 0 is empty */
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, compress_pieces, &a), 0);
+	pthread_join(th, NULL);
+	char err[1500];
+	struct store_ckpt_writer *w;
+	assert_int_equal(store_ckpt_begin(dir, &w, err, sizeof(err)), 0);
+	assert_int_equal(store_ckpt_add(w, p, cuts[0]), 0);
+	for (int k = 0; k < 8; k++) {
+		assert_int_equal(store_ckpt_add_piece(w, &a.pc[k]), 0);
+		buf_free(&a.pc[k].z);
+	}
+	assert_int_equal(store_ckpt_add(w, p + cuts[8], n - cuts[8]), 0);
+	assert_int_equal(store_ckpt_finish(w, &INFO, NULL, err, sizeof(err)), 0);
+	struct store_ckpt_info ci;
+	struct buf out = BUF_INIT;
+	assert_int_equal(store_ckpt_read(dir, &ci, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.p, p, n);
+	buf_free(&out);
+	/* and zlib's own one-shot inflate agrees (Adler-32 checked) */
+	char path[600];
+	snprintf(path, sizeof(path), "%s/checkpoint", dir);
+	size_t fn;
+	unsigned char *f = slurp(path, &fn);
+	uLongf dn = (uLongf)n;
+	unsigned char *d = malloc(n);
+	assert_int_equal(uncompress(d, &dn, f + 68, (uLong)(fn - 72)), Z_OK);
+	assert_int_equal(dn, n);
+	assert_memory_equal(d, p, n);
+	/* a flipped bit inside a piece is caught */
+	f[68 + (fn - 72) / 2] ^= 4;
+	spit(path, f, fn);
+	assert_int_not_equal(store_ckpt_read(dir, &ci, &out, err, sizeof(err)), 0);
+	buf_free(&out);
+	free(d);
+	free(f);
+	free(p);
+	rm_rf(dir);
+}
+
 /* A file as the writer before streaming made it: compress2 of the whole. */
 static void test_reads_whole_buffer_file(void **state)
 {
@@ -390,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip_and_format),
+	    cmocka_unit_test(test_spliced_pieces),
 	    cmocka_unit_test(test_reads_whole_buffer_file),
 	    cmocka_unit_test(test_damage_refused),
 	    cmocka_unit_test(test_write_failure_keeps_previous),
