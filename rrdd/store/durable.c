@@ -89,10 +89,13 @@ struct store_dur {
 	bool background;      /* opt.background_checkpoints */
 	bool ck_busy;         /* a checkpoint is being written... */
 	bool ck_snap;         /* ...and is still reading the registry: cycles wait */
-	bool ck_thread;       /* ck_tid is to be joined */
+	int nthreads;         /* checkpoint threads alive (detached) */
 	struct ckjob *ck_job; /* while its entries are being claimed (ck_help) */
-	pthread_t ck_tid;
 	pthread_cond_t ck_cv;
+	pthread_mutex_t amu;      /* archive writes and their bookkeeping (failed, counters) */
+	_Atomic unsigned ar_gen;  /* bumped to stop a checkpoint thread's archives early */
+	struct owner_ref ar_last; /* (amu) the last one archived by a pass cut short */
+	bool ar_resume;           /* (amu) the next pass starts after ar_last */
 };
 
 static struct store_dur *global_dur;
@@ -165,14 +168,42 @@ static void note_archive_result(struct store_dur *d, enum mon_owner_kind kind, c
 	}
 }
 
-static int write_archive(struct store_dur *d, enum mon_owner_kind kind, const char *uuid,
-                         const struct rrdb *r)
+/* Every archive write holds d->amu (after d->mu when both are taken):
+ * writes of one key never overlap (they share a temporary name) and land
+ * in the order their copies were taken. */
+static int write_archive_amu(struct store_dur *d, enum mon_owner_kind kind, const char *uuid,
+                             const struct rrdb *r)
 {
 	char err[512];
 	const char *key = kind == MON_HOST ? d->host_uuid : uuid;
 	int rc = store_archive_write(d->archive_dir, key, r, err, sizeof(err));
 	note_archive_result(d, kind, uuid, rc, err);
 	return rc;
+}
+
+static int write_archive(struct store_dur *d, enum mon_owner_kind kind, const char *uuid,
+                         const struct rrdb *r)
+{
+	pthread_mutex_lock(&d->amu);
+	int rc = write_archive_amu(d, kind, uuid, r);
+	pthread_mutex_unlock(&d->amu);
+	return rc;
+}
+
+/* The periodic archive of an owner from the checkpoint thread (d->mu not
+ * held): the copy is taken under d->amu, so when the owner leaves at the
+ * same time the archive of its final state, written by the cycle under
+ * d->amu too, lands after this one.  Returns whether it was a big RRD. */
+static bool archive_owner_bg(struct store_dur *d, enum mon_owner_kind kind, const char *uuid)
+{
+	pthread_mutex_lock(&d->amu);
+	struct rrdb *r = mon_dup(d->reg, kind, uuid);
+	bool big = r && r->nds > 256;
+	if (r) /* gone since: it was archived when it went */
+		write_archive_amu(d, kind, uuid, r);
+	pthread_mutex_unlock(&d->amu);
+	rrdb_free(r);
+	return big;
 }
 
 static long pending_find(struct store_dur *d, enum mon_owner_kind kind, const char *uuid)
@@ -581,6 +612,15 @@ static int replay_one(void *ctx, uint64_t seq, uint32_t type, const void *payloa
 /* Every entry of the registry (owner kind and uuid), in mon_save_all's
  * order (host, VMs, SRs), entries without an RRD included. */
 
+/* The order of list_entries: host, VMs, SRs, each by uuid. */
+static int owner_cmp(const struct owner_ref *a, const struct owner_ref *b)
+{
+	static const int rank[] = {[MON_HOST] = 0, [MON_VM] = 1, [MON_SR] = 2};
+	if (a->kind != b->kind)
+		return rank[a->kind] - rank[b->kind];
+	return strcmp(a->uuid, b->uuid);
+}
+
 static size_t list_entries(struct mon_registry *reg, struct owner_ref **out)
 {
 	mon_rdlock(reg);
@@ -962,14 +1002,18 @@ static void ck_job_init(struct store_dur *d, struct ckjob *j, uint64_t segno, ui
 	j->nown = list_entries(d->reg, &j->own);
 }
 
-/* Wait (d->mu held) until no background checkpoint runs, and reap it. */
-static void ck_wait_idle(struct store_dur *d)
+/* Wait (d->mu held) until no background checkpoint is being written; with
+ * all, also until every checkpoint thread has ended (one may still write
+ * the archives that follow a periodic checkpoint: the rest of them is
+ * dropped, the caller takes another checkpoint or writes every archive). */
+static void ck_wait_idle(struct store_dur *d, bool all)
 {
 	while (d->ck_busy)
 		pthread_cond_wait(&d->ck_cv, &d->mu);
-	if (d->ck_thread) {
-		pthread_join(d->ck_tid, NULL); /* it has left d->mu for good */
-		d->ck_thread = false;
+	if (all) {
+		d->ar_gen++;
+		while (d->nthreads)
+			pthread_cond_wait(&d->ck_cv, &d->mu);
 	}
 }
 
@@ -982,7 +1026,7 @@ static int checkpoint_locked(struct store_dur *d, double now)
 {
 	if (!d->journaling)
 		return 0;
-	ck_wait_idle(d);
+	ck_wait_idle(d, true);
 	d->last_ckpt_t = now;
 	if (d->jopen)
 		store_jnl_sync(&d->jnl, now);
@@ -1032,13 +1076,42 @@ static void *ck_main(void *arg)
 	} else {
 		store_jnl_prune(d->jdir, j->ci.next_segno);
 		ck_done_log(d, j);
-		if (j->archives && has(d->archive_dir) && d->iaq >= d->naq)
-			queue_archives(d);
 	}
+	bool archives = !rc && j->archives && has(d->archive_dir);
+	struct owner_ref *o = NULL;
+	size_t n = archives ? list_entries(d->reg, &o) : 0;
+	unsigned gen = ++d->ar_gen; /* an older thread still archiving stops */
 	d->ck_busy = false;
 	pthread_cond_broadcast(&d->ck_cv);
 	pthread_mutex_unlock(&d->mu);
 	free(j);
+	/* then every archive, here rather than in the cycles (the host's alone
+	 * takes ~0.2-0.4 s at 1024 VMs); stopped early by the next checkpoint,
+	 * a stop or close (ar_gen), in which case the next pass goes on after
+	 * the last one written, so every owner gets its turn */
+	pthread_mutex_lock(&d->amu);
+	size_t start = 0;
+	while (d->ar_resume && start < n && owner_cmp(&o[start], &d->ar_last) <= 0)
+		start++;
+	pthread_mutex_unlock(&d->amu);
+	size_t k = 0;
+	for (; k < n && d->ar_gen == gen; k++) {
+		struct owner_ref *c = &o[(start + k) % n];
+		bool big = archive_owner_bg(d, c->kind, c->uuid);
+		pthread_mutex_lock(&d->amu);
+		d->ar_last = *c;
+		d->ar_resume = k + 1 < n;
+		pthread_mutex_unlock(&d->amu);
+		if (big)
+			malloc_trim(0);
+	}
+	free(o);
+	if (n)
+		malloc_trim(0);
+	pthread_mutex_lock(&d->mu);
+	d->nthreads--;
+	pthread_cond_broadcast(&d->ck_cv);
+	pthread_mutex_unlock(&d->mu); /* d is not touched after this */
 	return NULL;
 }
 
@@ -1056,7 +1129,6 @@ static int checkpoint_start_locked(struct store_dur *d, double now, bool archive
 {
 	if (!d->journaling || d->ck_busy)
 		return 0;
-	ck_wait_idle(d);
 	d->last_ckpt_t = now;
 	if (d->jopen)
 		store_jnl_sync(&d->jnl, now);
@@ -1077,11 +1149,17 @@ static int checkpoint_start_locked(struct store_dur *d, double now, bool archive
 	d->jnl = nj;
 	d->jopen = true;
 	store_tickenc_reset(d->tenc, segno);
+	d->ar_gen++; /* the archives of the previous one (if still going) stop */
 	d->ck_busy = d->ck_snap = true;
-	if (pthread_create(&d->ck_tid, NULL, ck_main, j) == 0) {
-		d->ck_thread = true;
+	d->nthreads++;
+	pthread_attr_t at;
+	pthread_t tid;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	int cr = pthread_create(&tid, &at, ck_main, j);
+	pthread_attr_destroy(&at);
+	if (cr == 0)
 		return 0;
-	}
 	/* no thread: write it here (ck_main takes d->mu itself) */
 	pthread_mutex_unlock(&d->mu);
 	ck_main(j);
@@ -1153,7 +1231,7 @@ static void archive_some(struct store_dur *d)
 int store_dur_checkpoint(struct store_dur *d, double now, bool archives)
 {
 	pthread_mutex_lock(&d->mu);
-	ck_wait_idle(d);
+	ck_wait_idle(d, true);
 	double t0 = wall_seconds();
 	int fails = checkpoint_locked(d, now) ? 1 : 0;
 	if (archives)
@@ -1188,6 +1266,7 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 	d->last_retry_t = NAN;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->ck_cv, NULL);
+	pthread_mutex_init(&d->amu, NULL);
 	d->background = opt->background_checkpoints;
 	d->tenc = store_tickenc_new();
 	if (has(opt->archive_dir))
@@ -1283,7 +1362,7 @@ void store_dur_close(struct store_dur *d)
 	if (global_dur == d)
 		global_dur = NULL;
 	pthread_mutex_lock(&d->mu);
-	ck_wait_idle(d);
+	ck_wait_idle(d, true);
 	pthread_mutex_unlock(&d->mu);
 	if (d->jopen) {
 		store_jnl_sync(&d->jnl, d->last_t);
@@ -1299,6 +1378,7 @@ void store_dur_close(struct store_dur *d)
 	store_tickdec_free(d->tdec);
 	free(d->aq);
 	pthread_cond_destroy(&d->ck_cv);
+	pthread_mutex_destroy(&d->amu);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -1487,7 +1567,9 @@ int store_dur_note_changed(enum mon_owner_kind kind, const char *uuid)
 void store_dur_get_stats(struct store_dur *d, struct store_dur_stats *out)
 {
 	pthread_mutex_lock(&d->mu);
+	pthread_mutex_lock(&d->amu);
 	*out = d->st;
+	pthread_mutex_unlock(&d->amu);
 	out->segment_bytes = d->jopen ? d->jnl.size : 0;
 	out->pending = (uint32_t)d->npend;
 	pthread_mutex_unlock(&d->mu);
