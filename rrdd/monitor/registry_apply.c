@@ -318,8 +318,15 @@ void mon_apply(struct mon_registry *reg, const struct mon_chunk *const *chunks, 
 	struct apply_ctx ax = {reg, ++reg->cycle, rs, n_res, &local};
 	for (size_t i = 0; i < n; i++) {
 		const struct mon_chunk *c = order[i].c;
-		for (uint32_t j = 0; j < c->nowner; j++)
+		for (uint32_t j = 0; j < c->nowner; j++) {
+			if (j + 1 < c->nowner) { /* its state loads while this one runs */
+				const struct mon_chunk_owner *nx = &c->owner[j + 1];
+				struct mon_rrd *ne = reg_find(reg, nx->kind, nx->uuid);
+				if (ne && ne->rrd)
+					rrdb_prefetch(ne->rrd);
+			}
 			apply_owner(&ax, c, &c->owner[j]);
+		}
 	}
 	fill_missing(&ax, reg->host, now);
 	for (uint32_t i = 0; i < reg->vms.n; i++)

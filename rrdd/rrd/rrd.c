@@ -685,6 +685,16 @@ size_t rrdb_default_rras(int use_min_max, struct rrdb_rra_def out[RRDB_MAX_DEFAU
 	return n;
 }
 
+void rrdb_prefetch(const struct rrdb *r)
+{
+	const char *d = (const char *)r->ds, *de = d + sizeof(*r->ds) * r->nds;
+	for (; d < de; d += 64)
+		__builtin_prefetch(d, 1);
+	const char *c = r->blk, *ce = c + sizeof(struct rrdb_cdp) * r->nrra * r->nds;
+	for (; c < ce; c += 64)
+		__builtin_prefetch(c, 1);
+}
+
 double rrdb_query_latest(const struct rrdb *r, uint32_t ds)
 {
 	if (ds >= r->nds)

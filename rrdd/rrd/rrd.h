@@ -175,6 +175,10 @@ void rrdb_ring_load(struct rrdb *r, uint32_t ds, uint32_t rra, const float *olde
 #define RRDB_MAX_DEFAULT_RRAS 10
 size_t rrdb_default_rras(int use_min_max, struct rrdb_rra_def out[RRDB_MAX_DEFAULT_RRAS]);
 
+/* A hint that r is about to be updated: starts fetching its DS states and
+ * CDPs into the cache (no effect on any value). */
+void rrdb_prefetch(const struct rrdb *r);
+
 /* The value xcp-rrdd's query_*_ds returns: the newest row of the first
  * AVERAGE RRA (NaN if none). */
 double rrdb_query_latest(const struct rrdb *r, uint32_t ds);
