@@ -22,9 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -776,7 +774,6 @@ struct ckjob {
 	uint64_t old_bytes; /* of the segment the checkpoint replaces */
 	bool archives;      /* queue every archive when it succeeds */
 	bool locked;        /* d->mu is held throughout (synchronous) */
-	bool inline_run;    /* ck_main called by the cycle (no thread could start) */
 	double t0;
 	uint64_t bytes; /* of the file written */
 	char err[1400];
@@ -1067,7 +1064,6 @@ static void *ck_main(void *arg)
 {
 	struct ckjob *j = arg;
 	struct store_dur *d = j->d;
-	bool inline_run = j->inline_run;
 	int rc = ck_write(j);
 	free(j->own);
 	j->own = NULL;
@@ -1093,8 +1089,6 @@ static void *ck_main(void *arg)
 	 * takes ~0.2-0.4 s at 1024 VMs); stopped early by the next checkpoint,
 	 * a stop or close (ar_gen), in which case the next pass goes on after
 	 * the last one written, so every owner gets its turn */
-	if (n && !inline_run) /* this thread only: HTTP answers and cycles go first */
-		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 	pthread_mutex_lock(&d->amu);
 	size_t start = 0;
 	while (d->ar_resume && start < n && owner_cmp(&o[start], &d->ar_last) <= 0)
@@ -1167,7 +1161,6 @@ static int checkpoint_start_locked(struct store_dur *d, double now, bool archive
 	if (cr == 0)
 		return 0;
 	/* no thread: write it here (ck_main takes d->mu itself) */
-	j->inline_run = true;
 	pthread_mutex_unlock(&d->mu);
 	ck_main(j);
 	pthread_mutex_lock(&d->mu);
