@@ -61,11 +61,22 @@ int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct 
 	c->t = s->t;
 	for (uint32_t i = 0; i < s->nowner; i++) {
 		const struct src_owner *so = &s->owner[i];
+		/* what this slot held after the previous conversion: with the
+		 * same layout token its descriptors are already these */
+		uint64_t had_layout = i < c->cap ? c->owner[i].layout : 0;
+		uint32_t had_nds = i < c->cap ? c->owner[i].nds : 0;
 		struct mon_chunk_owner *o = mon_chunk_add_owner(
 		    c, so->kind == SRC_OWNER_HOST ? MON_HOST : MON_VM, so->uuid);
 		if (o->cap < so->nds) {
 			o->cap = so->nds;
 			o->ds = xrealloc(o->ds, sizeof(*o->ds) * o->cap);
+		}
+		if (so->layout && so->layout == had_layout && so->nds == had_nds) {
+			for (uint32_t j = 0; j < so->nds; j++)
+				o->ds[j].v = so->ds[j].v;
+			o->nds = so->nds;
+			o->layout = so->layout;
+			continue;
 		}
 		for (uint32_t j = 0; j < so->nds; j++) {
 			const struct src_ds *d = &so->ds[j];

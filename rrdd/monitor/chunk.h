@@ -83,7 +83,9 @@ void mon_chunk_reset(struct mon_chunk *c);
 
 /* Build a chunk from the hypervisor source's named samples (catalogue.h):
  * owners and values as given, descriptors from the catalogue (strings
- * borrowed from s, which must outlive c).  c is reset first.  Returns 0. */
+ * borrowed from s, which must outlive c).  c is reset first; an owner slot
+ * that held the same nonzero layout token (and count) at the previous
+ * conversion keeps its descriptors and takes only the values.  Returns 0. */
 int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct mon_chunk *c);
 
 /* Copy a uuid (NULL = "") into a 37-byte field, truncating, NUL-padded. */
