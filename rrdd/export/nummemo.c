@@ -11,8 +11,15 @@
 
 void num_memo_rewind(struct num_memo *m)
 {
-	if (m)
-		m->pos = 0;
+	if (!m)
+		return;
+	/* the previous document had pos numbers: give back what doubling
+	 * over-allocated (the next document is most likely the same size) */
+	if (m->pos && m->cap > m->pos + m->pos / 8) {
+		m->v = xrealloc(m->v, sizeof(*m->v) * m->pos);
+		m->cap = m->n = m->pos;
+	}
+	m->pos = 0;
 }
 
 size_t num_memo_format(struct num_memo *m, char *out, double v)

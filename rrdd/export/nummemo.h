@@ -31,7 +31,8 @@ struct num_memo {
 		NULL, 0, 0, 0                                                                      \
 	}
 
-/* Start a new document: the next number is position 0 again. */
+/* Start a new document: the next number is position 0 again (slots past
+ * the previous document's length are released). */
 void num_memo_rewind(struct num_memo *m);
 
 /* Write finite v as numfmt_double does into out (at least NUMFMT_MAX bytes),
