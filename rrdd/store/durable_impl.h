@@ -1,0 +1,130 @@
+/*
+ * Internals of the durable store shared by its two files: durable.c
+ * (journal records, replay, recovery, the public calls) and durable_ckpt.c
+ * (checkpoints, foreground and background, and the archive passes that
+ * follow them).  Not for use outside rrdd/store.  The state is guarded by
+ * d->mu, archive writes and their bookkeeping by d->amu (taken after d->mu
+ * when both are held).
+ */
+#ifndef RRDD_STORE_DURABLE_IMPL_H
+#define RRDD_STORE_DURABLE_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor/registry.h"
+#include "store/durable.h"
+#include "store/journal.h"
+#include "util/buf.h"
+
+struct ckjob;
+
+#define RETRY_SECONDS 60.0
+
+struct pending {
+	enum mon_owner_kind kind;
+	char uuid[MON_UUID_LEN + 1];
+	struct rrdb *rrd;
+};
+
+/* an owner, for lists of entries */
+struct owner_ref {
+	enum mon_owner_kind kind;
+	char uuid[MON_UUID_LEN + 1];
+};
+
+struct failed_key {
+	char key[MON_UUID_LEN + 1];
+};
+
+struct store_dur {
+	struct store_dur_options opt;
+	char state_dir[1024], archive_dir[1024], jdir[1100], host_uuid[MON_UUID_LEN + 1];
+	bool journaling; /* a journal directory is in use */
+	bool jopen;      /* jnl is open and healthy */
+	struct store_jnl jnl;
+	struct mon_registry *reg;
+	pthread_mutex_t mu;
+	double last_t;       /* last cycle applied */
+	double last_ckpt_t;  /* cycle time of the last checkpoint attempt */
+	double last_retry_t; /* of pending archives */
+	bool replaying;
+	struct pending *pend;
+	size_t npend, cap_pend;
+	struct failed_key *failed; /* owners whose last archive write failed */
+	size_t nfailed, cap_failed;
+	bool jerr_logged, ckerr_logged;
+	struct store_dur_stats st;
+	struct buf enc, z;          /* scratch of the tick encoder */
+	struct store_tickenc *tenc; /* the current segment's cycle stream */
+	struct store_tickdec *tdec; /* during replay */
+	struct owner_ref *aq;       /* archives due after a periodic checkpoint (no RRDs held) */
+	size_t naq, iaq;
+	/* the checkpoint being written in the background (store_dur_ckpt_start) */
+	bool background;      /* opt.background_checkpoints */
+	bool ck_busy;         /* a checkpoint is being written... */
+	bool ck_snap;         /* ...and is still reading the registry: cycles wait */
+	int nthreads;         /* checkpoint threads alive (detached) */
+	struct ckjob *ck_job; /* while its entries are being claimed (ckpt_help) */
+	pthread_cond_t ck_cv;
+	pthread_mutex_t amu;      /* archive writes and their bookkeeping (failed, counters) */
+	_Atomic unsigned ar_gen;  /* bumped to stop a checkpoint thread's archives early */
+	struct owner_ref ar_last; /* (amu) the last one archived by a pass cut short */
+	bool ar_resume;           /* (amu) the next pass starts after ar_last */
+};
+
+static inline bool store_dur_has(const char *s)
+{
+	return s && *s;
+}
+
+/* ---- durable.c ---- */
+
+/* Monotonic wall time in seconds. */
+double store_dur_wall(void);
+
+/* Write the archive of an owner from r, logging a failure once per owner;
+ * _amu with d->amu held, the other takes it.  0 or -errno. */
+int store_dur_write_archive_amu(struct store_dur *d, enum mon_owner_kind kind, const char *uuid,
+                                const struct rrdb *r);
+int store_dur_write_archive(struct store_dur *d, enum mon_owner_kind kind, const char *uuid,
+                            const struct rrdb *r);
+
+/* Retry the archives of departed RRDs whose write failed (d->mu held).
+ * Returns the number still failing. */
+int store_dur_retry_pending(struct store_dur *d);
+
+/* ---- durable_ckpt.c ---- */
+
+/* Every registry entry (owner kind and uuid) in mon_save_all's order
+ * (host, VMs, SRs by uuid), entries without an RRD included; *out is
+ * malloc'ed.  Returns the count. */
+size_t store_dur_list_entries(struct mon_registry *reg, struct owner_ref **out);
+
+/* A checkpoint now, synchronously, d->mu held (see durable_ckpt.c). 0 or
+ * -errno (logged once). */
+int store_dur_ckpt_sync(struct store_dur *d, double now);
+
+/* Start a background checkpoint, d->mu held; archives: write every
+ * archive after it.  0 (or one is already running) or -errno. */
+int store_dur_ckpt_start(struct store_dur *d, double now, bool archives);
+
+/* Wait (d->mu held) until no background checkpoint is being written;
+ * with all, until every checkpoint thread has ended too. */
+void store_dur_ckpt_wait_idle(struct store_dur *d, bool all);
+
+/* A cycle about to wait for a background checkpoint's snapshot takes
+ * entries itself (d->mu held). */
+void store_dur_ckpt_help(struct store_dur *d);
+
+/* Archives spread over the cycles (without background checkpoints):
+ * queue every owner; write the next few (d->mu held). */
+void store_dur_queue_archives(struct store_dur *d);
+void store_dur_archive_some(struct store_dur *d);
+
+/* Write every archive now (d->mu held).  Returns the number of failures. */
+int store_dur_archive_all_locked(struct store_dur *d);
+
+#endif
