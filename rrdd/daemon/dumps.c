@@ -31,25 +31,6 @@ void dump_number(struct buf *out, double v)
 	}
 }
 
-struct vm_ctx {
-	struct mon_registry *reg;
-	struct buf *out;
-	struct num_memo *memo;
-	int n;
-};
-
-static int vm_cb(const char *uuid, const struct rrdb *r, void *ctx)
-{
-	(void)r;
-	struct vm_ctx *v = ctx;
-	if (v->n++)
-		buf_adds(v->out, ", ");
-	exp_json_str(v->out, uuid, strlen(uuid));
-	buf_adds(v->out, ": ");
-	mon_latest_json_locked(v->reg, MON_VM, uuid, v->out, v->memo);
-	return 0;
-}
-
 void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, struct num_memo *memo)
 {
 	buf_reset(host);
@@ -57,10 +38,7 @@ void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, str
 	num_memo_rewind(memo);
 	mon_rdlock(reg);
 	mon_latest_json_locked(reg, MON_HOST, NULL, host, memo);
-	struct vm_ctx v = {reg, vms, memo, 0};
-	buf_addc(vms, '{');
-	mon_foreach_locked(reg, MON_VM, vm_cb, &v);
-	buf_addc(vms, '}');
+	mon_vms_json_locked(reg, vms, memo);
 	mon_unlock(reg);
 	buf_addc(host, '\n');
 	buf_addc(vms, '\n');

@@ -20,6 +20,10 @@
 #include "export/textesc.h"
 #include "util/xalloc.h"
 
+/* Dump keys ("\"name\": ") up to this long are copied with one fixed-size
+ * copy (inlined), longer ones with a plain memcpy. */
+#define KEY_COPY 32
+
 /* ---- lock ---- */
 
 void mon_rdlock(struct mon_registry *reg)
@@ -292,12 +296,12 @@ void reg_reindex(struct mon_rrd *e)
 		buf_add(&e->keys, ": ", 2);
 	}
 	e->key_off[nds] = (uint32_t)e->keys.len;
+	buf_reserve(&e->keys, KEY_COPY); /* readable slack for fixed-size copies */
 }
 
-void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
-                            struct buf *out, struct num_memo *memo)
+/* The dump object of entry e (NULL: "{}"). */
+static void entry_json(const struct mon_rrd *e, struct buf *out, struct num_memo *memo)
 {
-	struct mon_rrd *e = reg_find(reg, kind, uuid);
 	uint32_t nds = e && e->rrd ? e->rrd->nds : 0;
 	/* one reservation for the whole object: '{', per DS ", " + key + a
 	 * value of at most NUMFMT_MAX bytes, '}' */
@@ -312,7 +316,11 @@ void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, 
 			p += 2;
 		}
 		uint32_t kl = e->key_off[i + 1] - e->key_off[i];
-		memcpy(p, e->keys.p + e->key_off[i], kl);
+		if (kl <= KEY_COPY) /* keys has KEY_COPY bytes of slack; out has
+		                       NUMFMT_MAX >= KEY_COPY after the key */
+			memcpy(p, e->keys.p + e->key_off[i], KEY_COPY);
+		else
+			memcpy(p, e->keys.p + e->key_off[i], kl);
 		p += kl;
 		double v = e->latest[i];
 		if (isnan(v)) {
@@ -329,6 +337,29 @@ void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, 
 	}
 	*p++ = '}';
 	buf_commit(out, (size_t)(p - p0));
+}
+
+void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                            struct buf *out, struct num_memo *memo)
+{
+	entry_json(reg_find(reg, kind, uuid), out, memo);
+}
+
+void mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_memo *memo)
+{
+	buf_addc(out, '{');
+	int n = 0;
+	for (uint32_t i = 0; i < reg->vms.n; i++) {
+		const struct mon_rrd *e = reg->vms.v[i];
+		if (!e->rrd)
+			continue;
+		if (n++)
+			buf_add(out, ", ", 2);
+		exp_json_str(out, e->uuid, strlen(e->uuid));
+		buf_add(out, ": ", 2);
+		entry_json(e, out, memo);
+	}
+	buf_addc(out, '}');
 }
 
 void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out)

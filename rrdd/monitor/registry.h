@@ -170,6 +170,11 @@ struct num_memo;
 void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                             struct buf *out, struct num_memo *memo);
 
+/* Append the spec 3.6 vm-metrics object to out: {"<vm-uuid>": <the object
+ * of mon_latest_json_locked>, ...} over every VM RRD in uuid order, in one
+ * pass.  Lock held (a read lock is enough); memo as above. */
+void mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_memo *memo);
+
 /* Number of RRDs and the bytes their rings take (sum of DSs x rows x 4),
  * for the benchmark and logs. */
 void mon_footprint(struct mon_registry *reg, size_t *nrrd, size_t *ring_bytes);
