@@ -55,7 +55,7 @@ struct sim_vm {
 	char uuid[SRC_UUID_LEN + 1];
 	bool dom0, hvm, runstate, halted;
 	uint32_t vcpus, max_vcpus;
-	struct sim_pat load[SIM_MAX_VCPUS]; /* fraction of one vCPU */
+	struct sim_pat *load; /* max_vcpus entries, owned: fraction of one vCPU */
 	int64_t memory_kib, target_kib, free_kib, dyn_min_kib, dyn_max_kib; /* SRC_NO_VALUE */
 	uint32_t nvif, nvbd;
 	struct sim_vif_spec vif[SIM_MAX_DEVS];

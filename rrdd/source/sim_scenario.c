@@ -343,7 +343,8 @@ static int st_vm(struct parser *ps, char **w, int n)
 		for (uint32_t i = 0; i < sc->nvm; i++)
 			if (sc->vm[i].dom0)
 				return fail(ps, "two dom0s");
-	for (uint32_t i = 0; i < SIM_MAX_VCPUS; i++)
+	vm->load = xcalloc(vm->max_vcpus, sizeof(*vm->load));
+	for (uint32_t i = 0; i < vm->max_vcpus; i++)
 		vm->load[i] = (struct sim_pat){.kind = PAT_CONST};
 	sc->nvm++;
 	return 0;
@@ -361,7 +362,7 @@ static int st_load(struct parser *ps, char **w, int n)
 	if (pattern(ps, w[3], 1.0, &p) < 0)
 		return -EINVAL;
 	if (strcmp(w[2], "*") == 0) {
-		for (uint32_t i = 0; i < SIM_MAX_VCPUS; i++) {
+		for (uint32_t i = 0; i < vm->max_vcpus; i++) {
 			vm->load[i] = p;
 			vm->load[i].key = sim_hash(p.key + i);
 		}
@@ -677,6 +678,8 @@ int sim_scenario_check(const struct sim_scenario *sc, char *err, size_t errlen)
 
 void sim_scenario_free(struct sim_scenario *sc)
 {
+	for (uint32_t i = 0; sc->vm && i < sc->nvm; i++)
+		free(sc->vm[i].load);
 	free(sc->vm);
 	free(sc->ev);
 	sc->vm = NULL;
@@ -725,8 +728,11 @@ void sim_scenario_generate(uint32_t n, uint64_t seed, struct sim_scenario *sc)
 		vm->dyn_min_kib = vm->memory_kib / 2;
 		vm->free_kib = (i % 5 == 4) ? SRC_NO_VALUE : vm->memory_kib / 2;
 		vm->runstate = true;
+		vm->load = xcalloc(vm->max_vcpus, sizeof(*vm->load));
 		for (uint32_t v = 0; v < SIM_MAX_VCPUS; v++) {
-			struct sim_pat *p = &vm->load[v];
+			/* every vCPU slot draws its numbers, so the stream (and the
+			 * scenario) does not depend on max_vcpus */
+			struct sim_pat spare, *p = v < vm->max_vcpus ? &vm->load[v] : &spare;
 			uint64_t r = rnd(&st);
 			p->key = rnd(&st);
 			switch (i == 0 ? 0 : r % 3) {
