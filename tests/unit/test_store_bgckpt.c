@@ -327,6 +327,16 @@ static struct run run_child(const char *dir, enum child_mode m, int crash_ops)
 	kill(pid, SIGKILL);
 	int status;
 	waitpid(pid, &status, 0);
+	/* the child ran on while we decided: what it reported since counts */
+	char msg[5];
+	while (read(p[0], msg, 5) == 5) {
+		int i;
+		memcpy(&i, msg + 1, sizeof(i));
+		if (msg[0] == 'T')
+			r.done = i + 1;
+		else if (msg[0] == 'R' && r.first < 0)
+			r.first = r.done = i;
+	}
 	close(p[0]);
 	if (r.done < 0) /* killed before recovery finished: nothing new applied */
 		r.done = -1;
