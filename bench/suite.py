@@ -250,15 +250,29 @@ class Daemon:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def tick_times(self):
-        ts = []
+        """Times of the successful renames of vm-metrics.json.  With more
+        than one thread renaming (checkpoint and archive threads), strace -f
+        splits a call interrupted by another thread's into "<unfinished ...>"
+        and "<... rename resumed>" lines: the call counts at its start."""
+        ts, pending = [], {}
         try:
             with open(self.trace) as f:
                 for line in f:
-                    if 'vm-metrics.json")' in line and "= 0" in line:
-                        ts.append(float(line.split()[1]))
+                    w = line.split()
+                    if len(w) < 3:
+                        continue
+                    pid, t = w[0], w[1]
+                    if 'vm-metrics.json"' in line and "<unfinished" in line:
+                        pending[pid] = float(t)
+                    elif "<... rename resumed>" in line:
+                        start = pending.pop(pid, None)
+                        if start is not None and "= 0" in line:
+                            ts.append(start)
+                    elif 'vm-metrics.json")' in line and "= 0" in line:
+                        ts.append(float(t))
         except OSError:
             pass
-        return ts
+        return sorted(ts)
 
     def ticks(self):
         return len(self.tick_times())
