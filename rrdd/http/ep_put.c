@@ -132,7 +132,9 @@ void put_finish(struct put_session *s, struct http_resp *resp)
 	const char *what = s->is_host ? "host" : "vm";
 	if (s->archive) {
 		char err[512];
+		struct store_dur *al = store_dur_archive_lock();
 		rc = store_archive_write(s->c->archive_dir, s->uuid, r, err, sizeof(err));
+		store_dur_archive_unlock(al);
 		rrdb_free(r);
 		if (rc) {
 			log_err("PUT /rrd %s %s: archiving failed: %s", what, s->uuid, err);

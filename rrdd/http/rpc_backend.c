@@ -289,6 +289,8 @@ static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
 	struct rpcsvc *s = ctx;
 	if (!(remote && *remote) && !need_archives(s, err))
 		return -1;
+	/* local archives: in turn with the store's own archive writes */
+	struct store_dur *al = remote && *remote ? NULL : store_dur_archive_lock();
 	struct mon_copy *cp;
 	size_t n = mon_copy_all(s->c->reg, &cp);
 	int fails = 0;
@@ -298,6 +300,7 @@ static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
 			fails++;
 		rpc_err_clear(&e);
 	}
+	store_dur_archive_unlock(al);
 	mon_copies_free(cp, n);
 	log_info("backup_rrds: %zu RRDs %s %s, %d failures", n - (size_t)fails,
 	         remote && *remote ? "sent to" : "archived in",
@@ -314,10 +317,14 @@ static int be_archive_rrd(void *ctx, const char *vm, const char *remote, struct 
 	struct rpcsvc *s = ctx;
 	if (!uuid_ok(vm, err))
 		return -1;
+	struct store_dur *al = remote && *remote ? NULL : store_dur_archive_lock();
 	struct rrdb *r = mon_take(s->c->reg, MON_VM, vm);
-	if (!r)
+	if (!r) {
+		store_dur_archive_unlock(al);
 		return 0; /* nothing to archive */
+	}
 	int rc = store_or_send(s, vm, false, r, remote, err);
+	store_dur_archive_unlock(al);
 	rrdb_free(r);
 	store_dur_note_changed(MON_VM, vm); /* released from memory */
 	return rc;
@@ -328,12 +335,15 @@ static int be_archive_sr_rrd(void *ctx, const char *sr, char **path, struct rpc_
 	struct rpcsvc *s = ctx;
 	if (!uuid_ok(sr, err) || !need_archives(s, err))
 		return -1;
+	struct store_dur *al = store_dur_archive_lock();
 	struct rrdb *r = mon_take(s->c->reg, MON_SR, sr);
 	if (!r) {
+		store_dur_archive_unlock(al);
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "no RRD for SR %s", sr);
 		return -1;
 	}
 	int rc = store_or_send(s, sr, false, r, NULL, err);
+	store_dur_archive_unlock(al);
 	if (rc) {
 		if (mon_put(s->c->reg, MON_SR, sr, r))
 			rrdb_free(r);

@@ -964,6 +964,20 @@ void store_dur_set_global(struct store_dur *d)
 	global_dur = d;
 }
 
+struct store_dur *store_dur_archive_lock(void)
+{
+	struct store_dur *d = global_dur;
+	if (d)
+		pthread_mutex_lock(&d->amu);
+	return d;
+}
+
+void store_dur_archive_unlock(struct store_dur *d)
+{
+	if (d)
+		pthread_mutex_unlock(&d->amu);
+}
+
 int store_dur_note_changed(enum mon_owner_kind kind, const char *uuid)
 {
 	struct store_dur *d = global_dur;

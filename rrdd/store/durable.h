@@ -132,6 +132,16 @@ int store_dur_note(struct store_dur *d, enum mon_owner_kind kind, const char *uu
 int store_dur_note_changed(enum mon_owner_kind kind, const char *uuid);
 void store_dur_set_global(struct store_dur *d);
 
+/* For archive writers outside the store (the RPC layer, PUT /rrd?archive):
+ * serialise with the store's own archive writes by taking its archive
+ * mutex before copying the RRD to write and releasing it after the write,
+ * so two writers never share an archive's temporary file and archives of
+ * one owner land in the order their copies were taken.  Returns the store
+ * locked (pass it to unlock), or NULL when there is none.  Never hold the
+ * registry lock while taking it. */
+struct store_dur *store_dur_archive_lock(void);
+void store_dur_archive_unlock(struct store_dur *d);
+
 /* Take a checkpoint now, synchronously (after any background one has
  * finished): state file, new journal segment; and, if archives, write
  * every archive.  now stamps the fsync clock.  Returns the
