@@ -256,9 +256,9 @@ struct cname {
 	/* a short parameter again, here: compared without touching the block
 	 * (a cache miss per DS otherwise); "" when long or absent */
 	char pshort[16];
-	const char *name;  /* in block, or the catalogue's own string */
-	const char *desc;  /* likewise */
-	char *block;       /* owned: "name\0desc\0param\0" as needed, or NULL */
+	const char *name; /* in block, or the catalogue's own string */
+	const char *desc; /* likewise */
+	char *block;      /* owned: "name\0desc\0param\0" as needed, or NULL */
 };
 
 struct ocache {
