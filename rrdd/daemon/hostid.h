@@ -31,5 +31,4 @@ int hostid_inventory_uuid(const char *path, const char *key, char out[37]);
 int hostid_resolve(const char *explicit, const char *inventory, const char *state_dir, char out[37],
                    const char **origin, char *err, size_t errlen);
 
-
 #endif

@@ -109,7 +109,8 @@ void exp_rrdfile_names(const struct rrdb *r, exp_rrdfile_name *out)
 		san[k] = '\0';
 		for (uint32_t salt = 0;; salt++) {
 			char cand[EXP_RRDFILE_NAME_MAX + 1];
-			snprintf(cand, sizeof(cand), "%.12s_%06x", san, fnv1a(full, salt) & 0xffffffu);
+			snprintf(cand, sizeof(cand), "%.12s_%06x", san,
+			         fnv1a(full, salt) & 0xffffffu);
 			if (!taken(out, set, r->nds, cand)) {
 				strcpy(out[d], cand);
 				set[d] = 1;
