@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,13 +57,13 @@ const struct store_fileops *store_fops = &store_fops_system;
 
 /* ---- the crash hook: SIGKILL at the Nth operation ---- */
 
-static long crash_at; /* 0 = off */
-static long crash_count;
+static long crash_at;            /* 0 = off; set before any other thread starts */
+static _Atomic long crash_count; /* counted from every thread that writes */
 static char sync_log[1024];
 
 static void crash_point(void)
 {
-	if (crash_at && ++crash_count >= crash_at) {
+	if (crash_at && atomic_fetch_add(&crash_count, 1) + 1 >= crash_at) {
 		kill(getpid(), SIGKILL);
 		for (;;)
 			pause();
@@ -77,7 +78,7 @@ static int crash_open(const char *path, int flags, mode_t mode)
 
 static ssize_t crash_write(int fd, const void *p, size_t n)
 {
-	if (crash_at && crash_count + 1 >= crash_at && n > 1) {
+	if (crash_at && atomic_load(&crash_count) + 1 >= crash_at && n > 1) {
 		/* cut the write in the middle: the torn-write case */
 		(void)!write(fd, p, n / 2);
 		crash_point();
@@ -127,7 +128,7 @@ void store_fops_from_env(void)
 		long n = strtol(s, &end, 10);
 		if (*end == 0 && n > 0) {
 			crash_at = n;
-			crash_count = 0;
+			atomic_store(&crash_count, 0);
 			store_fops = &crash_fops;
 		}
 	}
