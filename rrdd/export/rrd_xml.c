@@ -84,8 +84,26 @@ static void put_row(struct buf *out, const struct rrdb *r, uint32_t rra, uint32_
 	buf_commit(out, (size_t)(p - p0));
 }
 
-static void put_rra(struct buf *out, const struct rrdb *r, uint32_t k)
+/* Where the text goes: out, handed to emit whenever it holds at least
+ * piece bytes (emit NULL: everything stays in out). */
+struct sink {
+	struct buf *out;
+	size_t piece;
+	void (*emit)(void *ctx, const char *p, size_t n);
+	void *ctx;
+};
+
+static void sink_check(struct sink *s)
 {
+	if (s->emit && s->out->len >= s->piece) {
+		s->emit(s->ctx, s->out->p, s->out->len);
+		buf_reset(s->out);
+	}
+}
+
+static void put_rra(struct sink *s, const struct rrdb *r, uint32_t k)
+{
+	struct buf *out = s->out;
 	const struct rrdb_rra *a = &r->rra[k];
 	ADDL(out, "<rra><cf>");
 	buf_adds(out, rrdb_cf_name(a->cf));
@@ -100,24 +118,48 @@ static void put_rra(struct buf *out, const struct rrdb *r, uint32_t k)
 		return;
 	}
 	ADDL(out, "<cdp_prep>");
-	for (uint32_t d = 0; d < r->nds; d++)
+	for (uint32_t d = 0; d < r->nds; d++) {
 		put_cdp(out, &r->ds[d].cdp[k]);
+		sink_check(s);
+	}
 	ADDL(out, "</cdp_prep><database>");
-	for (uint32_t row = 0; row < a->rows; row++)
+	for (uint32_t row = 0; row < a->rows; row++) {
 		put_row(out, r, k, a->rows - 1 - row);
+		sink_check(s);
+	}
 	ADDL(out, "</database></rra>");
 }
 
-void exp_rrd_xml(struct buf *out, const struct rrdb *r, int internal)
+static void put_rrd(struct sink *s, const struct rrdb *r, int internal)
 {
+	struct buf *out = s->out;
 	ADDL(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rrd><version>0003</version><step>");
 	exp_put_int64(out, r->step);
 	ADDL(out, "</step><lastupdate>");
 	exp_put_int64(out, exp_int64_of_float(r->last_updated));
 	ADDL(out, "</lastupdate>");
-	for (uint32_t d = 0; d < r->nds; d++)
+	for (uint32_t d = 0; d < r->nds; d++) {
 		put_ds(out, &r->ds[d], internal);
+		sink_check(s);
+	}
 	for (uint32_t k = 0; k < r->nrra; k++)
-		put_rra(out, r, k);
+		put_rra(s, r, k);
 	ADDL(out, "</rrd>");
+}
+
+void exp_rrd_xml(struct buf *out, const struct rrdb *r, int internal)
+{
+	struct sink s = {out, 0, NULL, NULL};
+	put_rrd(&s, r, internal);
+}
+
+void exp_rrd_xml_pieces(const struct rrdb *r, int internal, size_t piece,
+                        void (*emit)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	struct buf b = BUF_INIT;
+	struct sink s = {&b, piece, emit, ctx};
+	put_rrd(&s, r, internal);
+	if (b.len)
+		emit(ctx, b.p, b.len);
+	buf_free(&b);
 }

@@ -16,4 +16,10 @@
  * <ds> also carries <last_updated>.  DS names are XML-escaped. */
 void exp_rrd_xml(struct buf *out, const struct rrdb *r, int internal);
 
+/* The same document handed to emit in consecutive pieces of about piece
+ * bytes (one DS or one row may take a piece over), in order, never empty:
+ * the whole text is never held at once. */
+void exp_rrd_xml_pieces(const struct rrdb *r, int internal, size_t piece,
+                        void (*emit)(void *ctx, const char *p, size_t n), void *ctx);
+
 #endif

@@ -73,6 +73,54 @@ int store_gzip(const void *data, size_t n, struct buf *out)
 	return rc == Z_STREAM_END ? 0 : -EIO;
 }
 
+/* gzip of r's internal XML into out, the XML made and deflated piece by
+ * piece (a big RRD's text is never held whole). */
+struct gz_ctx {
+	z_stream z;
+	struct buf *out;
+	int rc;
+};
+
+static void gz_deflate(struct gz_ctx *g, int flush)
+{
+	do {
+		size_t room = 1 << 16;
+		g->z.next_out = (Bytef *)buf_reserve(g->out, room);
+		g->z.avail_out = (uInt)room;
+		int rc = deflate(&g->z, flush);
+		buf_commit(g->out, room - g->z.avail_out);
+		if (rc == Z_STREAM_ERROR || (flush == Z_FINISH && rc == Z_BUF_ERROR))
+			g->rc = -EIO;
+		if (flush == Z_FINISH && rc == Z_STREAM_END)
+			return;
+		if (g->rc)
+			return;
+	} while (g->z.avail_out == 0 || flush == Z_FINISH);
+}
+
+static void gz_emit(void *ctx, const char *p, size_t n)
+{
+	struct gz_ctx *g = ctx;
+	g->z.next_in = (Bytef *)(uintptr_t)p;
+	g->z.avail_in = (uInt)n; /* pieces are far below 4 GiB */
+	gz_deflate(g, Z_NO_FLUSH);
+}
+
+static int gzip_rrd_xml(const struct rrdb *r, struct buf *out)
+{
+	struct gz_ctx g;
+	memset(&g, 0, sizeof(g));
+	g.out = out;
+	if (deflateInit2(&g.z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	exp_rrd_xml_pieces(r, 1, 1 << 16, gz_emit, &g);
+	g.z.avail_in = 0;
+	if (!g.rc)
+		gz_deflate(&g, Z_FINISH);
+	deflateEnd(&g.z);
+	return g.rc;
+}
+
 int store_archive_write(const char *dir, const char *key, const struct rrdb *r, char *err,
                         size_t errlen)
 {
@@ -82,10 +130,8 @@ int store_archive_write(const char *dir, const char *key, const struct rrdb *r, 
 		snprintf(err, errlen, "%s/%s: bad archive name", dir, key ? key : "");
 		return rc;
 	}
-	struct buf xml = BUF_INIT, gz = BUF_INIT;
-	exp_rrd_xml(&xml, r, 1);
-	rc = store_gzip(xml.p, xml.len, &gz);
-	buf_free(&xml);
+	struct buf gz = BUF_INIT;
+	rc = gzip_rrd_xml(r, &gz);
 	if (rc) {
 		snprintf(err, errlen, "%s: gzip failed", path);
 		buf_free(&gz);
