@@ -109,7 +109,7 @@ static void put_rra(struct buf *out, const struct rrdb *r, uint32_t k)
 	ADDL(out, "]}");
 }
 
-void exp_rrd_json(struct buf *out, const struct rrdb *r)
+static void put_head(struct buf *out, const struct rrdb *r)
 {
 	ADDL(out, "{\"version\":\"0003\",\"step\":");
 	put_istr(out, r->step);
@@ -122,10 +122,31 @@ void exp_rrd_json(struct buf *out, const struct rrdb *r)
 		put_ds(out, &r->ds[d]);
 	}
 	ADDL(out, "],\"rra\":[");
+}
+
+void exp_rrd_json(struct buf *out, const struct rrdb *r)
+{
+	put_head(out, r);
 	for (uint32_t k = 0; k < r->nrra; k++) {
 		if (k)
 			buf_addc(out, ',');
 		put_rra(out, r, k);
 	}
 	ADDL(out, "]}");
+}
+
+int exp_rrd_json_part(struct buf *out, const struct rrdb *r, uint32_t part)
+{
+	if (part == 0) {
+		put_head(out, r);
+	} else if (part <= r->nrra) {
+		if (part > 1)
+			buf_addc(out, ',');
+		put_rra(out, r, part - 1);
+	}
+	if (part >= r->nrra) {
+		ADDL(out, "]}");
+		return 0;
+	}
+	return 1;
 }

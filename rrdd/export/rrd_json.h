@@ -14,4 +14,9 @@
  * first; DS names are JSON-escaped. */
 void exp_rrd_json(struct buf *out, const struct rrdb *r);
 
+/* Part part (0, 1, ...) of the same document appended to out: the header
+ * and the DSs, then one RRA per part, the last one closing the document.
+ * Returns 1 while parts follow, 0 after the last. */
+int exp_rrd_json_part(struct buf *out, const struct rrdb *r, uint32_t part);
+
 #endif

@@ -130,7 +130,7 @@ static void put_rra(struct sink *s, const struct rrdb *r, uint32_t k)
 	ADDL(out, "</database></rra>");
 }
 
-static void put_rrd(struct sink *s, const struct rrdb *r, int internal)
+static void put_head(struct sink *s, const struct rrdb *r, int internal)
 {
 	struct buf *out = s->out;
 	ADDL(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rrd><version>0003</version><step>");
@@ -142,9 +142,28 @@ static void put_rrd(struct sink *s, const struct rrdb *r, int internal)
 		put_ds(out, &r->ds[d], internal);
 		sink_check(s);
 	}
+}
+
+static void put_rrd(struct sink *s, const struct rrdb *r, int internal)
+{
+	put_head(s, r, internal);
 	for (uint32_t k = 0; k < r->nrra; k++)
 		put_rra(s, r, k);
-	ADDL(out, "</rrd>");
+	ADDL(s->out, "</rrd>");
+}
+
+int exp_rrd_xml_part(struct buf *out, const struct rrdb *r, int internal, uint32_t part)
+{
+	struct sink s = {out, 0, NULL, NULL};
+	if (part == 0)
+		put_head(&s, r, internal);
+	else if (part <= r->nrra)
+		put_rra(&s, r, part - 1);
+	if (part >= r->nrra) {
+		ADDL(out, "</rrd>");
+		return 0;
+	}
+	return 1;
 }
 
 void exp_rrd_xml(struct buf *out, const struct rrdb *r, int internal)

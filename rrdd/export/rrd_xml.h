@@ -16,6 +16,12 @@
  * <ds> also carries <last_updated>.  DS names are XML-escaped. */
 void exp_rrd_xml(struct buf *out, const struct rrdb *r, int internal);
 
+/* Part part (0, 1, ...) of the same document appended to out: the header
+ * and the DSs, then one RRA per part, the last one closing the document.
+ * Returns 1 while parts follow, 0 after the last (a caller streaming a big
+ * RRD holds one RRA's text at a time). */
+int exp_rrd_xml_part(struct buf *out, const struct rrdb *r, int internal, uint32_t part);
+
 /* The same document handed to emit in consecutive pieces of about piece
  * bytes (one DS or one row may take a piece over), in order, never empty:
  * the whole text is never held at once. */

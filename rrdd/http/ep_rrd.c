@@ -15,6 +15,35 @@
 #include "http/internal.h"
 #include "monitor/registry.h"
 #include "store/archive.h"
+#include "util/xalloc.h"
+
+/* The body, one RRA at a time while the client reads (a host RRD's text
+ * runs to tens of MB; only one RRA's is held). */
+struct rrd_gen {
+	struct http_gen gen;
+	struct rrdb *rrd;
+	bool json, done;
+	uint32_t part;
+};
+
+static int rrd_gen_next(struct http_gen *g, struct buf *out)
+{
+	struct rrd_gen *rg = (struct rrd_gen *)g;
+	if (rg->done)
+		return 0;
+	uint32_t part = rg->part++;
+	int more = rg->json ? exp_rrd_json_part(out, rg->rrd, part)
+	                    : exp_rrd_xml_part(out, rg->rrd, 0, part);
+	rg->done = !more;
+	return 1;
+}
+
+static void rrd_gen_free(struct http_gen *g)
+{
+	struct rrd_gen *rg = (struct rrd_gen *)g;
+	rrdb_free(rg->rrd);
+	free(rg);
+}
 
 void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
             struct http_resp *resp)
@@ -74,11 +103,12 @@ void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
 		return;
 	}
 	bool json = http_prefers_json(req->accept, http_q_has(req, "json"));
-	if (json)
-		exp_rrd_json(&resp->body, rrd);
-	else
-		exp_rrd_xml(&resp->body, rrd, 0);
-	rrdb_free(rrd);
+	struct rrd_gen *g = xcalloc(1, sizeof(*g));
+	g->gen.next = rrd_gen_next;
+	g->gen.free = rrd_gen_free;
+	g->rrd = rrd; /* owned by the generator from here */
+	g->json = json;
+	resp->gen = &g->gen;
 	resp->status = 200;
 	resp->ctype = json ? "application/json" : "text/xml";
 	resp->cors = true;

@@ -1,5 +1,8 @@
 /*
- * Unit tests for export/rrd_xml's piecewise writer: for an RRD with the
+ * Unit tests for the piecewise RRD writers: exp_rrd_xml_part and
+ * exp_rrd_json_part (what GET /host_rrd streams) concatenate to exactly
+ * exp_rrd_xml's and exp_rrd_json's documents, the last part saying so;
+ * and export/rrd_xml's push writer: for an RRD with the
  * default host RRAs, DSs of every type and several hours of updates, the
  * pieces concatenated equal exp_rrd_xml's document byte for byte at piece
  * sizes from 1 byte to more than the whole, no piece is empty, and pieces
@@ -17,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "export/rrd_json.h"
 #include "export/rrd_xml.h"
 
 struct collect {
@@ -83,6 +87,50 @@ static void check_pieces(const struct rrdb *r, int internal)
 	buf_free(&whole);
 }
 
+/* Parts until the writer says the last one came (xml 0: JSON). */
+static void check_parts(const struct rrdb *r, int xml, int internal)
+{
+	struct buf whole = BUF_INIT, cat = BUF_INIT;
+	if (xml)
+		exp_rrd_xml(&whole, r, internal);
+	else
+		exp_rrd_json(&whole, r);
+	uint32_t part = 0;
+	int more;
+	do {
+		size_t before = cat.len;
+		more = xml ? exp_rrd_xml_part(&cat, r, internal, part)
+		           : exp_rrd_json_part(&cat, r, part);
+		assert_true(cat.len > before);
+		part++;
+		assert_true(part <= r->nrra + 1);
+	} while (more);
+	assert_int_equal(part, r->nrra ? r->nrra + 1 : 1);
+	assert_int_equal(cat.len, whole.len);
+	assert_memory_equal(cat.p, whole.p, whole.len);
+	buf_free(&whole);
+	buf_free(&cat);
+}
+
+static void test_parts_equal_document(void **state)
+{
+	(void)state;
+	for (size_t nds = 0; nds <= 12; nds += 12) {
+		struct rrdb *r = sample_rrd(nds);
+		check_parts(r, 1, 0);
+		check_parts(r, 1, 1);
+		check_parts(r, 0, 0);
+		rrdb_free(r);
+	}
+	/* no RRA at all: one part */
+	struct rrdb_ds_def d = {"x", DS_GAUGE, 0, 1, 300, TR_IDENTITY, DSVAL_UNKNOWN};
+	struct rrdb *r = rrdb_new(5, 1700000000, NULL, 0, &d, 1);
+	assert_non_null(r);
+	check_parts(r, 1, 1);
+	check_parts(r, 0, 0);
+	rrdb_free(r);
+}
+
 static void test_pieces_equal_document(void **state)
 {
 	(void)state;
@@ -103,6 +151,7 @@ static void test_no_ds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parts_equal_document),
 	    cmocka_unit_test(test_pieces_equal_document),
 	    cmocka_unit_test(test_no_ds),
 	};
