@@ -1,35 +1,20 @@
 /*
- * The spec 3.6 metrics dumps (dumps.h).  Keys are escaped as JSON strings;
- * finite numbers use xcp-rrdd's number text (numfmt), which is valid JSON.
+ * The spec 3.6 metrics dumps (dumps.h): the registry writes the JSON
+ * (mon_latest_json_locked, mon_vms_json_locked: escaped keys, xcp-rrdd's
+ * number text); this file takes the lock around it and replaces the files.
  */
 #include "daemon/dumps.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "export/numfmt.h"
 #include "export/nummemo.h"
-#include "export/textesc.h"
 #include "monitor/registry.h"
-
-void dump_number(struct buf *out, double v)
-{
-	if (isnan(v)) {
-		buf_adds(out, "\"NaN\"");
-	} else if (isinf(v)) {
-		buf_adds(out, v > 0 ? "\"infinity\"" : "\"-infinity\"");
-	} else {
-		char tmp[NUMFMT_MAX];
-		size_t n = numfmt_double(tmp, v);
-		buf_add(out, tmp, n);
-	}
-}
 
 void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, struct num_memo *memo)
 {

@@ -21,10 +21,6 @@ struct mon_registry;
 struct num_memo;
 void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, struct num_memo *memo);
 
-/* Append one number as the dumps print it (the registry's
- * mon_latest_json_locked prints the same way). */
-void dump_number(struct buf *out, double v);
-
 /* Write content to <dir>/<name> atomically, mode 0644 (no fsync: /dev/shm
  * content is rebuilt every 5 s).  0, or a negative errno with a message. */
 int dump_write_file(const char *dir, const char *name, const char *data, size_t n, char *err,

@@ -250,7 +250,7 @@ static bool collect(struct rcd *f, uint64_t *dropped)
 	static const enum mon_owner_kind kinds[] = {MON_HOST, MON_VM, MON_SR};
 	struct collect_ctx c = {.f = f};
 	mon_rdlock(f->reg);
-	uint64_t gen = mon_generation_locked(f->reg);
+	uint64_t gen = mon_generation(f->reg);
 	if (f->have_gen && gen == f->last_gen) {
 		mon_unlock(f->reg);
 		return false;

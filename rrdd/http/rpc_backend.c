@@ -123,12 +123,12 @@ static int be_query_possible(void *ctx, const struct rpc_owner *o, struct rpc_ds
 	for (int i = 0; i < n; i++) {
 		struct rpc_ds_info d = {
 		    .name = info[i].d.name,
-		    .description = info[i].d.description ? info[i].d.description : "",
+		    .description = info[i].d.description, /* never NULL (mon_possible_dss) */
 		    .enabled = info[i].enabled,
 		    .standard = info[i].d.dflt,
 		    .min = info[i].d.min,
 		    .max = info[i].d.max,
-		    .units = info[i].d.units ? info[i].d.units : "",
+		    .units = info[i].d.units,
 		};
 		rpc_ds_add(out, &d);
 	}

@@ -42,11 +42,6 @@ uint64_t mon_generation(struct mon_registry *reg)
 	return atomic_load_explicit(&reg->generation, memory_order_acquire);
 }
 
-uint64_t mon_generation_locked(struct mon_registry *reg)
-{
-	return mon_generation(reg);
-}
-
 void mon_unlock(struct mon_registry *reg)
 {
 	/* Only a writer can see writing set: while a reader holds the lock no

@@ -77,8 +77,6 @@ void mon_unlock(struct mon_registry *reg);
  * a body rendered at that generation may be served without taking the lock
  * (a write in progress has not bumped it yet). */
 uint64_t mon_generation(struct mon_registry *reg);
-/* The same, for callers that hold the lock (kept for them). */
-uint64_t mon_generation_locked(struct mon_registry *reg);
 
 /*
  * Fold n chunks into the RRDs (spec 7) under the write lock.  Chunks are

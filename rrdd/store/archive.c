@@ -47,32 +47,6 @@ int store_archive_path(const char *dir, const char *key, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int store_gzip(const void *data, size_t n, struct buf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	z.next_in = (Bytef *)(uintptr_t)data;
-	int rc;
-	size_t left = n;
-	do {
-		uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-		z.avail_in = chunk;
-		left -= chunk;
-		int flush = left ? Z_NO_FLUSH : Z_FINISH;
-		do {
-			size_t room = 1 << 16;
-			z.next_out = (Bytef *)buf_reserve(out, room);
-			z.avail_out = (uInt)room;
-			rc = deflate(&z, flush);
-			buf_commit(out, room - z.avail_out);
-		} while (z.avail_out == 0 || (flush == Z_FINISH && rc == Z_OK));
-	} while (left);
-	deflateEnd(&z);
-	return rc == Z_STREAM_END ? 0 : -EIO;
-}
-
 /* gzip of r's internal XML into out, the XML made and deflated piece by
  * piece (a big RRD's text is never held whole). */
 struct gz_ctx {

@@ -37,9 +37,4 @@ int store_archive_write(const char *dir, const char *key, const struct rrdb *r, 
 int store_archive_load(const char *dir, const char *key, struct rrdb **out, char *err,
                        size_t errlen);
 
-/* gzip-compress n bytes into out (a standard gzip stream, level 6), or
- * -ENOMEM / -EIO.  out is appended to. */
-struct buf;
-int store_gzip(const void *data, size_t n, struct buf *out);
-
 #endif
