@@ -12,7 +12,6 @@
  * Strings inside a TICK are length-prefixed and NUL-terminated so replay
  * points into the decoded buffer instead of copying.
  */
-#include "util/fsutil.h"
 #include "store/durable.h"
 
 #include <dirent.h>
@@ -38,6 +37,7 @@
 #include "store/tickrec.h"
 #include "store/durable_impl.h"
 #include "store/xml_parse.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -535,9 +535,6 @@ static int replay_one(void *ctx, uint64_t seq, uint32_t type, const void *payloa
 	}
 }
 
-/* Every entry of the registry (owner kind and uuid), in mon_save_all's
- * order (host, VMs, SRs), entries without an RRD included. */
-
 /* Load the checkpoint into the registry, one entry image at a time (the
  * payload is inflated piece by piece).  0, -ENOENT (none), or -EINVAL
  * (moved aside; the registry is left empty). */
@@ -672,7 +669,6 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->ck_cv, NULL);
 	pthread_mutex_init(&d->amu, NULL);
-	d->background = opt->background_checkpoints;
 	d->tenc = store_tickenc_new();
 	if (store_dur_has(opt->archive_dir))
 		snprintf(d->archive_dir, sizeof(d->archive_dir), "%s", opt->archive_dir);
@@ -727,7 +723,7 @@ int store_dur_open(const struct store_dur_options *opt, struct mon_registry *reg
 		r.last_t = d->last_t;
 		double now = isfinite(d->last_t) ? d->last_t : 0;
 		pthread_mutex_lock(&d->mu);
-		if (d->background && r.moved_aside == 0) {
+		if (d->opt.background_checkpoints && r.moved_aside == 0) {
 			/* serve now: the checkpoint is written in the background; the
 			 * replayed segments stay until it is durable (a crash before
 			 * that recovers from them again) */
@@ -829,7 +825,7 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 		}
 		bool big = d->jopen && d->jnl.size > d->opt.journal_max_bytes;
 		bool broken = !d->jopen && !(t->now - d->last_ckpt_t < RETRY_SECONDS);
-		if (broken || ((due || big) && !(d->background && d->jopen))) {
+		if (broken || ((due || big) && !(d->opt.background_checkpoints && d->jopen))) {
 			if (store_dur_ckpt_sync(d, t->now) == 0 && due &&
 			    store_dur_has(d->archive_dir) && d->iaq >= d->naq)
 				store_dur_queue_archives(d);

@@ -124,7 +124,7 @@ struct ckworker {
 /* Claim, encode (the registry's read lock for that entry only) and deflate
  * entries until none is left.  The checkpoint thread (writer != NULL) also
  * writes the finished prefix after each of its own. */
-static void ck_work(struct ckjob *j, struct ckworker *wk, struct store_ckpt_writer *w, int *rc)
+static void ck_work(struct ckjob *j, struct ckworker *wk, struct store_ckpt_writer *w)
 {
 	for (;;) {
 		pthread_mutex_lock(&j->jm);
@@ -159,7 +159,6 @@ static void ck_work(struct ckjob *j, struct ckworker *wk, struct store_ckpt_writ
 		if (w)
 			break; /* the writer goes back to write what is ready */
 	}
-	(void)rc;
 }
 
 /* Write the finished prefix of the entries (all of them if wait). */
@@ -196,7 +195,7 @@ void store_dur_ckpt_help(struct store_dur *d)
 	if (!d->ck_job)
 		return;
 	struct ckworker wk = {BUF_INIT, NULL};
-	ck_work(d->ck_job, &wk, NULL, NULL);
+	ck_work(d->ck_job, &wk, NULL);
 	buf_free(&wk.img);
 	store_ckpt_zpiece_free(wk.z);
 }
@@ -237,7 +236,7 @@ static int ck_write(struct ckjob *j)
 		pthread_mutex_unlock(&j->jm);
 		if (!more)
 			break;
-		ck_work(j, &wk, w, &wrc);
+		ck_work(j, &wk, w);
 		if (w)
 			ck_flush(j, w, &wpos, &nent, &wrc, false);
 	}
@@ -554,10 +553,10 @@ int store_dur_checkpoint(struct store_dur *d, double now, bool archives)
 	store_dur_ckpt_wait_idle(d, true);
 	double t0 = store_dur_wall();
 	int fails = store_dur_ckpt_sync(d, now) ? 1 : 0;
-	if (archives)
+	if (archives) {
 		fails += store_dur_archive_all_locked(d);
-	if (archives)
 		d->st.last_checkpoint_seconds = store_dur_wall() - t0;
+	}
 	pthread_mutex_unlock(&d->mu);
 	malloc_trim(0);
 	return fails;

@@ -63,7 +63,6 @@ struct store_dur {
 	struct owner_ref *aq;       /* archives due after a periodic checkpoint (no RRDs held) */
 	size_t naq, iaq;
 	/* the checkpoint being written in the background (store_dur_ckpt_start) */
-	bool background;      /* opt.background_checkpoints */
 	bool ck_busy;         /* a checkpoint is being written... */
 	bool ck_snap;         /* ...and is still reading the registry: cycles wait */
 	int nthreads;         /* checkpoint threads alive (detached) */
