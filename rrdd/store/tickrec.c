@@ -44,20 +44,17 @@
 
 struct tdesc {
 	struct mon_dsdesc d; /* strings owned */
-	uint64_t h;
 };
 
 struct tlayout {
 	uint32_t off, n; /* descriptor indices in lpool[off .. off+n) */
-	uint64_t h;
-	uint64_t token; /* decoder: the registry layout token given to it */
+	uint64_t token;  /* decoder: the registry layout token given to it */
 };
 
 struct towner {
 	uint8_t kind;
 	char uuid[MON_UUID_LEN + 1];
 	uint32_t stream; /* first of its value streams + 1, 0 = none */
-	uint64_t h;
 };
 
 struct tstream {
@@ -234,7 +231,7 @@ static bool desc_eq(const struct tstate *s, uint32_t idx, const void *key)
 	       streq0(a->description, b->description) && streq0(a->units, b->units);
 }
 
-static uint32_t desc_add(struct tstate *s, const struct mon_dsdesc *d, uint64_t h)
+static uint32_t desc_add(struct tstate *s, const struct mon_dsdesc *d)
 {
 	GROW(s->desc, s->ndesc, s->cdesc);
 	struct tdesc *t = &s->desc[s->ndesc];
@@ -242,7 +239,6 @@ static uint32_t desc_add(struct tstate *s, const struct mon_dsdesc *d, uint64_t 
 	t->d.name = xstrdup(d->name ? d->name : "");
 	t->d.description = xstrdup(d->description ? d->description : "");
 	t->d.units = xstrdup(d->units ? d->units : "");
-	t->h = h;
 	return s->ndesc++;
 }
 
@@ -264,7 +260,7 @@ static bool layout_eq(const struct tstate *s, uint32_t i, const void *key)
 	       (!k->n || !memcmp(s->lpool + l->off, k->idx, sizeof(*k->idx) * k->n));
 }
 
-static uint32_t layout_add(struct tstate *s, const uint32_t *idx, uint32_t n, uint64_t h)
+static uint32_t layout_add(struct tstate *s, const uint32_t *idx, uint32_t n)
 {
 	while (s->clpool - s->nlpool < n) {
 		s->clpool = s->clpool ? s->clpool * 2 : 256;
@@ -276,7 +272,6 @@ static uint32_t layout_add(struct tstate *s, const uint32_t *idx, uint32_t n, ui
 	struct tlayout *l = &s->lay[s->nlay];
 	l->off = s->nlpool;
 	l->n = n;
-	l->h = h;
 	l->token = 0;
 	s->nlpool += n;
 	return s->nlay++;
@@ -298,14 +293,13 @@ static bool owner_eq(const struct tstate *s, uint32_t i, const void *key)
 	return s->own[i].kind == k->kind && streq0(s->own[i].uuid, k->uuid);
 }
 
-static uint32_t owner_add(struct tstate *s, uint8_t kind, const char *uuid, uint64_t h)
+static uint32_t owner_add(struct tstate *s, uint8_t kind, const char *uuid)
 {
 	GROW(s->own, s->nown, s->cown);
 	struct towner *o = &s->own[s->nown];
 	o->kind = kind;
 	mon_uuid_copy(o->uuid, uuid);
 	o->stream = 0;
-	o->h = h;
 	return s->nown++;
 }
 
@@ -345,7 +339,6 @@ static void stream_fit(struct tstream *t, uint32_t n)
 
 struct store_tickenc {
 	struct tstate s;
-	uint64_t next_stream;
 	bool fresh;
 	uint32_t *scratch; /* descriptor indices of an owner */
 	uint32_t cscratch;
@@ -414,7 +407,7 @@ static void put_owner(struct store_tickenc *e, struct buf *b, uint8_t kind, cons
 	uint64_t h = owner_hash(kind, k.uuid);
 	uint32_t i = ih_find(&s->hown, h, owner_eq, s, &k);
 	if (i == NONE) {
-		i = owner_add(s, kind, k.uuid, h);
+		i = owner_add(s, kind, k.uuid);
 		ih_insert(&s->hown, h, i);
 		put_v(b, i);
 		put_u8(b, kind);
@@ -478,7 +471,7 @@ static uint32_t put_layout(struct store_tickenc *e, struct buf *b, uint32_t uid,
 		uint64_t h = desc_hash(d);
 		uint32_t k = ih_find(&s->hdesc, h, desc_eq, s, d);
 		if (k == NONE) {
-			k = desc_add(s, d, h);
+			k = desc_add(s, d);
 			ih_insert(&s->hdesc, h, k);
 		}
 		e->scratch[i] = k;
@@ -487,7 +480,7 @@ static uint32_t put_layout(struct store_tickenc *e, struct buf *b, uint32_t uid,
 	uint64_t lh = layout_hash(e->scratch, o->nds);
 	uint32_t L = ih_find(&s->hlay, lh, layout_eq, s, &lk);
 	if (L == NONE) {
-		L = layout_add(s, e->scratch, o->nds, lh);
+		L = layout_add(s, e->scratch, o->nds);
 		ih_insert(&s->hlay, lh, L);
 		put_v(b, L);
 		put_v(b, o->nds);
@@ -736,7 +729,7 @@ static uint32_t get_owner(struct store_tickdec *d, struct rd *r)
 		r->bad = true;
 		return NONE;
 	}
-	uint32_t o = owner_add(s, kind, uuid, 0);
+	uint32_t o = owner_add(s, kind, uuid);
 	free(uuid);
 	return o;
 }
@@ -775,7 +768,6 @@ static uint32_t get_desc(struct store_tickdec *d, struct rd *r)
 	x.description = desc;
 	x.units = units;
 	s->desc[s->ndesc].d = x;
-	s->desc[s->ndesc].h = 0;
 	return s->ndesc++;
 }
 
@@ -803,7 +795,7 @@ static uint32_t get_layout(struct store_tickdec *d, struct rd *r)
 		idx[k] = get_desc(d, r);
 	uint32_t L = NONE;
 	if (!r->bad) {
-		L = layout_add(s, idx, n, 0);
+		L = layout_add(s, idx, n);
 		s->lay[L].token = layout_token_new();
 	}
 	free(idx);
