@@ -238,15 +238,16 @@ out:
 #define BLOCK 8
 
 /* Copy export rows [i0, i0 + n) of column c (newest first) to out: ring row
- * i - lag, as rrdb_peek returns it (the ring of (ds, rra) is
- * ds->rings + rra.ring_off, its newest row at cdp[rra].head, older rows at
- * lower indices, wrapping), or NaN for rows before the column's first.
+ * i - lag, as rrdb_peek returns it (slot s of the ring of (ds, rra) is
+ * rrdb_cell(rrd, ds, rra, s), its newest row at cdp[rra].head, older rows at
+ * lower slots, wrapping), or NaN for rows before the column's first.
  * Needs i0 + n <= the archive's row count (true for any i < plan rows). */
 static void gather(const struct exp_updates_col *c, uint32_t i0, uint32_t n, float *out)
 {
 	const struct rrdb_rra *a = &c->rrd->rra[c->rra];
 	const struct rrdb_ds *d = &c->rrd->ds[c->ds];
-	const float *ring = d->rings + a->ring_off;
+	const float *ring = rrdb_cell(c->rrd, c->ds, c->rra, 0);
+	size_t stride = c->rrd->cap_blk;
 	uint32_t r = 0;
 	for (; r < n && i0 + r < c->lag; r++)
 		out[r] = NAN;
@@ -256,7 +257,7 @@ static void gather(const struct exp_updates_col *c, uint32_t i0, uint32_t n, flo
 	uint32_t head = d->cdp[c->rra].head;
 	uint32_t pos = head >= j ? head - j : head + a->rows - j;
 	for (; r < n; r++) {
-		out[r] = ring[pos];
+		out[r] = ring[pos * stride];
 		pos = pos ? pos - 1 : a->rows - 1;
 	}
 }

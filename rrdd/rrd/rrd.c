@@ -128,7 +128,7 @@ static int valid_def(const struct rrdb_ds_def *d)
 }
 
 /* The block layout for cap DSs: CDP area, then the rings area (aligned to
- * a cache line). */
+ * a cache line): per RRA a matrix of rows x cap floats (rrd.h). */
 static size_t blk_cdp_bytes(const struct rrdb *r, uint32_t cap)
 {
 	size_t b = sizeof(struct rrdb_cdp) * r->nrra * cap;
@@ -140,15 +140,14 @@ static size_t blk_bytes(const struct rrdb *r, uint32_t cap)
 	return blk_cdp_bytes(r, cap) + sizeof(float) * r->rows_total * (size_t)cap;
 }
 
-static struct rrdb_cdp *blk_cdp(const struct rrdb *r, void *blk, uint32_t cap, uint32_t i)
+static struct rrdb_cdp *blk_cdp(const struct rrdb *r, void *blk, uint32_t i)
 {
-	(void)cap;
 	return (struct rrdb_cdp *)blk + (size_t)i * r->nrra;
 }
 
-static float *blk_rings(const struct rrdb *r, void *blk, uint32_t cap, uint32_t i)
+static float *blk_rings(const struct rrdb *r, void *blk, uint32_t cap)
 {
-	return (float *)(void *)((char *)blk + blk_cdp_bytes(r, cap)) + (size_t)i * r->rows_total;
+	return (float *)(void *)((char *)blk + blk_cdp_bytes(r, cap));
 }
 
 static void *blk_alloc(const struct rrdb *r, uint32_t cap)
@@ -160,13 +159,28 @@ static void *blk_alloc(const struct rrdb *r, uint32_t cap)
 	return b;
 }
 
-/* Point every DS at its slot of the block. */
+/* Point every DS at its CDPs, and the RRD at its ring matrices. */
 static void blk_point(struct rrdb *r)
 {
-	for (uint32_t i = 0; i < r->nds; i++) {
-		r->ds[i].cdp = blk_cdp(r, r->blk, r->cap_blk, i);
-		r->ds[i].rings = blk_rings(r, r->blk, r->cap_blk, i);
+	for (uint32_t i = 0; i < r->nds; i++)
+		r->ds[i].cdp = blk_cdp(r, r->blk, i);
+	r->rings = blk_rings(r, r->blk, r->cap_blk);
+	size_t off = 0;
+	for (uint32_t k = 0; k < r->nrra; k++) {
+		r->rra[k].ring_off = off;
+		off += (size_t)r->rra[k].rows * r->cap_blk;
 	}
+}
+
+/* Copy the CDPs and ring columns of the first n DSs of block src (room for
+ * scap DSs) into block dst (room for dcap >= n). */
+static void blk_copy(const struct rrdb *r, void *dst, uint32_t dcap, void *src, uint32_t scap,
+                     uint32_t n)
+{
+	memcpy(dst, src, sizeof(struct rrdb_cdp) * r->nrra * n);
+	float *d = blk_rings(r, dst, dcap), *s = blk_rings(r, src, scap);
+	for (uint32_t i = 0; i < r->rows_total; i++)
+		memcpy(d + (size_t)i * dcap, s + (size_t)i * scap, sizeof(float) * n);
 }
 
 /* Make room in the block for n DSs (moving it if needed). */
@@ -177,9 +191,7 @@ static void blk_reserve(struct rrdb *r, uint32_t n)
 	uint32_t cap = n + n / 8 + 1;
 	void *nb = blk_alloc(r, cap);
 	if (r->blk) {
-		memcpy(nb, r->blk, sizeof(struct rrdb_cdp) * r->nrra * r->nds);
-		memcpy(blk_rings(r, nb, cap, 0), blk_rings(r, r->blk, r->cap_blk, 0),
-		       sizeof(float) * r->rows_total * r->nds);
+		blk_copy(r, nb, cap, r->blk, r->cap_blk, r->nds);
 		free(r->blk);
 	}
 	r->blk = nb;
@@ -199,10 +211,10 @@ static void ds_init(struct rrdb *r, uint32_t i, const struct rrdb_ds_def *def)
 	d->max = isnan(def->max) ? INFINITY : def->max;
 	d->mrhb = def->mrhb;
 	d->last = def->initial_last;
-	d->cdp = blk_cdp(r, r->blk, r->cap_blk, i);
-	d->rings = blk_rings(r, r->blk, r->cap_blk, i);
+	d->cdp = blk_cdp(r, r->blk, i);
+	float *col = blk_rings(r, r->blk, r->cap_blk) + i; /* every matrix row in turn */
 	for (uint32_t k = 0; k < r->rows_total; k++)
-		d->rings[k] = NAN;
+		col[(size_t)k * r->cap_blk] = NAN;
 	for (uint32_t k = 0; k < r->nrra; k++) {
 		d->cdp[k].value = cf_init(r->rra[k].cf, d);
 		d->cdp[k].unknown_pdps = 0;
@@ -251,13 +263,13 @@ struct rrdb *rrdb_alloc(uint32_t step, const struct rrdb_rra_def *rras, size_t n
 		r->rra[k].rows = rras[k].rows;
 		r->rra[k].pdp_cnt = rras[k].pdp_cnt;
 		r->rra[k].xff = rras[k].xff;
-		r->rra[k].ring_off = r->rows_total;
 		r->rows_total += rras[k].rows;
 	}
 	r->cap_ds = nds ? (uint32_t)nds : 4;
 	r->ds = xcalloc(r->cap_ds, sizeof(*r->ds));
 	r->cap_blk = (uint32_t)nds;
 	r->blk = blk_alloc(r, r->cap_blk);
+	blk_point(r);
 	for (size_t i = 0; i < nds; i++)
 		ds_init(r, (uint32_t)i, &dss[i]);
 	r->nds = (uint32_t)nds;
@@ -302,9 +314,7 @@ struct rrdb *rrdb_dup(const struct rrdb *r)
 		c->ds[i].name = xstrdup(r->ds[i].name);
 	c->cap_blk = r->nds; /* a copy is for reading: no room to grow */
 	c->blk = blk_alloc(c, c->cap_blk);
-	memcpy(c->blk, r->blk, sizeof(struct rrdb_cdp) * r->nrra * r->nds);
-	memcpy(blk_rings(c, c->blk, c->cap_blk, 0), blk_rings(r, r->blk, r->cap_blk, 0),
-	       sizeof(float) * r->rows_total * r->nds);
+	blk_copy(r, c->blk, c->cap_blk, r->blk, r->cap_blk, r->nds);
 	blk_point(c);
 	return c;
 }
@@ -331,6 +341,10 @@ int rrdb_add_ds(struct rrdb *r, double t, const struct rrdb_ds_def *def)
 	}
 	blk_reserve(r, r->nds + 1);
 	ds_init(r, r->nds, def);
+	/* its rings are all NaN, so any slot can be its head: take the first
+	 * DS's, so that updates of both keep writing one matrix row */
+	for (uint32_t k = 0; r->nds && k < r->nrra; k++)
+		r->ds[r->nds].cdp[k].head = r->ds[0].cdp[k].head;
 	ds_start_at(r, &r->ds[r->nds], t);
 	return (int)r->nds++;
 }
@@ -343,12 +357,12 @@ int rrdb_remove_ds(struct rrdb *r, const char *name)
 	uint32_t after = r->nds - (uint32_t)i - 1;
 	ds_release(&r->ds[i]);
 	memmove(&r->ds[i], &r->ds[i + 1], sizeof(*r->ds) * after);
-	memmove(blk_cdp(r, r->blk, r->cap_blk, (uint32_t)i),
-	        blk_cdp(r, r->blk, r->cap_blk, (uint32_t)i + 1),
+	memmove(blk_cdp(r, r->blk, (uint32_t)i), blk_cdp(r, r->blk, (uint32_t)i + 1),
 	        sizeof(struct rrdb_cdp) * r->nrra * after);
-	memmove(blk_rings(r, r->blk, r->cap_blk, (uint32_t)i),
-	        blk_rings(r, r->blk, r->cap_blk, (uint32_t)i + 1),
-	        sizeof(float) * r->rows_total * after);
+	for (uint32_t k = 0; k < r->rows_total; k++) {
+		float *row = r->rings + (size_t)k * r->cap_blk;
+		memmove(row + i, row + i + 1, sizeof(float) * after);
+	}
 	r->nds--;
 	blk_point(r);
 	return 0;
@@ -357,31 +371,30 @@ int rrdb_remove_ds(struct rrdb *r, const char *name)
 double rrdb_peek(const struct rrdb *r, uint32_t ds, uint32_t rra, uint32_t i)
 {
 	const struct rrdb_rra *a = &r->rra[rra];
-	const struct rrdb_ds *d = &r->ds[ds];
-	uint32_t head = d->cdp[rra].head, back = i < a->rows ? i : i % a->rows;
+	uint32_t head = r->ds[ds].cdp[rra].head, back = i < a->rows ? i : i % a->rows;
 	uint32_t pos = head >= back ? head - back : head + a->rows - back;
-	return d->rings[a->ring_off + pos];
+	return *rrdb_cell(r, ds, rra, pos);
 }
 
 void rrdb_ring_load(struct rrdb *r, uint32_t ds, uint32_t rra, const float *oldest_first,
                     uint32_t n)
 {
 	const struct rrdb_rra *a = &r->rra[rra];
-	struct rrdb_ds *d = &r->ds[ds];
-	float *ring = d->rings + a->ring_off;
 	if (n > a->rows) {
 		oldest_first += n - a->rows;
 		n = a->rows;
 	}
-	/* newest at index rows-1, oldest loaded row at rows-n */
-	for (uint32_t i = 0; i < a->rows - n; i++)
-		ring[i] = NAN;
-	if (n)
-		memcpy(ring + (a->rows - n), oldest_first, sizeof(float) * n);
-	d->cdp[rra].head = a->rows - 1;
+	/* newest at slot rows-1, oldest loaded row at rows-n */
+	float *cell = rrdb_cell(r, ds, rra, 0);
+	for (uint32_t i = 0; i < a->rows; i++)
+		cell[(size_t)i * r->cap_blk] =
+		    i < a->rows - n ? NAN : oldest_first[i - (a->rows - n)];
+	r->ds[ds].cdp[rra].head = a->rows - 1;
 }
 
-static void ring_push(struct rrdb_ds *d, const struct rrdb_rra *a, struct rrdb_cdp *c, double v)
+/* Write v as the next row of the ring of DS di (d) in RRA a (c its CDP). */
+static void ring_push(const struct rrdb *r, uint32_t di, const struct rrdb_ds *d,
+                      const struct rrdb_rra *a, struct rrdb_cdp *c, double v)
 {
 	/* Values outside [min, max] can only come from rounding here: every
 	 * contribution was range-checked. */
@@ -390,7 +403,7 @@ static void ring_push(struct rrdb_ds *d, const struct rrdb_rra *a, struct rrdb_c
 	else if (v > d->max)
 		v = d->max;
 	c->head = c->head + 1 == a->rows ? 0 : c->head + 1;
-	d->rings[a->ring_off + c->head] = (float)v;
+	r->rings[a->ring_off + (size_t)c->head * r->cap_blk + di] = (float)v;
 }
 
 /* Add n PDPs of value pdp to a CDP (xcp-rrdd's do_cfs without the rescaling
@@ -538,6 +551,7 @@ static void ds_accumulate(struct rrdb *r, struct rrdb_ds *d, const struct plan *
 {
 	double prior_unknown = d->unknown_sec;
 	int derive = d->type == DS_DERIVE;
+	uint32_t di = (uint32_t)(d - r->ds);
 
 	/* accumulate the part of the interval up to the last PDP boundary */
 	if (isnan(amount)) {
@@ -577,10 +591,10 @@ static void ds_accumulate(struct rrdb *r, struct rrdb_ds *d, const struct plan *
 		uint64_t steps = pl->rra[k].steps;
 		if (steps == 0)
 			continue;
-		ring_push(d, a, c, cdp_primary(a, c));
+		ring_push(r, di, d, a, c, cdp_primary(a, c));
 		uint64_t fill = steps - 1 < a->rows ? steps - 1 : a->rows;
 		for (uint64_t s = 0; s < fill; s++)
-			ring_push(d, a, c, pdp);
+			ring_push(r, di, d, a, c, pdp);
 		c->value = cf_init(a->cf, d);
 		c->unknown_pdps = 0;
 		cdp_add(a, c, pdp, pl->rra[k].n2, pl->rra[k].n2d, pl->rra[k].cnt);
@@ -701,6 +715,6 @@ double rrdb_query_latest(const struct rrdb *r, uint32_t ds)
 		return NAN;
 	for (uint32_t k = 0; k < r->nrra; k++)
 		if (r->rra[k].cf == CF_AVERAGE) /* the newest row is at the head */
-			return r->ds[ds].rings[r->rra[k].ring_off + r->ds[ds].cdp[k].head];
+			return *rrdb_cell(r, ds, k, r->ds[ds].cdp[k].head);
 	return NAN;
 }

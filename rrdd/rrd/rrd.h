@@ -8,18 +8,20 @@
  *
  * Storage follows xcp-rrdd: every (DS, RRA) pair owns a ring of float32 rows
  * with its own head, so DSs fed by different plugins at different timestamps
- * advance independently; CDP and PDP accumulators are doubles.  All rings of
- * one DS are contiguous (ds->rings), RRA r at offset rra[r].ring_off.
- * Ring direction (exporters may read rings directly): the newest row of
- * (DS d, RRA r) is at index cdp[r].head of that ring, the next older one at
- * head - 1, wrapping from 0 to rows - 1.
+ * advance independently; CDP and PDP accumulators are doubles.
+ * Ring direction (exporters may read rings directly, through rrdb_cell): the
+ * newest row of (DS d, RRA r) is at slot cdp[r].head of that ring, the next
+ * older one at head - 1, wrapping from 0 to rows - 1.
  *
  * Memory: one block per RRD holds the CDP states of all DSs (DS i's nrra
  * entries at cdp_area + i * nrra, so updating the DSs in order walks them
- * linearly) followed by the rings of all DSs (DS i's at rings_area + i *
- * rows_total).  ds->cdp and ds->rings point into it; adding or removing a
- * DS may move the block and re-point every DS (never keep those pointers
- * across rrdb_add_ds / rrdb_remove_ds).
+ * linearly) followed by the rings.  The rings of one RRA are a matrix of
+ * rows x cap_blk floats, slot s of every DS's ring side by side in one
+ * matrix row (DS i in column i): DSs updated together have the same heads,
+ * so an update writes one contiguous row per RRA instead of one cache line
+ * per DS.  ds->cdp and r->rings point into the block; adding or removing a
+ * DS may move the block and re-point them (never keep those pointers, or
+ * cell addresses, across rrdb_add_ds / rrdb_remove_ds).
  */
 #ifndef RRDD_RRD_H
 #define RRDD_RRD_H
@@ -81,7 +83,6 @@ struct rrdb_ds {
 	double unknown_sec;   /* unknown seconds in the current PDP */
 	double last_updated;  /* time of this DS's last update */
 	struct rrdb_cdp *cdp; /* one per RRA, in the RRD's block */
-	float *rings;         /* all rings of this DS, see rrdb_rra.ring_off */
 };
 
 struct rrdb_rra {
@@ -89,7 +90,7 @@ struct rrdb_rra {
 	uint32_t rows;
 	uint32_t pdp_cnt;
 	double xff;
-	uint32_t ring_off; /* offset of this RRA's ring in rrdb_ds.rings */
+	size_t ring_off; /* offset of this RRA's ring matrix in rrdb.rings, floats */
 };
 
 struct rrdb {
@@ -101,10 +102,17 @@ struct rrdb {
 	struct rrdb_rra *rra;
 	uint32_t rows_total; /* sum of rra[].rows: floats per DS */
 	/* the block of CDP states and rings, room for cap_blk DSs (private:
-	 * use ds[].cdp and ds[].rings) */
-	uint32_t cap_blk;
+	 * use ds[].cdp and rrdb_cell) */
+	uint32_t cap_blk; /* also the floats in one row of a ring matrix */
 	void *blk;
+	float *rings; /* the ring matrices, in the block */
 };
+
+/* The address of slot pos (< rows) of the ring of (DS ds, RRA rra). */
+static inline float *rrdb_cell(const struct rrdb *r, uint32_t ds, uint32_t rra, uint32_t pos)
+{
+	return r->rings + r->rra[rra].ring_off + (size_t)pos * r->cap_blk + ds;
+}
 
 /* Flags for rrdb_update(). */
 enum {

@@ -50,9 +50,10 @@ void store_rrdb_encode(const struct rrdb *r, struct buf *out)
 			bio_u32(out, d->cdp[k].head);
 		}
 		char *p = buf_reserve(out, sizeof(float) * r->rows_total);
+		const float *col = rrdb_cell(r, i, 0, 0); /* slot j of every ring in turn */
 		for (uint32_t j = 0; j < r->rows_total; j++) {
 			uint32_t u;
-			memcpy(&u, &d->rings[j], 4);
+			memcpy(&u, &col[(size_t)j * r->cap_blk], 4);
 			p[4 * j] = (char)u;
 			p[4 * j + 1] = (char)(u >> 8);
 			p[4 * j + 2] = (char)(u >> 16);
@@ -160,8 +161,9 @@ int store_rrdb_decode(struct bio_rd *rd, struct rrdb **out)
 			if (d->cdp[k].head >= rras[k].rows)
 				rd->bad = true;
 		}
+		float *col = rrdb_cell(r, i, 0, 0);
 		for (uint32_t j = 0; j < rows_total; j++)
-			d->rings[j] = bio_get_f32(rd);
+			col[(size_t)j * r->cap_blk] = bio_get_f32(rd);
 	}
 	if (rd->bad) {
 		rrdb_free(r);

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "rrd_testutil.h"
+
 #include "monitor/registry.h"
 #include "util/log.h"
 
@@ -341,7 +343,7 @@ static void assert_same_rrd(struct mon_registry *a, struct mon_registry *b)
 	assert_int_equal(x->nds, y->nds);
 	for (uint32_t i = 0; i < x->nds; i++) {
 		assert_string_equal(x->ds[i].name, y->ds[i].name);
-		assert_memory_equal(x->ds[i].rings, y->ds[i].rings, sizeof(float) * x->rows_total);
+		assert_same_rings(x, i, y, i);
 		assert_memory_equal(&x->ds[i].value, &y->ds[i].value, sizeof(double));
 	}
 	mon_unlock(b);

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "rrd_testutil.h"
+
 #include "rrd/rrd.h"
 
 #define STEP 5
@@ -301,11 +303,10 @@ static void assert_columns_identical(const struct rrdb *a, uint32_t da, const st
 {
 	const struct rrdb_ds *x = &a->ds[da], *y = &b->ds[db];
 	assert_string_equal(x->name, y->name);
-	assert_memory_equal(x->rings, y->rings, sizeof(float) * a->rows_total);
+	assert_same_rings(a, da, b, db);
 	for (uint32_t k = 0; k < a->nrra; k++) {
 		assert_memory_equal(&x->cdp[k].value, &y->cdp[k].value, sizeof(double));
 		assert_int_equal(x->cdp[k].unknown_pdps, y->cdp[k].unknown_pdps);
-		assert_int_equal(x->cdp[k].head, y->cdp[k].head);
 	}
 	assert_memory_equal(&x->value, &y->value, sizeof(double));
 	assert_memory_equal(&x->unknown_sec, &y->unknown_sec, sizeof(double));
