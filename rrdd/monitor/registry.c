@@ -18,6 +18,7 @@
 #include "export/numfmt.h"
 #include "export/nummemo.h"
 #include "export/textesc.h"
+#include "util/intern.h"
 #include "util/xalloc.h"
 
 /* Dump keys ("\"name\": ") up to this long are copied with one fixed-size
@@ -103,9 +104,9 @@ static struct mon_rrd *entry_new(enum mon_owner_kind kind, const char *uuid)
 
 static void live_free(struct mon_live *l)
 {
-	free((char *)l->d.name);
-	free((char *)l->d.description);
-	free((char *)l->d.units);
+	intern_put(l->d.name);
+	intern_put(l->d.description);
+	intern_put(l->d.units);
 }
 
 static void entry_drop_live(struct mon_rrd *e)
@@ -231,11 +232,6 @@ int reg_live_find(struct mon_rrd *e, const char *name)
 	return -1;
 }
 
-static char *dup_or_empty(const char *s)
-{
-	return xstrdup(s ? s : "");
-}
-
 int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 {
 	if (e->nlive == e->cap_live) {
@@ -246,9 +242,10 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 	struct mon_live *l = &e->live[idx];
 	e->epoch++;
 	l->d = *d;
-	l->d.name = dup_or_empty(d->name);
-	l->d.description = dup_or_empty(d->description);
-	l->d.units = dup_or_empty(d->units);
+	/* the same texts repeat in every VM's RRD: one shared copy of each */
+	l->d.name = intern_get(d->name);
+	l->d.description = intern_get(d->description);
+	l->d.units = intern_get(d->units);
 	l->rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, l->d.name) : -1;
 	if (e->nslot < 2 * e->nlive) {
 		uint32_t n = e->nslot ? e->nslot : 32;
@@ -266,6 +263,14 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 	return (int)idx;
 }
 
+void reg_live_fit(struct mon_rrd *e)
+{
+	if (e->cap_live > e->nlive + e->nlive / 4 + 4) {
+		e->live = xrealloc(e->live, sizeof(*e->live) * (e->nlive ? e->nlive : 1));
+		e->cap_live = e->nlive;
+	}
+}
+
 void reg_reindex(struct mon_rrd *e)
 {
 	e->epoch++;
@@ -273,9 +278,9 @@ void reg_reindex(struct mon_rrd *e)
 		e->live[i].rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, e->live[i].d.name) : -1;
 	uint32_t nds = e->rrd ? e->rrd->nds : 0;
 	if (nds > e->cap_seen) {
-		uint32_t cap = e->cap_seen ? e->cap_seen : 16;
-		while (cap < nds)
-			cap *= 2;
+		uint32_t cap = e->cap_seen + e->cap_seen / 2;
+		if (cap < nds)
+			cap = nds;
 		e->seen = xrealloc(e->seen, sizeof(*e->seen) * cap);
 		memset(e->seen + e->cap_seen, 0, sizeof(*e->seen) * (cap - e->cap_seen));
 		e->latest = xrealloc(e->latest, sizeof(*e->latest) * cap);
@@ -563,6 +568,11 @@ void mon_copies_free(struct mon_copy *c, size_t n)
 }
 
 /* ---- data source calls ---- */
+
+static char *dup_or_empty(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
 
 static void info_fill(struct mon_dsinfo *o, const struct mon_dsdesc *d, bool enabled)
 {

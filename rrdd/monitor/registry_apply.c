@@ -131,6 +131,7 @@ static void create_fresh(struct apply_ctx *ax, struct mon_rrd *e, const struct m
 		        mon_owner_kind_name(e->kind), e->uuid, c->uid, c->t);
 		return;
 	}
+	reg_live_fit(e);
 	reg_reindex(e);
 	for (uint32_t i = 0; i < e->nlive; i++)
 		if (e->live[i].rrd_idx >= 0)

@@ -11,7 +11,8 @@
 #include "monitor/registry.h"
 #include "util/buf.h"
 
-/* A live DS descriptor of one RRD (strings owned). */
+/* A live DS descriptor of one RRD (its strings interned, util/intern.h:
+ * one reference each). */
 struct mon_live {
 	struct mon_dsdesc d;
 	int rrd_idx; /* index in the RRD, -1 when not recorded */
@@ -80,6 +81,10 @@ struct mon_rrd *reg_get(struct mon_registry *reg, enum mon_owner_kind kind, cons
 /* Live descriptor lookup / registration (copies the strings). */
 int reg_live_find(struct mon_rrd *e, const char *name);
 int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d);
+
+/* Give back the live array's room beyond its descriptors (after a batch of
+ * reg_live_add: most RRDs never get another; moves e->live). */
+void reg_live_fit(struct mon_rrd *e);
 
 /* Recompute every live rrd_idx after the RRD's DS list changed, and size
  * the seen array. */

@@ -142,6 +142,7 @@ int mon_entry_restore(struct mon_registry *reg, struct bio_rd *rd)
 		if (e) {
 			for (uint32_t i = 0; i < nlive; i++)
 				reg_live_add(e, &lv[i].d);
+			reg_live_fit(e);
 			e->rrd = r;
 			e->have_domid = have_domid;
 			e->domid = domid;

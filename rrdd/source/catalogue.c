@@ -563,6 +563,11 @@ static void owner_end(struct mctx *m)
 	c->n = c->cap = n;
 	c->layout = layout_new();
 	m->o->layout = c->layout;
+	struct src_owner *o = m->o; /* a new layout is most often the last one */
+	if (o->cap_ds > o->nds + o->nds / 4 + 4) {
+		o->ds = xrealloc(o->ds, sizeof(*o->ds) * (o->nds ? o->nds : 1));
+		o->cap_ds = o->nds ? o->nds : 1;
+	}
 }
 
 /* ---- output building ---- */
