@@ -33,12 +33,11 @@ struct mon_dsdesc {
 	const char *name;
 	const char *description;
 	const char *units;
+	enum ds_type type;
+	enum val_type value_type;
 	double min, max; /* -INFINITY / INFINITY when unset */
-	/* 8 bits each: a chunk and a live RRD hold one descriptor per DS */
-	enum ds_type type : 8;
-	enum val_type value_type : 8;
-	enum ds_transform transform : 8;
-	bool dflt; /* recorded without add_*_ds */
+	bool dflt;       /* recorded without add_*_ds */
+	enum ds_transform transform;
 };
 
 /* One reported value. */

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/intern.h"
 #include "util/xalloc.h"
 
 #define INF INFINITY
@@ -253,29 +252,14 @@ struct cname {
 	uint16_t id; /* enum cat_id; UINT16_MAX while being rebuilt */
 	bool num;    /* numeric parameter u (vCPU number, VIF devid) */
 	uint32_t u;
-	uint8_t own;       /* OWN_* bits: which strings hold an interned reference */
-	const char *param; /* string parameter (device name), interned */
-	/* a short parameter again, here: compared without touching the
-	 * interned copy (a cache miss per DS otherwise); "" when long or absent */
+	const char *param; /* string parameter (device name), in block */
+	/* a short parameter again, here: compared without touching the block
+	 * (a cache miss per DS otherwise); "" when long or absent */
 	char pshort[16];
-	const char *name; /* interned, or the catalogue's own string */
+	const char *name; /* in block, or the catalogue's own string */
 	const char *desc; /* likewise */
+	char *block;      /* owned: "name\0desc\0param\0" as needed, or NULL */
 };
-
-/* Which strings of a cname are interned references (util/intern.h): the
- * same expanded names repeat in every VM ("vbd_xvda_read"), one copy each. */
-enum { OWN_NAME = 1, OWN_DESC = 2, OWN_PARAM = 4 };
-
-static void cname_release(struct cname *e)
-{
-	if (e->own & OWN_NAME)
-		intern_put(e->name);
-	if (e->own & OWN_DESC)
-		intern_put(e->desc);
-	if (e->own & OWN_PARAM)
-		intern_put(e->param);
-	e->own = 0;
-}
 
 struct ocache {
 	char uuid[SRC_UUID_LEN + 1];
@@ -327,7 +311,7 @@ static void ocache_free(struct ocache *c)
 	if (!c)
 		return;
 	for (uint32_t i = 0; i < c->n; i++)
-		cname_release(&c->v[i]);
+		free(c->v[i].block);
 	free(c->v);
 	free(c);
 }
@@ -462,18 +446,21 @@ static bool cname_is(const struct cname *e, enum cat_id id, const char *sarg, bo
 	return strcmp(e->param, sarg) == 0;
 }
 
-/* pat with arg for its "{}", in out (n bytes; a longer text is cut:
- * device names are short), NUL-terminated; returns out. */
-static const char *expand(const char *pat, const char *arg, char *out, size_t n)
+/* Substitute arg for "{}" in pat, writing at out (room enough); returns
+ * the byte after the NUL. */
+static char *expand(const char *pat, const char *arg, char *out)
 {
 	const char *br = strstr(pat, "{}");
-	snprintf(out, n, "%.*s%s%s", (int)(br - pat), pat, arg, br + 2);
-	return out;
+	size_t pre = (size_t)(br - pat), al = strlen(arg), post = strlen(br + 2);
+	memcpy(out, pat, pre);
+	memcpy(out + pre, arg, al);
+	memcpy(out + pre + al, br + 2, post + 1);
+	return out + pre + al + post + 1;
 }
 
 static void cname_build(struct cname *e, enum cat_id id, const char *sarg, bool num, uint32_t u)
 {
-	char nb[16], tmp[512];
+	char nb[16];
 	const char *arg = sarg;
 	memset(e, 0, sizeof(*e));
 	e->id = (uint16_t)id;
@@ -484,20 +471,26 @@ static void cname_build(struct cname *e, enum cat_id id, const char *sarg, bool 
 		arg = nb;
 	}
 	const char *pn = cat[id].name, *pd = cat[id].description;
+	bool xn = arg && strstr(pn, "{}"), xd = arg && strstr(pd, "{}");
+	size_t al = arg ? strlen(arg) : 0;
+	size_t need =
+	    (xn ? strlen(pn) + al + 1 : 0) + (xd ? strlen(pd) + al + 1 : 0) + (sarg ? al + 1 : 0);
 	e->name = pn;
 	e->desc = pd;
-	if (arg && strstr(pn, "{}")) {
-		e->name = intern_get(expand(pn, arg, tmp, sizeof(tmp)));
-		e->own |= OWN_NAME;
+	if (!need)
+		return;
+	char *p = e->block = xmalloc(need);
+	if (xn) {
+		e->name = p;
+		p = expand(pn, arg, p);
 	}
-	if (arg && strstr(pd, "{}")) {
-		e->desc = intern_get(expand(pd, arg, tmp, sizeof(tmp)));
-		e->own |= OWN_DESC;
+	if (xd) {
+		e->desc = p;
+		p = expand(pd, arg, p);
 	}
 	if (sarg) {
-		e->param = intern_get(sarg);
-		e->own |= OWN_PARAM;
-		size_t al = strlen(sarg);
+		memcpy(p, sarg, al + 1);
+		e->param = p;
 		if (al < sizeof(e->pshort))
 			memcpy(e->pshort, sarg, al + 1);
 	}
@@ -561,10 +554,10 @@ static void owner_end(struct mctx *m)
 			continue; /* the same name twice: kept once */
 		v[n++] = *e;
 		e->id = UINT16_MAX;
-		e->own = 0; /* the references moved to v */
+		e->block = NULL;
 	}
 	for (uint32_t i = 0; i < c->n; i++)
-		cname_release(&c->v[i]); /* the names this map did not use */
+		free(c->v[i].block); /* the names this map did not use */
 	free(c->v);
 	c->v = v;
 	c->n = c->cap = n;
