@@ -165,8 +165,7 @@ int main(int argc, char **argv)
 	struct src_snapshot prev = {0}, cur = {0};
 	struct src_samples smp = {0};
 	struct mon_chunk ch = {0};
-	struct buf dh = BUF_INIT, dv = BUF_INIT;
-	struct num_memo memo = NUM_MEMO_INIT;
+	struct dump_state dst = {BUF_INIT, NUM_MEMO_INIT};
 	struct mon_resident *res = malloc(sizeof(*res) * (vms + 2));
 	src_sample(src, clk_wall(&clk), &prev);
 	/* under valgrind --tool=callgrind --instr-atstart=no, only the phase
@@ -192,10 +191,8 @@ int main(int argc, char **argv)
 		const struct mon_chunk *cs[1] = {&ch};
 		mon_apply(reg, cs, 1, now, res, nres, NULL);
 		c[3] = cpu_now();
-		char err[256]; /* as dmn_tick: dump buffers kept across ticks */
-		dump_build(reg, &dh, &dv, &memo);
-		dump_write_file(ddir, "host-metrics.json", dh.p, dh.len, err, sizeof(err));
-		dump_write_file(ddir, "vm-metrics.json", dv.p, dv.len, err, sizeof(err));
+		char err[256]; /* as dmn_tick: dump state kept across ticks */
+		dump_metrics(reg, ddir, &dst, err, sizeof(err));
 		c[4] = cpu_now();
 		for (int k = 0; i && k < PH; k++)
 			ph[k][i - 1] = c[k + 1] - c[k];
@@ -243,9 +240,7 @@ int main(int argc, char **argv)
 	src_snapshot_clear(&cur);
 	src_samples_clear(&smp);
 	mon_chunk_clear(&ch);
-	buf_free(&dh);
-	buf_free(&dv);
-	num_memo_free(&memo);
+	dump_state_free(&dst);
 	free(t);
 	free(tmin);
 	dmn_fini(&d);

@@ -57,9 +57,7 @@ void dmn_fini(struct dmn *d)
 	free(d->res);
 	free(d->order_prev);
 	free(d->order_cur);
-	buf_free(&d->dump_host);
-	buf_free(&d->dump_vms);
-	num_memo_free(&d->dump_memo);
+	dump_state_free(&d->dumps);
 	store_dur_close(d->own_dur);
 	memset(d, 0, sizeof(*d));
 }
@@ -228,11 +226,7 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	}
 	if (has_dir(d->opt.metrics_dir)) {
 		char err[512];
-		dump_build(d->reg, &d->dump_host, &d->dump_vms, &d->dump_memo);
-		if (dump_write_file(d->opt.metrics_dir, "host-metrics.json", d->dump_host.p,
-		                    d->dump_host.len, err, sizeof(err)) ||
-		    dump_write_file(d->opt.metrics_dir, "vm-metrics.json", d->dump_vms.p,
-		                    d->dump_vms.len, err, sizeof(err)))
+		if (dump_metrics(d->reg, d->opt.metrics_dir, &d->dumps, err, sizeof(err)))
 			log_warn("metrics dump: %s", err);
 	}
 	d->st.ticks++;

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "export/nummemo.h"
+#include "daemon/dumps.h"
 #include "monitor/chunk.h"
 #include "monitor/registry.h"
 #include "source/catalogue.h"
@@ -69,8 +69,7 @@ struct dmn {
 	size_t nres, cap_res;
 	uint32_t *order_prev, *order_cur; /* domain indices sorted by uuid */
 	uint32_t cap_order_prev, cap_order_cur;
-	struct buf dump_host, dump_vms;
-	struct num_memo dump_memo; /* number texts of the last dumps */
+	struct dump_state dumps; /* piece buffer and number texts of the dumps */
 	struct dmn_stats st;
 	struct mon_apply_stats last_apply;
 	struct store_dur *own_dur; /* opened by dmn_init when opt.dur is NULL */

@@ -4,30 +4,38 @@
  * {"<vm-uuid>": {"<ds>": <latest>}}, the latest value being
  * rrdb_query_latest (what query_*_ds returns); NaN and infinities as the
  * strings "NaN", "infinity", "-infinity".  Files are replaced atomically
- * (temporary file + rename), mode 0644.  The text is built under the
- * registry's read lock; the files are written outside it.  No logging.
+ * (temporary file + rename), mode 0644: a reader sees the previous document
+ * or the new one, whole.  Both are built under the registry's read lock and
+ * written as they are built, in pieces of DUMP_PIECE bytes (the VM document
+ * is ~40 bytes per DS: 7 MB at 4096 VMs, never held whole in memory).
+ * No logging.
  */
 #ifndef RRDD_DAEMON_DUMPS_H
 #define RRDD_DAEMON_DUMPS_H
 
 #include <stddef.h>
 
+#include "export/nummemo.h"
 #include "util/buf.h"
 
 struct mon_registry;
 
-/* Build both documents (lock taken inside).  memo (may be NULL) keeps the
- * number texts from one build to the next: pass the same one every cycle. */
-struct num_memo;
-void dump_build(struct mon_registry *reg, struct buf *host, struct buf *vms, struct num_memo *memo);
+#define DUMP_PIECE (64 * 1024)
 
-/* Write content to <dir>/<name> atomically, mode 0644 (no fsync: /dev/shm
- * content is rebuilt every 5 s).  0, or a negative errno with a message. */
-int dump_write_file(const char *dir, const char *name, const char *data, size_t n, char *err,
-                    size_t errlen);
+/* What the dumps keep from one cycle to the next: the piece buffer and the
+ * number texts (nummemo.h).  Zero-initialise; dump_state_free releases. */
+struct dump_state {
+	struct buf piece;
+	struct num_memo memo;
+};
 
-/* Build and write both files into dir.  0, or a negative errno with a
- * message (the first failure). */
-int dump_metrics(struct mon_registry *reg, const char *dir, char *err, size_t errlen);
+/* Build and write both files into dir (lock taken inside).  0, or a
+ * negative errno with a message (the first failure; a file that could not
+ * be written whole keeps its previous content). */
+int dump_metrics(struct mon_registry *reg, const char *dir, struct dump_state *st, char *err,
+                 size_t errlen);
+
+/* Release what st holds (it can be used again). */
+void dump_state_free(struct dump_state *st);
 
 #endif

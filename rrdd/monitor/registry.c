@@ -345,10 +345,11 @@ void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, 
 	entry_json(reg_find(reg, kind, uuid), out, memo);
 }
 
-void mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_memo *memo)
+int mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_memo *memo,
+                        size_t piece, int (*flush)(void *ctx, struct buf *out), void *ctx)
 {
 	buf_addc(out, '{');
-	int n = 0;
+	int n = 0, rc;
 	for (uint32_t i = 0; i < reg->vms.n; i++) {
 		const struct mon_rrd *e = reg->vms.v[i];
 		if (!e->rrd)
@@ -358,8 +359,11 @@ void mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_m
 		exp_json_str(out, e->uuid, strlen(e->uuid));
 		buf_add(out, ": ", 2);
 		entry_json(e, out, memo);
+		if (flush && out->len >= piece && (rc = flush(ctx, out)) != 0)
+			return rc;
 	}
 	buf_addc(out, '}');
+	return 0;
 }
 
 void reg_ds_def(const struct mon_dsdesc *d, struct rrdb_ds_def *out)

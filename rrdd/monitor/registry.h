@@ -170,8 +170,13 @@ void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, 
 
 /* Append the spec 3.6 vm-metrics object to out: {"<vm-uuid>": <the object
  * of mon_latest_json_locked>, ...} over every VM RRD in uuid order, in one
- * pass.  Lock held (a read lock is enough); memo as above. */
-void mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_memo *memo);
+ * pass.  Lock held (a read lock is enough); memo as above.  With flush not
+ * NULL, flush(ctx, out) is called whenever out holds piece bytes or more
+ * after a VM's object (it takes the text and empties out), so the document
+ * needs no buffer of its whole size; a nonzero return from flush stops the
+ * document there and is returned.  0 otherwise. */
+int mon_vms_json_locked(struct mon_registry *reg, struct buf *out, struct num_memo *memo,
+                        size_t piece, int (*flush)(void *ctx, struct buf *out), void *ctx);
 
 /* Number of RRDs and the bytes their rings take (sum of DSs x rows x 4),
  * for the benchmark and logs. */
