@@ -168,8 +168,10 @@ static struct mon_fast *fast_slot(struct mon_rrd *e, const char *uid)
 	return f;
 }
 
+/* Apply one owner's samples; e is its entry when already looked up (NULL:
+ * found or created here). */
 static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
-                        const struct mon_chunk_owner *o)
+                        const struct mon_chunk_owner *o, struct mon_rrd *e)
 {
 	struct mon_registry *reg = ax->reg;
 	const struct mon_resident *r = NULL;
@@ -184,7 +186,8 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 			return;
 		}
 	}
-	struct mon_rrd *e = reg_get(reg, o->kind, o->uuid);
+	if (!e)
+		e = reg_get(reg, o->kind, o->uuid);
 	if (!e)
 		return; /* an SR or VM owner without a uuid */
 	if (r) {
@@ -319,14 +322,17 @@ void mon_apply(struct mon_registry *reg, const struct mon_chunk *const *chunks, 
 	struct apply_ctx ax = {reg, ++reg->cycle, rs, n_res, &local};
 	for (size_t i = 0; i < n; i++) {
 		const struct mon_chunk *c = order[i].c;
+		struct mon_rrd *cur = NULL; /* owner j's entry, found at j - 1 */
 		for (uint32_t j = 0; j < c->nowner; j++) {
+			struct mon_rrd *ne = NULL;
 			if (j + 1 < c->nowner) { /* its state loads while this one runs */
 				const struct mon_chunk_owner *nx = &c->owner[j + 1];
-				struct mon_rrd *ne = reg_find(reg, nx->kind, nx->uuid);
+				ne = reg_find(reg, nx->kind, nx->uuid);
 				if (ne && ne->rrd)
 					rrdb_prefetch(ne->rrd);
 			}
-			apply_owner(&ax, c, &c->owner[j]);
+			apply_owner(&ax, c, &c->owner[j], cur);
+			cur = ne;
 		}
 	}
 	fill_missing(&ax, reg->host, now);
