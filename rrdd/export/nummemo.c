@@ -42,7 +42,7 @@ size_t num_memo_format(struct num_memo *m, char *out, double v)
 		return s->len;
 	}
 	size_t n = numfmt_double(out, v);
-	if (n < sizeof(s->txt)) {
+	if (n <= sizeof(s->txt)) {
 		s->bits = bits;
 		s->len = (uint8_t)n;
 		memcpy(s->txt, out, sizeof(s->txt));

@@ -17,8 +17,9 @@
 
 struct num_memo_slot {
 	uint64_t bits;
-	uint8_t len; /* 0: empty */
-	char txt[23];
+	uint8_t len;  /* 0: empty */
+	char txt[15]; /* longer texts are not kept: most repeated values are
+	                 short (counters of idle devices, memory sizes) */
 };
 
 struct num_memo {
