@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot open the simulated host\n");
 		return 1;
 	}
+	free(text); /* parsed: the daemon keeps no scenario text either */
 	struct clk clk;
 	clk_init_sim(&clk, 1700000000);
 	struct mon_config mc = {.host_uuid = "0f0f0f0f-0000-4000-8000-000000000000"};
@@ -246,7 +247,6 @@ int main(int argc, char **argv)
 	dmn_fini(&d);
 	mon_registry_free(reg);
 	src_close(src);
-	free(text);
 	char path[600];
 	snprintf(path, sizeof(path), "%s/host-metrics.json", ddir);
 	unlink(path);
