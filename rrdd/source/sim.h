@@ -58,8 +58,8 @@ struct sim_vm {
 	struct sim_pat *load; /* max_vcpus entries, owned: fraction of one vCPU */
 	int64_t memory_kib, target_kib, free_kib, dyn_min_kib, dyn_max_kib; /* SRC_NO_VALUE */
 	uint32_t nvif, nvbd;
-	struct sim_vif_spec vif[SIM_MAX_DEVS];
-	struct sim_vbd_spec vbd[SIM_MAX_DEVS];
+	struct sim_vif_spec *vif; /* nvif (<= SIM_MAX_DEVS) entries, owned */
+	struct sim_vbd_spec *vbd; /* nvbd (<= SIM_MAX_DEVS) entries, owned */
 };
 
 struct sim_nic {

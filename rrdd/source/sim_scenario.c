@@ -389,6 +389,7 @@ static int st_vif(struct parser *ps, char **w, int n)
 	for (uint32_t i = 0; i < vm->nvif; i++)
 		if (vm->vif[i].devid == (uint32_t)d)
 			return fail(ps, "vif %s declared twice", w[2]);
+	vm->vif = xrealloc(vm->vif, (vm->nvif + 1) * sizeof(*vm->vif));
 	struct sim_vif_spec *f = &vm->vif[vm->nvif];
 	f->devid = (uint32_t)d;
 	const char *rx = opt(w, n, 3, "rx"), *tx = opt(w, n, 3, "tx");
@@ -410,6 +411,7 @@ static int st_vbd(struct parser *ps, char **w, int n)
 		return fail(ps, "unknown vm '%s'", w[1]);
 	if (vm->nvbd >= SIM_MAX_DEVS)
 		return fail(ps, "too many vbds (max %d)", SIM_MAX_DEVS);
+	vm->vbd = xrealloc(vm->vbd, (vm->nvbd + 1) * sizeof(*vm->vbd));
 	struct sim_vbd_spec *b = &vm->vbd[vm->nvbd];
 	memset(b, 0, sizeof(*b));
 	if (!valid_name(w[2], sizeof(b->name)))
@@ -678,8 +680,11 @@ int sim_scenario_check(const struct sim_scenario *sc, char *err, size_t errlen)
 
 void sim_scenario_free(struct sim_scenario *sc)
 {
-	for (uint32_t i = 0; sc->vm && i < sc->nvm; i++)
+	for (uint32_t i = 0; sc->vm && i < sc->nvm; i++) {
 		free(sc->vm[i].load);
+		free(sc->vm[i].vif);
+		free(sc->vm[i].vbd);
+	}
 	free(sc->vm);
 	free(sc->ev);
 	sc->vm = NULL;
@@ -759,6 +764,8 @@ void sim_scenario_generate(uint32_t n, uint64_t seed, struct sim_scenario *sc)
 		}
 		if (i > 0) {
 			vm->nvif = vm->nvbd = 1;
+			vm->vif = xcalloc(1, sizeof(*vm->vif));
+			vm->vbd = xcalloc(1, sizeof(*vm->vbd));
 			vm->vif[0] = (struct sim_vif_spec){
 			    0,
 			    {PAT_CONST, 1e5 + 1e6 * unit(rnd(&st)), 0, 0, 0, 0},
