@@ -24,6 +24,8 @@ struct mon_chunk_owner *mon_chunk_add_owner(struct mon_chunk *c, enum mon_owner_
 	o->kind = kind;
 	o->nds = 0; /* keep o->ds and o->cap for reuse */
 	o->layout = 0;
+	o->vals = NULL;
+	o->vstride = 0;
 	mon_uuid_copy(o->uuid, uuid);
 	return o;
 }
@@ -71,9 +73,10 @@ int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct 
 			o->cap = so->nds;
 			o->ds = xrealloc(o->ds, sizeof(*o->ds) * o->cap);
 		}
+		/* the values are read where the catalogue wrote them */
+		o->vals = so->nds ? &so->ds[0].v : NULL;
+		o->vstride = sizeof(*so->ds);
 		if (so->layout && so->layout == had_layout && so->nds == had_nds) {
-			for (uint32_t j = 0; j < so->nds; j++)
-				o->ds[j].v = so->ds[j].v;
 			o->nds = so->nds;
 			o->layout = so->layout;
 			continue;
@@ -90,7 +93,6 @@ int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct 
 			m->d.max = d->def->max;
 			m->d.dflt = d->def->dflt;
 			m->d.transform = d->def->transform;
-			m->v = d->v;
 		}
 		o->nds = so->nds;
 		o->layout = so->layout;

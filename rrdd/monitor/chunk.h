@@ -58,7 +58,22 @@ struct mon_chunk_owner {
 	uint64_t layout;
 	uint32_t nds, cap;
 	struct mon_sample *ds;
+	/* NULL: the values are ds[i].v.  Otherwise value i is the struct dsval
+	 * at (const char *)vals + i * vstride, in the producer's own samples
+	 * (borrowed, like the strings) and ds[i].v is not set: read values
+	 * with mon_owner_value. */
+	const void *vals;
+	size_t vstride;
 };
+
+/* Value i (< o->nds) of an owner, wherever it is kept. */
+static inline struct dsval mon_owner_value(const struct mon_chunk_owner *o, uint32_t i)
+{
+	if (o->vals)
+		return *(const struct dsval *)(const void *)((const char *)o->vals +
+		                                             (size_t)i * o->vstride);
+	return o->ds[i].v;
+}
 
 struct mon_chunk {
 	char uid[MON_UID_LEN]; /* the producer: "rrdd-source", a plugin uid */
@@ -82,10 +97,11 @@ void mon_chunk_clear(struct mon_chunk *c);
 void mon_chunk_reset(struct mon_chunk *c);
 
 /* Build a chunk from the hypervisor source's named samples (catalogue.h):
- * owners and values as given, descriptors from the catalogue (strings
- * borrowed from s, which must outlive c).  c is reset first; an owner slot
- * that held the same nonzero layout token (and count) at the previous
- * conversion keeps its descriptors and takes only the values.  Returns 0. */
+ * owners and values as given, descriptors from the catalogue (strings and
+ * values borrowed from s, which must outlive c and stay unchanged while c
+ * is used: the values are read in place, see vals).  c is reset first; an
+ * owner slot that held the same nonzero layout token (and count) at the
+ * previous conversion keeps its descriptors.  Returns 0. */
 int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct mon_chunk *c);
 
 /* Copy a uuid (NULL = "") into a 37-byte field, truncating, NUL-padded. */

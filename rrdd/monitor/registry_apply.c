@@ -216,7 +216,7 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 			if (k < 0)
 				continue;
 			u[n].ds = (uint32_t)k;
-			u[n].v = o->ds[i].v;
+			u[n].v = mon_owner_value(o, i);
 			n++;
 			e->seen[k] = ax->cycle;
 		}
@@ -248,7 +248,7 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 		if (l->rrd_idx < 0)
 			continue;
 		u[n].ds = (uint32_t)l->rrd_idx;
-		u[n].v = s->v;
+		u[n].v = mon_owner_value(o, i);
 		n++;
 		e->seen[l->rrd_idx] = ax->cycle;
 	}

@@ -509,12 +509,12 @@ static uint32_t put_layout(struct store_tickenc *e, struct buf *b, uint32_t uid,
 /* Values of n samples against prev: n tags, then their payloads (tags
  * first so the tag sequences, alike from one owner to the next, deflate
  * well). */
-static void put_values(struct buf *b, const struct mon_sample *ds, uint32_t n, uint64_t *prev)
+static void put_values(struct buf *b, const struct mon_chunk_owner *o, uint32_t n, uint64_t *prev)
 {
 	unsigned char *tag = (unsigned char *)buf_reserve(b, (size_t)n * 12);
 	unsigned char *p = tag + n;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct dsval *v = &ds[i].v;
+		const struct dsval vv = mon_owner_value(o, i), *v = &vv;
 		if (v->type == VAL_INT64) {
 			uint64_t u = (uint64_t)v->i, d = u - prev[i];
 			uint64_t z = (d << 1) ^ (uint64_t)((int64_t)d >> 63);
@@ -598,7 +598,7 @@ void store_tickenc_encode(struct store_tickenc *e, const struct store_tick *t, s
 			put_layout(e, b, uid, o);
 			struct tstream *st = stream_of(s, uid, oi);
 			stream_fit(st, o->nds);
-			put_values(b, o->ds, o->nds, st->prev);
+			put_values(b, o, o->nds, st->prev);
 		}
 	}
 	put_v(b, t->ngone);

@@ -62,8 +62,9 @@ static void expect_same(const struct src_samples *s, const struct mon_chunk *c)
 		assert_int_equal(d->dflt, so->ds[j].def->dflt);
 		assert_int_equal(d->transform, so->ds[j].def->transform);
 		assert_true(d->min == so->ds[j].def->min && d->max == so->ds[j].def->max);
-		assert_int_equal(o->ds[j].v.type, VAL_FLOAT);
-		assert_true(o->ds[j].v.f == so->ds[j].v.f);
+		struct dsval v = mon_owner_value(o, j);
+		assert_int_equal(v.type, VAL_FLOAT);
+		assert_true(v.f == so->ds[j].v.f);
 	}
 }
 
