@@ -7,6 +7,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,12 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	                        .ngone = ngone};
 	d->st.archive_errors += (uint64_t)store_dur_tick(d->opt.dur, &st, &d->last_apply);
 	d->st.archived += ngone;
+	/* Departed VMs leave their RRDs' memory free in the middle of the heap,
+	 * which glibc does not give back by itself: with VMs coming and going
+	 * all day, RSS creeps.  Give it back in the cycles that release VMs
+	 * (~0.6 ms with a 1024-VM pool; nothing in the cycles that do not). */
+	if (ngone)
+		malloc_trim(0);
 	if (chunks != stack)
 		free(chunks);
 	free(gone);
