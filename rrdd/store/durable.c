@@ -317,16 +317,33 @@ static int apply_load(struct store_dur *d, enum mon_owner_kind kind, const char 
 
 /* ---- TICK records ---- */
 
-/* Deflate b into z as u32 raw length + stream. */
-static int pack(const struct buf *b, struct buf *z)
+/* Deflate b into z as u32 raw length + zlib stream, with d's deflater:
+ * level 1, Huffman coding only.  A cycle's record is mostly tags and value
+ * bytes that do not repeat at a distance, so string matching costs CPU for
+ * little: bench_journal at 1024 VMs, journaling CPU per cycle 1.84 -> 1.12
+ * ms for 84.6 -> 96.1 KB per cycle.  Any inflate reads it (replay is the
+ * same).  Returns 0 or -ENOMEM. */
+static int pack(struct store_dur *d, const struct buf *b, struct buf *z)
 {
+	if (!d->zs_ready) {
+		memset(&d->zs, 0, sizeof(d->zs));
+		if (deflateInit2(&d->zs, 1, Z_DEFLATED, 15, 8, Z_HUFFMAN_ONLY) != Z_OK)
+			return -ENOMEM;
+		d->zs_ready = true;
+	} else if (deflateReset(&d->zs) != Z_OK) {
+		return -ENOMEM;
+	}
 	buf_reset(z);
-	uLongf zn = compressBound((uLong)b->len);
+	uLong zn = deflateBound(&d->zs, (uLong)b->len);
 	bio_u32(z, (uint32_t)b->len);
 	char *dst = buf_reserve(z, zn);
-	if (compress2((Bytef *)dst, &zn, (const Bytef *)b->p, (uLong)b->len, 1) != Z_OK)
+	d->zs.next_in = (Bytef *)(uintptr_t)b->p;
+	d->zs.avail_in = (uInt)b->len;
+	d->zs.next_out = (Bytef *)dst;
+	d->zs.avail_out = (uInt)zn;
+	if (deflate(&d->zs, Z_FINISH) != Z_STREAM_END)
 		return -ENOMEM;
-	buf_commit(z, zn);
+	buf_commit(z, (size_t)(zn - d->zs.avail_out));
 	return 0;
 }
 
@@ -776,6 +793,8 @@ void store_dur_close(struct store_dur *d)
 	free(d->failed);
 	buf_free(&d->enc);
 	buf_free(&d->z);
+	if (d->zs_ready)
+		deflateEnd(&d->zs);
 	store_tickenc_free(d->tenc);
 	store_tickdec_free(d->tdec);
 	free(d->aq);
@@ -802,7 +821,7 @@ int store_dur_tick(struct store_dur *d, const struct store_tick *t, struct mon_a
 		uint64_t b0 = d->st.journal_bytes;
 		buf_reset(&d->enc);
 		store_tickenc_encode(d->tenc, t, &d->enc);
-		if (pack(&d->enc, &d->z) == 0)
+		if (pack(d, &d->enc, &d->z) == 0)
 			append(d, REC_TICK2, d->z.p, d->z.len, t->now, false);
 		else
 			journal_failed(d, "compression", -ENOMEM);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "monitor/registry.h"
 #include "store/durable.h"
@@ -57,7 +58,9 @@ struct store_dur {
 	size_t nfailed, cap_failed;
 	bool jerr_logged, ckerr_logged;
 	struct store_dur_stats st;
-	struct buf enc, z;          /* scratch of the tick encoder */
+	struct buf enc, z; /* scratch of the tick encoder */
+	z_stream zs;       /* its deflater, kept from cycle to cycle */
+	bool zs_ready;
 	struct store_tickenc *tenc; /* the current segment's cycle stream */
 	struct store_tickdec *tdec; /* during replay */
 	struct owner_ref *aq;       /* archives due after a periodic checkpoint (no RRDs held) */
