@@ -337,6 +337,17 @@ void store_dur_ckpt_wait_idle(struct store_dur *d, bool all)
 	}
 }
 
+/* Appends go to the new segment nj from now on (d->mu held); its cycle
+ * records are a stream of their own. */
+static void switch_segment(struct store_dur *d, struct store_jnl *nj)
+{
+	if (d->jopen)
+		store_jnl_close(&d->jnl);
+	d->jnl = *nj;
+	d->jopen = true;
+	store_tickenc_reset(d->tenc, d->jnl.segno);
+}
+
 /* The synchronous checkpoint, d->mu held throughout: segment N+1 is
  * created first, appends switch to it only once the checkpoint naming it
  * is durable; on failure it is removed and appends go on in N. */
@@ -368,11 +379,7 @@ int store_dur_ckpt_sync(struct store_dur *d, double now)
 		ck_failed(d, j.err);
 		return rc;
 	}
-	if (d->jopen)
-		store_jnl_close(&d->jnl);
-	d->jnl = nj;
-	d->jopen = true;
-	store_tickenc_reset(d->tenc, segno); /* a segment is a stream of its own */
+	switch_segment(d, &nj);
 	store_jnl_prune(d->jdir, segno);
 	ck_done_log(d, &j);
 	return 0;
@@ -462,11 +469,7 @@ int store_dur_ckpt_start(struct store_dur *d, double now, bool archives)
 		free(j);
 		return rc;
 	}
-	if (d->jopen)
-		store_jnl_close(&d->jnl);
-	d->jnl = nj;
-	d->jopen = true;
-	store_tickenc_reset(d->tenc, segno);
+	switch_segment(d, &nj);
 	d->ar_gen++; /* the archives of the previous one (if still going) stop */
 	d->ck_busy = d->ck_snap = true;
 	d->nthreads++;
