@@ -19,6 +19,7 @@
 #include "export/nummemo.h"
 #include "export/textesc.h"
 #include "util/intern.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 /* Dump keys ("\"name\": ") up to this long are copied with one fixed-size
@@ -198,18 +199,10 @@ static struct mon_rrd *reg_unlink(struct mon_registry *reg, enum mon_owner_kind 
 
 /* ---- live descriptors ---- */
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 static void slot_insert(struct mon_rrd *e, uint32_t idx)
 {
 	uint32_t mask = e->nslot - 1;
-	uint32_t h = name_hash(e->live[idx].d.name) & mask;
+	uint32_t h = str_hash(e->live[idx].d.name) & mask;
 	while (e->slot[h])
 		h = (h + 1) & mask;
 	e->slot[h] = idx + 1;
@@ -222,7 +215,7 @@ int reg_live_find(struct mon_rrd *e, const char *name)
 	if (!e->nslot)
 		return -1;
 	uint32_t mask = e->nslot - 1;
-	for (uint32_t h = name_hash(name) & mask; e->slot[h]; h = (h + 1) & mask) {
+	for (uint32_t h = str_hash(name) & mask; e->slot[h]; h = (h + 1) & mask) {
 		uint32_t idx = e->slot[h] - 1;
 		if (strcmp(e->live[idx].d.name, name) == 0) {
 			e->hint = idx + 1;

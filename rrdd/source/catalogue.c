@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 #define INF INFINITY
@@ -298,14 +299,6 @@ static uint64_t layout_new(void)
 	return __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 }
 
-static uint32_t uuid_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 static void ocache_free(struct ocache *c)
 {
 	if (!c)
@@ -353,7 +346,7 @@ static void slots_rebuild(struct src_name_cache *nc)
  * the same uuid gets a cache of its own), created if needed. */
 static struct ocache *vm_cache(struct src_name_cache *nc, const char *uuid)
 {
-	uint32_t hash = uuid_hash(uuid);
+	uint32_t hash = str_hash(uuid);
 	if (nc->nslot) {
 		uint32_t mask = nc->nslot - 1;
 		for (uint32_t h = hash & mask; nc->slot[h]; h = (h + 1) & mask) {
@@ -412,7 +405,7 @@ static void prev_index(struct src_name_cache *nc, const struct src_snapshot *pre
 	memset(nc->prev, 0, sizeof(*nc->prev) * want);
 	for (uint32_t i = 0; i < prev->ndom; i++) {
 		const char *u = prev->dom[i].uuid;
-		uint32_t h = uuid_hash(u) & (want - 1);
+		uint32_t h = str_hash(u) & (want - 1);
 		for (; nc->prev[h]; h = (h + 1) & (want - 1))
 			if (strcmp(prev->dom[nc->prev[h] - 1].uuid, u) == 0)
 				break;
@@ -425,7 +418,7 @@ static const struct src_domain *prev_by_uuid(const struct src_name_cache *nc,
                                              const struct src_snapshot *prev, const char *uuid)
 {
 	uint32_t mask = nc->nprev - 1;
-	for (uint32_t h = uuid_hash(uuid) & mask; nc->prev[h]; h = (h + 1) & mask) {
+	for (uint32_t h = str_hash(uuid) & mask; nc->prev[h]; h = (h + 1) & mask) {
 		const struct src_domain *d = &prev->dom[nc->prev[h] - 1];
 		if (strcmp(d->uuid, uuid) == 0)
 			return d;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 struct istr {
@@ -23,14 +24,6 @@ struct istr {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct istr **bucket;
 static size_t nbucket, count;
-
-static uint32_t hash_of(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
 
 static void grow(void)
 {
@@ -51,7 +44,7 @@ const char *intern_get(const char *s)
 {
 	if (!s)
 		s = "";
-	uint32_t h = hash_of(s);
+	uint32_t h = str_hash(s);
 	pthread_mutex_lock(&mu);
 	struct istr *e = NULL;
 	if (nbucket)
