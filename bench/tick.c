@@ -1,7 +1,7 @@
 /*
  * bench_tick: one whole daemon cycle (dmn_tick: sample the simulated
  * hypervisor, map to data sources, apply under the registry lock, write the
- * spec 3.6 dumps) for a host of 1024 VMs with 4 vCPUs, 2 VIFs and 2 VBDs
+ * wire-format.md §3.6 dumps) for a host of 1024 VMs with 4 vCPUs, 2 VIFs and 2 VBDs
  * each plus dom0 and the host, on the simulated clock.
  *
  *   bench_tick [vms=1024] [ticks=720] [dumps_dir=/dev/shm or /tmp]

@@ -3,7 +3,7 @@
  * order (the order of the values), with the keys in the order xcp-rrdd's
  * OCaml writer uses (description if non-empty, owner, transform if inverse,
  * value_type, type, default, units, min, max) and every value a JSON string,
- * as the reader requires (spec 6.4).
+ * as the reader requires (wire-format.md §6.4).
  *
  * The values themselves are deliberately not included ("value" is ignored in
  * V2), so that the metadata and its CRC only change when the set of sources

@@ -1,7 +1,7 @@
 /*
  * The plugin handle and its sources: creation and validation of the uid and
- * of source definitions, values, and assembly of the V2 page image (spec
- * 6.3) that writer.c puts on disk.
+ * of source definitions, values, and assembly of the V2 page image (wire-format.md
+ * §6.3) that writer.c puts on disk.
  *
  * The metadata part of the image (JSON, its length and CRC) is rebuilt only
  * when the set of sources changes; a publish then only stores the timestamp

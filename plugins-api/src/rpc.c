@@ -1,7 +1,7 @@
 /*
  * The daemon's RPC, client side: XML-RPC over HTTP/1.1 on the daemon's Unix
- * socket (spec 5.1, 5.2.1), for Plugin.Local.register / next_reading /
- * deregister, and the sampling clock built on it (spec 1.2, 6.1).
+ * socket (wire-format.md §5.1, 5.2.1), for Plugin.Local.register / next_reading /
+ * deregister, and the sampling clock built on it (wire-format.md §1.2, 6.1).
  *
  * One connection per call ("Connection: close"), the request in the exact
  * encoding of xcp-rrdd's own clients (named parameters in one struct, bare

@@ -5,7 +5,7 @@
  * ".<uid>.<pid>.<n>.tmp" in the same directory (discovery ignores "*.tmp")
  * and renamed over <uid>.  rename() is atomic, so a reader that opens the
  * path sees either the old complete page or the new complete page, never a
- * mix; the daemon notices the new inode by re-stat'ing the path (spec 6.7).
+ * mix; the daemon notices the new inode by re-stat'ing the path (wire-format.md §6.7).
  *
  * In-place mode (for the reference OCaml xcp-rrdd, which maps the file once
  * and would keep reading the old inode after a rename): the file is created

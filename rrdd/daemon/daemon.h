@@ -5,7 +5,7 @@
  * A cycle: sample the hypervisor (no lock), load the archive of every VM
  * that just appeared, map the snapshot to a chunk (catalogue.h), apply that
  * chunk and any extra chunks (plugins, later) under the registry lock,
- * archive and release the VMs that disappeared, write the spec 3.6 dumps.
+ * archive and release the VMs that disappeared, write the wire-format.md §3.6 dumps.
  * The loop keeps a monotonic deadline grid: a late tick is logged and the
  * loop re-aligns without drift and without catch-up bursts.
  *

@@ -1,5 +1,5 @@
 /*
- * The spec 3.6 metrics dumps (dumps.h): the registry writes the JSON
+ * The wire-format.md §3.6 metrics dumps (dumps.h): the registry writes the JSON
  * (mon_latest_json_locked, mon_vms_json_locked: escaped keys, xcp-rrdd's
  * number text); this file takes the lock around it and replaces the files,
  * writing each piece as soon as it is built (while it is still in the

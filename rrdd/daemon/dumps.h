@@ -1,5 +1,5 @@
 /*
- * The per-cycle JSON dumps of spec 3.6, as xcp-rrdd writes them to /dev/shm:
+ * The per-cycle JSON dumps of wire-format.md §3.6, as xcp-rrdd writes them to /dev/shm:
  * host-metrics.json = {"<ds>": <latest>} and vm-metrics.json =
  * {"<vm-uuid>": {"<ds>": <latest>}}, the latest value being
  * rrdb_query_latest (what query_*_ds returns); NaN and infinities as the

@@ -1,6 +1,6 @@
 /*
  * A positional memo of number texts, for documents rebuilt every cycle with
- * the same numbers in the same places (the spec 3.6 dumps): slot i keeps the
+ * the same numbers in the same places (the wire-format.md §3.6 dumps): slot i keeps the
  * bits of the value last formatted at position i and its text, so a value
  * that did not change since the last cycle costs a compare and a copy
  * instead of a conversion.  The text is always numfmt_double's: a slot is

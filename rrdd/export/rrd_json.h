@@ -1,5 +1,5 @@
 /*
- * Full RRD as JSON, byte-identical to xcp-rrdd's Rrd.json_to_string (spec
+ * Full RRD as JSON, byte-identical to xcp-rrdd's Rrd.json_to_string (wire-format.md
  * §3.3): compact JSON where every scalar is a string.  Pure: formats into a
  * caller-owned buffer; no I/O, no locks.
  */

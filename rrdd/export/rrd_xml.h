@@ -1,5 +1,5 @@
 /*
- * Full RRD as XML, byte-identical to xcp-rrdd's Rrd.xml_to_output (spec
+ * Full RRD as XML, byte-identical to xcp-rrdd's Rrd.xml_to_output (wire-format.md
  * §3.2): what GET /host_rrd, /vm_rrd, /sr_rrd and /rrd_unarchive serve
  * (internal = 0) and what archives and PUT /rrd transfers carry (internal =
  * 1).  Pure: formats into a caller-owned buffer; no I/O, no locks (the

@@ -1,6 +1,6 @@
 /*
  * rrd_updates: the rrdtool-"xport"-like export of recent rows of several RRDs
- * (spec §3.4, §3.5), byte-identical to xcp-rrdd's Rrd_updates.export.
+ * (wire-format.md §3.4, §3.5), byte-identical to xcp-rrdd's Rrd_updates.export.
  *
  * Two steps, so that HTTP can stream large answers:
  *   1. exp_updates_plan() chooses the archives (create_multi/find_best_rras),
@@ -89,7 +89,7 @@ void exp_updates_json_rows(struct buf *out, const struct exp_updates_plan *p, ui
                            uint32_t count);
 void exp_updates_json_tail(struct buf *out, const struct exp_updates_plan *p);
 
-/* The whole document for a plan: XML (spec §3.4) or JSON (§3.5, current
+/* The whole document for a plan: XML (wire-format.md §3.4) or JSON (§3.5, current
  * form: data beside meta, every scalar a string). */
 /* Row i of the answer (XML <row>, or the JSON row object preceded by a comma
  * unless i is 0) from values already copied out of the rings: column c's

@@ -1,5 +1,5 @@
 /*
- * Format negotiation of the RRD endpoints (spec 4.2, xapi http-lib's
+ * Format negotiation of the RRD endpoints (wire-format.md §4.2, xapi http-lib's
  * Accept module and rrdd's client_prefers_json): the Accept header's
  * media ranges are grouped by q (best first); the first group in which
  * application/json or text/xml matches decides, JSON winning a tie; no

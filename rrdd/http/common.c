@@ -1,6 +1,6 @@
 /*
- * Shared plumbing of rrdd/http: routing (longest prefix per method, spec
- * 4.1), the dispatcher to the endpoints, response helpers and query
+ * Shared plumbing of rrdd/http: routing (longest prefix per method, wire-format.md
+ * §4.1), the dispatcher to the endpoints, response helpers and query
  * helpers.  No I/O.
  */
 #include <stdarg.h>

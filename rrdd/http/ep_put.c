@@ -1,5 +1,5 @@
 /*
- * PUT /rrd?uuid=&is_host=&[domid=]&[archive] (spec 4.4): an RRD in the
+ * PUT /rrd?uuid=&is_host=&[domid=]&[archive] (wire-format.md §4.4): an RRD in the
  * internal XML form arrives as the body and is stream-parsed as it comes
  * (store/xml_parse.h), never held as text, with a size cap.  With
  * `archive` (any value) it is written to <archive_dir>/<uuid>.gz; else it

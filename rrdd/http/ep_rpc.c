@@ -1,6 +1,6 @@
 /*
  * POST on any path other than /rrd_unarchive: one XML-RPC or JSON-RPC call
- * (spec 5.1) handed to rpc/dispatch.h with the daemon's backend.  A call
+ * (wire-format.md §5.1) handed to rpc/dispatch.h with the daemon's backend.  A call
  * that ran (successfully or with an rrd error) is 200 with the xapi
  * envelope; a body that is not a call is 400 and an unknown method 404,
  * each with a body the client's library can read (xcp-rrdd answers 401).

@@ -1,5 +1,5 @@
 /*
- * Full RRD downloads (spec 3.2, 3.3, 4.1): GET /host_rrd, /vm_rrd?uuid=,
+ * Full RRD downloads (wire-format.md §3.2, 3.3, 4.1): GET /host_rrd, /vm_rrd?uuid=,
  * /sr_rrd?uuid= (a copy of the in-memory RRD taken under the lock) and
  * /rrd_unarchive?uuid= (the archive on disk).  Formatted outside the lock,
  * XML (internal=false) or JSON by Accept negotiation, sent as xcp-rrdd does:

@@ -1,5 +1,5 @@
 /*
- * GET /rrd_updates (spec 3.4, 3.5, 4.3): the selection of RRDs from the
+ * GET /rrd_updates (wire-format.md §3.4, 3.5, 4.3): the selection of RRDs from the
  * query, the export plan and a copy of the exported values (block reads of
  * the chosen ring rows into a compact float matrix) made under the
  * registry's read lock, then the document formatted outside the lock

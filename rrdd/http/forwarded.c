@@ -1,5 +1,5 @@
 /*
- * The forwarded socket (spec 4.5): xapi connects, sends one message whose
+ * The forwarded socket (wire-format.md §4.5): xapi connects, sends one message whose
  * payload is the JSON of its parsed Http.Request.t (at most 16 KiB) with
  * the client's connection attached as SCM_RIGHTS, and expects nothing back
  * on the control connection.  We answer the request on the received fd

@@ -1,5 +1,5 @@
 /*
- * The daemon's HTTP front end (spec 4, 5): libmicrohttpd listeners on the
+ * The daemon's HTTP front end (wire-format.md §4, 5): libmicrohttpd listeners on the
  * Unix socket (GET/PUT endpoints and XML-RPC / JSON-RPC POSTs), an optional
  * TCP listener (loopback by default; access control and TLS for anything
  * else), and the forwarded socket on which xapi hands over accepted client

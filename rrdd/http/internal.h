@@ -115,7 +115,7 @@ void ucache_render_end(struct ucache *c);
 void ucache_stats(struct ucache *c, struct ucache_stats *out);
 
 /* Route: which endpoint a (method, path) goes to (longest prefix per
- * method, spec 4.1). */
+ * method, wire-format.md §4.1). */
 enum http_route {
 	R_FORBIDDEN, /* unmatched path: 403 */
 	R_NOT_IMPL,  /* unsupported method: 501 */
@@ -162,7 +162,7 @@ const char *http_reason(int status);
 const char *http_q(const struct http_req *req, const char *key);
 bool http_q_has(const struct http_req *req, const char *key);
 
-/* Accept negotiation (spec 4.2, accept.c): true for JSON. */
+/* Accept negotiation (wire-format.md §4.2, accept.c): true for JSON. */
 bool http_prefers_json(const char *accept, bool query_has_json);
 
 /* Endpoints. */

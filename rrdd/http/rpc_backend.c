@@ -1,5 +1,5 @@
 /*
- * The daemon's side of the rrd RPC (spec 5.2): struct rpc_backend over the
+ * The daemon's side of the rrd RPC (wire-format.md §5.2): struct rpc_backend over the
  * registry of RRDs, the archives on disk, the plugin registry (through the
  * hooks of http_config, or a small table of our own when there are none)
  * and http_send_rrd for the calls that ship an RRD to another host.

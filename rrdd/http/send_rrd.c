@@ -1,5 +1,5 @@
 /*
- * The sending side of PUT /rrd (spec 4.4): migrate_rrd, push_rrd_remote,
+ * The sending side of PUT /rrd (wire-format.md §4.4): migrate_rrd, push_rrd_remote,
  * archive_rrd / backup_rrds to a remote address and send_host_rrd_to_master
  * send the internal XML of an RRD to another host.  xcp-rrdd sends it to
  * xapi on https://<addr>:443 with the pool secret; we speak plain HTTP to

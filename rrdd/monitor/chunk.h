@@ -3,7 +3,7 @@
  * chunk is what one producer (the built-in hypervisor source, or later one
  * plugin) reported at one time: per owner (the host, a VM, an SR) a list of
  * data sources, each with its descriptor and its raw value.  It is xcp-rrdd's
- * (uid, timestamp, [(owner, ds)]) of spec 1.1 step 2, grouped by owner.
+ * (uid, timestamp, [(owner, ds)]) of wire-format.md §1.1 step 2, grouped by owner.
  *
  * Plain data: building a chunk takes no lock and does no I/O, so producers
  * build chunks outside the registry lock and mon_apply() (registry.h) takes
@@ -26,8 +26,8 @@ struct src_samples;
 
 enum mon_owner_kind { MON_HOST, MON_VM, MON_SR };
 
-/* A data source descriptor, as a plugin's metadata (spec 6.4) or the
- * catalogue (spec 8) defines it.  In a chunk the strings are borrowed; in
+/* A data source descriptor, as a plugin's metadata (wire-format.md §6.4) or the
+ * catalogue (wire-format.md §8) defines it.  In a chunk the strings are borrowed; in
  * the registry they are owned. */
 struct mon_dsdesc {
 	const char *name;

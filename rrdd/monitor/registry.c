@@ -1,9 +1,9 @@
 /*
  * The registry of RRDs (registry.h): the host, VM and SR tables, the live
  * descriptor maps, the lock wrappers and the accessors the HTTP and RPC
- * layers use.  The spec 7 update rules are in registry_apply.c.
+ * layers use.  The wire-format.md §7 update rules are in registry_apply.c.
  *
- * Tables are arrays of pointers sorted by uuid (binary search; spec 7
+ * Tables are arrays of pointers sorted by uuid (binary search; wire-format.md §7
  * iterates owners in uuid order).  Each RRD's live descriptors have a small
  * open-addressing name index plus a "next expected" hint, because producers
  * report the same DSs in the same order every 5 s.  No file I/O here.
@@ -602,7 +602,7 @@ int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const c
 			live = e->live[j].rrd_idx == (int)i;
 		if (live)
 			continue;
-		/* archived only (no source reports it): spec 5, as xcp-rrdd
+		/* archived only (no source reports it): wire-format.md §5, as xcp-rrdd
 		 * lists it, not enabled and not standard */
 		struct mon_dsdesc d = {.name = ds->name,
 		                       .description = "description not available",

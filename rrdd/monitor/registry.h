@@ -4,7 +4,7 @@
  * live data source descriptors (the union of everything producers reported,
  * including non-default sources that are known but not recorded) that the
  * query_possible_* / add_*_ds / forget_*_ds calls work on.  mon_apply()
- * folds chunks into the RRDs exactly as spec 7 says (see registry_apply.c).
+ * folds chunks into the RRDs exactly as wire-format.md §7 says (see registry_apply.c).
  *
  * Locking: one reader-writer lock guards everything.  Functions named
  * *_locked require the caller to hold it (mon_rdlock or mon_wrlock); every
@@ -34,7 +34,7 @@ struct mon_config {
 };
 
 /* A resident domain: VM owners of chunks are applied only if their uuid is
- * in the resident table (spec 7 item 3), and a domid different from the one
+ * in the resident table (wire-format.md §7 item 3), and a domid different from the one
  * stored for the VM restarts its counters. */
 struct mon_resident {
 	char uuid[MON_UUID_LEN + 1];
@@ -79,7 +79,7 @@ void mon_unlock(struct mon_registry *reg);
 uint64_t mon_generation(struct mon_registry *reg);
 
 /*
- * Fold n chunks into the RRDs (spec 7) under the write lock.  Chunks are
+ * Fold n chunks into the RRDs (wire-format.md §7) under the write lock.  Chunks are
  * applied in uid order; now is the cycle time at which every enabled DS that
  * no chunk reported gets an Unknown.  res (n_res entries, any order) is the
  * resident table, the union of the previous and the current domain lists.
@@ -113,7 +113,7 @@ bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uui
 size_t mon_list(struct mon_registry *reg, enum mon_owner_kind kind, char (**out)[MON_UUID_LEN + 1]);
 
 /* Install rrd (taken) as the RRD of an owner, replacing any existing one,
- * with no live descriptors (spec 9: a loaded RRD's dss are empty until
+ * with no live descriptors (wire-format.md §9: a loaded RRD's dss are empty until
  * producers report).  For archives loaded at domain start, push_rrd and PUT
  * /rrd.  A VM keeps no domid, so its next cycle does not count as a
  * restart (a loaded RRD's DS 'last' is unknown anyway).  0 or -EINVAL. */
@@ -140,7 +140,7 @@ int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *u
 
 /* query_possible_*_dss: every known DS of an owner (live descriptors, then
  * recorded DSs without one) with its enabled flag; a recorded DS without a
- * live descriptor is listed as spec 5 says (description "description not
+ * live descriptor is listed as wire-format.md §5 says (description "description not
  * available", units "unknown", neither enabled nor standard).  *out malloc'ed, free
  * with mon_dsinfo_free.  Returns the count, or -ENOENT (no such owner). */
 int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
@@ -157,7 +157,7 @@ int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
 int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                   const char *name);
 
-/* Append the spec 3.6 dump object of one RRD to out: {"<ds>": <latest>,
+/* Append the wire-format.md §3.6 dump object of one RRD to out: {"<ds>": <latest>,
  * ...} in DS order, the latest value being rrdb_query_latest (kept in a
  * cache refreshed as DSs are updated), NaN and infinities as the strings
  * "NaN", "infinity", "-infinity".  "{}" if there is no such RRD.  Lock
@@ -168,7 +168,7 @@ struct num_memo;
 void mon_latest_json_locked(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                             struct buf *out, struct num_memo *memo);
 
-/* Append the spec 3.6 vm-metrics object to out: {"<vm-uuid>": <the object
+/* Append the wire-format.md §3.6 vm-metrics object to out: {"<vm-uuid>": <the object
  * of mon_latest_json_locked>, ...} over every VM RRD in uuid order, in one
  * pass.  Lock held (a read lock is enough); memo as above.  With flush not
  * NULL, flush(ctx, out) is called whenever out holds piece bytes or more

@@ -1,5 +1,5 @@
 /*
- * Spec 7: folding one cycle's chunks into the RRDs, under the registry's
+ * wire-format.md §7: folding one cycle's chunks into the RRDs, under the registry's
  * write lock.  In order: chunks by producer uid; per owner, a fresh RRD is
  * created from the first chunk with only the default DSs (or all, with
  * enable_all) and that chunk's values are not applied, as xcp-rrdd does;
@@ -104,7 +104,7 @@ static int def_cmp(const void *a, const void *b)
 }
 
 /* The first chunk of an owner without an RRD: create it, its values not
- * applied (spec 7 item 2). */
+ * applied (wire-format.md §7 item 2). */
 static void create_fresh(struct apply_ctx *ax, struct mon_rrd *e, const struct mon_chunk *c,
                          const struct mon_chunk_owner *o)
 {
@@ -273,7 +273,7 @@ update:
 	}
 }
 
-/* Spec 7 item 5: Unknown for every recorded DS not reported this cycle. */
+/* wire-format.md §7 item 5: Unknown for every recorded DS not reported this cycle. */
 static void fill_missing(struct apply_ctx *ax, struct mon_rrd *e, double now)
 {
 	if (!e || !e->rrd)

@@ -1,6 +1,6 @@
 /*
  * Internal to the registry (registry.c: tables, accessors, DS calls;
- * registry_apply.c: spec 7).  Not for other modules.
+ * registry_apply.c: wire-format.md §7).  Not for other modules.
  */
 #ifndef RRDD_MONITOR_REGISTRY_IMPL_H
 #define RRDD_MONITOR_REGISTRY_IMPL_H

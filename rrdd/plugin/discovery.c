@@ -1,5 +1,5 @@
 /*
- * Plugin discovery in the plugin directory (spec 6.1): a name appearing
+ * Plugin discovery in the plugin directory (wire-format.md §6.1): a name appearing
  * (created or renamed in) registers, a name going away (deleted or renamed
  * out) deregisters; dotfiles, *.tmp and tap-* are ignored.  With inotify
  * (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF |

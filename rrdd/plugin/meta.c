@@ -1,7 +1,7 @@
 /*
  * Plugin metadata: the JSON {"datasources": {name: {...}}} of a V2 page (and
  * the whole JSON payload of a V1 page) turned into datasource descriptors
- * with the defaults and rules of spec 6.4 (xcp-rrdd's uninitialised_ds_of_rpc
+ * with the defaults and rules of wire-format.md §6.4 (xcp-rrdd's uninitialised_ds_of_rpc
  * for V2, ds_of_rpc for V1).
  *
  * The datasources object is read as an ordered multimap (duplicate names are

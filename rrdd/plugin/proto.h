@@ -1,6 +1,6 @@
 /*
  * Plugin page parsers: decode a V1 or V2 plugin page (the bytes of
- * /dev/shm/metrics/<uid>, spec section 6) into a timestamp and a list of
+ * /dev/shm/metrics/<uid>, wire-format.md §6) into a timestamp and a list of
  * datasources, with the per-plugin reader state that gives xcp-rrdd's
  * sequence semantics (No_update on an unchanged data CRC / MD5, metadata
  * parsed once per metadata CRC and cached).
@@ -35,7 +35,7 @@ enum plg_proto { PLG_PROTO_V1 = 1, PLG_PROTO_V2 = 2 };
 
 enum plg_owner { PLG_OWNER_HOST, PLG_OWNER_VM, PLG_OWNER_SR };
 
-/* One datasource of a page, with every default of spec 6.4 applied. */
+/* One datasource of a page, with every default of wire-format.md §6.4 applied. */
 struct plg_ds {
 	const char *name;
 	enum plg_owner owner;

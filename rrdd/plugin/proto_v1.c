@@ -1,5 +1,5 @@
 /*
- * V1 plugin pages (spec 6.2): "DATASOURCES\n", an 8-hex-digit JSON length,
+ * V1 plugin pages (wire-format.md §6.2): "DATASOURCES\n", an 8-hex-digit JSON length,
  * an MD5 of the JSON in hex, then the JSON {"timestamp", "datasources"} with
  * the values inside.  Follows xcp-rrdd's Rrd_protocol_v1 reader: header,
  * length, MD5, No_update on an unchanged MD5, then parse (every time: the

@@ -1,7 +1,7 @@
 /*
- * V2 plugin pages (spec 6.3, 6.5): binary header, CRC32-protected timestamp
+ * V2 plugin pages (wire-format.md §6.3, 6.5): binary header, CRC32-protected timestamp
  * and values, CRC32-protected JSON metadata.  Follows xcp-rrdd's reader
- * (Rrd_protocol_v2.make_payload_reader) with the corrections of spec 6.7:
+ * (Rrd_protocol_v2.make_payload_reader) with the corrections of wire-format.md §6.7:
  * legacy int64-seconds timestamps are decoded as seconds, the header count
  * must equal the number of metadata entries, every offset is bounds-checked,
  * and metadata is cached only after it parsed (a metadata CRC that failed to

@@ -1,5 +1,5 @@
 /*
- * Per-plugin reader state and protocol auto-detection (spec 6.7): every read
+ * Per-plugin reader state and protocol auto-detection (wire-format.md §6.7): every read
  * decides V1 or V2 from the bytes, whatever protocol the plugin registered.
  * Pure: no I/O, no clock, no locks, no logging.
  */

@@ -1,6 +1,6 @@
 /*
- * The plugin registry: which plugins the daemon reads (spec 6.1), and the
- * per-tick read of every registered plugin's page into chunks (spec 6.5,
+ * The plugin registry: which plugins the daemon reads (wire-format.md §6.1), and the
+ * per-tick read of every registered plugin's page into chunks (wire-format.md §6.5,
  * with the recommendations of 6.7).  Plugins are registered by file
  * discovery in the plugin directory (inotify, or a directory scan every tick
  * when inotify is off or unavailable) and by RPC (Plugin.Local.register,
@@ -43,7 +43,7 @@
 #define PLG_UID_MAX 255
 
 /* The protocol a plugin registered with (informational only: every read
- * detects V1 or V2 from the bytes, spec 6.7). */
+ * detects V1 or V2 from the bytes, wire-format.md §6.7). */
 enum plg_reg_proto { PLG_REG_AUTO = 0, PLG_REG_V1 = 1, PLG_REG_V2 = 2 };
 
 struct plg_registry_opts {
@@ -117,7 +117,7 @@ double plg_next_reading(struct plg_registry *reg, const char *uid);
  * meanwhile.  now is the tick's wall time (logs only).
  *
  * A bad page, a missing file or a refused file gives no chunk: that
- * plugin's recorded DSs get Unknown at this tick (spec 7 item 5).  An
+ * plugin's recorded DSs get Unknown at this tick (wire-format.md §7 item 5).  An
  * unchanged page (No_update) re-sends the plugin's last good chunk with its
  * old timestamp for up to stale_ticks consecutive ticks: the engine ignores
  * a sample that is not newer, so the DSs get no update and no Unknown (a

@@ -1,7 +1,7 @@
 /*
  * A decoded plugin page as a chunk (registry_impl.h plg_page_to_chunk): the
  * page's datasources grouped by owner (host, vm <uuid>, sr <uuid>, in order
- * of first appearance), each with its descriptor (spec 6.4 defaults already
+ * of first appearance), each with its descriptor (wire-format.md §6.4 defaults already
  * applied by the parser) and its value, stamped with the page's timestamp.
  *
  * The descriptors' strings are copied into the plugin's own pool, so the

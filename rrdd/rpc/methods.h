@@ -1,5 +1,5 @@
 /*
- * The rrd RPC interface (xapi-idl rrd_interface.ml, spec §5.2): the table of
+ * The rrd RPC interface (xapi-idl rrd_interface.ml, wire-format.md §5.2): the table of
  * methods with their wire names, named parameters and types, the decoding
  * and validation of a call's params into typed arguments, and the backend
  * interface (struct rpc_backend) that does the actual work.  The daemon

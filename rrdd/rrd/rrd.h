@@ -177,7 +177,7 @@ double rrdb_peek(const struct rrdb *r, uint32_t ds, uint32_t rra, uint32_t i);
 void rrdb_ring_load(struct rrdb *r, uint32_t ds, uint32_t rra, const float *oldest_first,
                     uint32_t n);
 
-/* The default RRA sets of xcp-rrdd (spec 2.3): 10 RRAs for the host (and for
+/* The default RRA sets of xcp-rrdd (wire-format.md §2.3): 10 RRAs for the host (and for
  * VMs/SRs with use_min_max), 4 AVERAGE RRAs otherwise.  Returns the count
  * written to out (which must hold RRDB_MAX_DEFAULT_RRAS). */
 #define RRDB_MAX_DEFAULT_RRAS 10

@@ -1,5 +1,5 @@
 /*
- * The datasource catalogue (spec 8.2-8.5) and the mapping from hypervisor
+ * The datasource catalogue (wire-format.md §8.2-8.5) and the mapping from hypervisor
  * snapshots to named samples.  Names, units, types, ranges, default flags
  * and descriptions are those of xcp-rrdd's rrdp-cpu, rrdp-netdev,
  * rrdp-squeezed and rrdp-iostat, so archives and clients see the same DSs.

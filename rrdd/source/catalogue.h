@@ -1,6 +1,6 @@
 /*
  * The data sources rrdd produces itself from hypervisor snapshots, named and
- * defined exactly as xcp-rrdd's plugins name them (spec 8.2 rrdp-cpu, 8.3
+ * defined exactly as xcp-rrdd's plugins name them (wire-format.md §8.2 rrdp-cpu, 8.3
  * rrdp-netdev, 8.4 rrdp-squeezed, 8.5 rrdp-iostat): a static catalogue of DS
  * families, and src_map(), which turns a snapshot (and the previous one, for
  * the per-interval figures) into named samples per owner.
@@ -80,8 +80,9 @@ const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const ch
 /* Map cur (and prev, NULL on the first tick) to named samples in *out, which
  * is emptied first (its allocations and name cache are reused: keep one
  * src_samples per producer for cheap ticks).  Domains flagged SRC_DOM_FAILED get no owner entry
- * (their DSs are "missing" this tick, spec 7 item 5).  Per-interval figures (VBD iops, throughput,
- * latency) need the same domain (uuid and domid) in prev; otherwise they are unknown.  Returns 0.
+ * (their DSs are "missing" this tick, wire-format.md §7 item 5).  Per-interval figures (VBD iops,
+ * throughput, latency) need the same domain (uuid and domid) in prev; otherwise they are unknown.
+ * Returns 0.
  */
 int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
             struct src_samples *out);
@@ -99,7 +100,7 @@ const struct src_ds *src_owner_ds(const struct src_owner *o, const char *name);
  * s and unknown initial value as xcp-rrdd creates them). */
 void src_ds_def(const struct src_ds *ds, struct rrdb_ds_def *out);
 
-/* Whether a dom0 network device counts as a PIF (spec 8.3): names starting
+/* Whether a dom0 network device counts as a PIF (wire-format.md §8.3): names starting
  * "eth" or "bond", except VLAN devices (containing '.'). */
 bool src_is_pif(const char *name);
 

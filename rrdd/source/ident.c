@@ -1,5 +1,5 @@
 /*
- * Identities shared by both backends: the spec 1.1 rules that turn a Xen
+ * Identities shared by both backends: the wire-format.md §1.1 rules that turn a Xen
  * domain handle into the VM uuid the daemon files samples under (xcp-rrdd's
  * xenctrl_lib.ml domain_snapshot: helper domains skipped, xenopsd migration
  * temporaries redirected through xenstore), and VBD device numbers to the

@@ -56,7 +56,7 @@ struct src_vcpu {
 
 /* One virtual network interface, counted at the backend (dom0's vifD.N), as
  * libxenstat reports it: backend rx = what the guest sent.  catalogue.c
- * swaps to the guest's point of view (spec 8.3). */
+ * swaps to the guest's point of view (wire-format.md §8.3). */
 struct src_vif {
 	uint32_t devid;
 	uint64_t rx_bytes, rx_packets, rx_errors;
@@ -136,7 +136,7 @@ struct src_config {
 	const char *proc_loadavg;          /* default /proc/loadavg */
 	const char *proc_meminfo;          /* default /proc/meminfo (dom0 free memory) */
 	const char *dom0_uuid;             /* used when dom0's handle is all zeros (plain
-	                                      Xen); NULL: dom0 is skipped as spec 1.1 says */
+	                                      Xen); NULL: dom0 is skipped as wire-format.md §1.1 says */
 	const struct src_xen_api *xen_api; /* NULL: the real libraries; tests pass a fake */
 	/* simulator */
 	const char *scenario_path; /* scenario file (docs/sim-scenario.md) */
@@ -196,7 +196,7 @@ struct src_vbd *src_domain_add_vbd(struct src_domain *d);
 struct src_netdev *src_host_add_netdev(struct src_host *h);
 
 /*
- * Spec 1.1 uuid rules, shared by both backends.  Format the 16-byte handle
+ * wire-format.md §1.1 uuid rules, shared by both backends.  Format the 16-byte handle
  * into raw (37 bytes).  Returns SRC_UUID_SKIP for handles starting
  * 00000000-0000-0000 or deadbeef-dead-beef; SRC_UUID_ORIGIN / SRC_UUID_FINAL
  * for xenopsd temporaries (ending 000000000000 / 000000000001), which the

@@ -7,7 +7,7 @@
  *
  * This is the only file of rrdd that calls into the Xen libraries, and it
  * does so only through struct src_xen_api (source_xen_api.h), so tests run it
- * against a fake.  It converts units and applies the spec 1.1 uuid rules; it
+ * against a fake.  It converts units and applies the wire-format.md §1.1 uuid rules; it
  * does not name data sources (catalogue.c) and it holds no lock.  A failing
  * per-domain call costs that domain its sample (SRC_DOM_FAILED), never the
  * snapshot.
@@ -180,7 +180,7 @@ static int64_t xs_int(struct xen_priv *x, const char *path)
 	return r;
 }
 
-/* Apply spec 1.1 to a handle; returns 0 (uuid set) or 1 (skip). */
+/* Apply wire-format.md §1.1 to a handle; returns 0 (uuid set) or 1 (skip). */
 static int map_uuid(struct xen_priv *x, const xc_domaininfo_t *di, struct src_domain *d)
 {
 	enum src_uuid_kind k = src_uuid_classify(di->handle, d->raw_uuid);
@@ -363,7 +363,7 @@ static void read_xenstat(struct xen_priv *x, struct src_snapshot *snap)
 }
 
 /* HVM guests have an emulated NIC "tapD.N" beside "vifD.N"; xcp-rrdd sums
- * the two into vif N (spec 8.3).  libxenstat sees only the vif, so taps are
+ * the two into vif N (wire-format.md §8.3).  libxenstat sees only the vif, so taps are
  * taken from /proc/net/dev here and removed from the host device list. */
 static void merge_taps(struct src_snapshot *snap)
 {

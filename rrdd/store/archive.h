@@ -1,5 +1,5 @@
 /*
- * RRD archives on disk, as xcp-rrdd keeps them (spec 9): <dir>/<uuid>.gz,
+ * RRD archives on disk, as xcp-rrdd keeps them (wire-format.md §9): <dir>/<uuid>.gz,
  * a gzip stream of the internal-form XML (exp_rrd_xml internal = 1).
  * Writing is atomic and durable: a temporary file in the same directory,
  * fsync, rename over the old archive, fsync of the directory; mode 0644.

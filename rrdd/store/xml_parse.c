@@ -1,5 +1,5 @@
 /*
- * Streaming loader of full RRD XML (spec 3.2, 2.7, 9): an expat push parser
+ * Streaming loader of full RRD XML (wire-format.md §3.2, 2.7, 9): an expat push parser
  * driving a strict state machine over the fixed element order of xcp-rrdd's
  * from_xml.  Ring values are parsed as they arrive into one compact float
  * buffer per RRA (rows x DSs, grown geometrically up to the limits); the

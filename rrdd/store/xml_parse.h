@@ -1,6 +1,6 @@
 /*
  * Streaming parser for full RRD XML documents (xcp-rrdd's `from_xml`
- * format, spec 3.2): the gzip archives in /var/lib/xcp/blobs/rrds and the
+ * format, wire-format.md §3.2): the gzip archives in /var/lib/xcp/blobs/rrds and the
  * bodies of PUT /rrd.  Bytes are pushed in any chunking; values go straight
  * into compact per-RRA float buffers and the whole document text is never
  * held.  The result is a struct rrdb built with rrdb_alloc/rrdb_ring_load.

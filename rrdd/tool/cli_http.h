@@ -14,7 +14,7 @@
 
 #include "util/buf.h"
 
-/* Default socket of the daemon (spec 1: rrd_interface.ml default_path). */
+/* Default socket of the daemon (wire-format.md §1: rrd_interface.ml default_path). */
 #define CLI_DEFAULT_SOCKET "/var/lib/xcp/xcp-rrdd"
 
 /* Exit status of a command that could not reach the daemon. */

@@ -1,5 +1,5 @@
 /*
- * Calls of the daemon's rrd RPC interface (spec 5) from rrdd-tool: XML-RPC
+ * Calls of the daemon's rrd RPC interface (wire-format.md §5) from rrdd-tool: XML-RPC
  * over HTTP POST / on the Unix socket, as xapi calls it, with the xapi
  * envelope {Status, Value} / {Status: Failure, ErrorDescription} unwrapped.
  * Uses rpc/xmlrpc.h for both directions; does not print.

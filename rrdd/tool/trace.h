@@ -1,6 +1,6 @@
 /*
  * Replay of engine traces in the JSON format of the reference fixtures
- * (../shared/fixtures/README.md, "Engine traces: input format"): a definition
+ * (tests/fixtures/README.md, "Engine traces: input format"): a definition
  * (step, created, datasources, rras) and a list of updates.
  */
 #ifndef RRDD_TOOL_TRACE_H

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden test: the clean engine traces of ../shared/fixtures/engine/ replayed
+"""Golden test: the clean engine traces of tests/fixtures/engine/ replayed
 through `rrdd-tool replay` must reproduce the reference XML (public and
 internal) and JSON byte for byte, except in the MIN/MAX/LAST archives, where
 the reference carries the PDP that closes a row into the next row (fixtures
@@ -20,7 +20,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 BUILD = os.environ.get("RRDD_BUILD", "build")
-FIX = os.environ.get("RRDD_FIXTURES", os.path.join(os.path.dirname(__file__), "../../../shared/fixtures"))
+FIX = os.environ.get("RRDD_FIXTURES", os.path.join(os.path.dirname(__file__), "../fixtures"))
 TOOL = os.path.join(BUILD, "rrdd-tool")
 CASES = ["c01_gauge", "c02_absolute", "c03_derive", "c04_gapfill",
          "c05_host_default", "c06_vm_default", "c07_host_long", "c08_sparse_long"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden test over ../shared/fixtures/engine_quirks/: traces that trigger
+"""Golden test over tests/fixtures/engine_quirks/: traces that trigger
 xcp-rrdd's known engine quirks, which rrdd intentionally corrects
 (docs/differences.md).  rrdd must differ from the reference only where the
 case's `quirk_triggers` say, and be right where it differs:
@@ -25,7 +25,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 BUILD = os.environ.get("RRDD_BUILD", "build")
-FIX = os.environ.get("RRDD_FIXTURES", os.path.join(os.path.dirname(__file__), "../../../shared/fixtures"))
+FIX = os.environ.get("RRDD_FIXTURES", os.path.join(os.path.dirname(__file__), "../fixtures"))
 TOOL = os.path.join(BUILD, "rrdd-tool")
 DIR = os.path.join(FIX, "engine_quirks")
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """rrdd-tool as a user runs it: every rrd_updates case of
-../shared/fixtures/rrd_updates/queries.json through `rrdd-tool updates`
+tests/fixtures/rrd_updates/queries.json through `rrdd-tool updates`
 (RRDs loaded from the fixture XML states, in the case's order) must give the
 reference output byte for byte, or fail with the expected No_RRA_Available;
 archives load through `dump`; bad input gives a one-line message naming the
@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 BUILD = os.environ.get("RRDD_BUILD", "build")
-FIX = os.environ.get("RRDD_FIXTURES", os.path.join(os.path.dirname(__file__), "../../../shared/fixtures"))
+FIX = os.environ.get("RRDD_FIXTURES", os.path.join(os.path.dirname(__file__), "../fixtures"))
 TOOL = os.path.join(BUILD, "rrdd-tool")
 UPD = os.path.join(FIX, "rrd_updates")
 passed = failed = 0

@@ -12,9 +12,7 @@ import time
 
 import rrddtest as T
 
-FIX = os.path.join(T.SRC, "..", "shared", "fixtures")
-if not os.path.isdir(FIX):
-    FIX = "/work/shared/fixtures"
+FIX = os.environ.get("RRDD_FIXTURES") or os.path.join(T.SRC, "tests", "fixtures")
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):

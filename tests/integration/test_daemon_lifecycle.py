@@ -138,7 +138,7 @@ check(r and all(abs(v - busy / 8) < 1e-5 for _, v in r),
 all_close(h, "pif_eth0_rx", 10, 600, 1e6, "host")
 all_close(h, "pif_eth0_tx", 10, 600, 2e5, "host")
 
-# -- the spec 3.6 dumps of the last cycle
+# -- the wire-format.md §3.6 dumps of the last cycle
 hm = T.load_metrics(os.path.join(state, "host-metrics.json"))
 check(hm.get("memory_total_kib") == 16384 * 1024, "host-metrics.json: memory_total_kib")
 vm = T.load_metrics(os.path.join(state, "vm-metrics.json"))

@@ -63,10 +63,8 @@ with open(os.path.join(arch, QUARTER + ".gz"), "wb") as f:
     f.write(png)
 with open(os.path.join(arch, WEB + ".gz"), "wb") as f:
     f.write(gzip.compress(b"<?xml version='1.0'?><feed><entry>not an rrd</entry></feed>"))
-good = os.path.join(T.SRC, "..", "shared", "fixtures", "archive",
-                    "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0.gz")
-if not os.path.exists(good):
-    good = "/work/shared/fixtures/archive/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0.gz"
+good = os.path.join(os.environ.get("RRDD_FIXTURES") or os.path.join(T.SRC, "tests", "fixtures"),
+                    "archive", "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0.gz")
 with open(good, "rb") as f:
     blob = f.read()
 with open(os.path.join(arch, BATCH + ".gz"), "wb") as f:

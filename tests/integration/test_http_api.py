@@ -1,5 +1,5 @@
 """rrdd's HTTP surface with real clients: the Accept negotiation table of
-spec 4.2, the status codes of every error case of 4.6 (ours: 400/404 with a
+wire-format.md §4.2, the status codes of every error case of 4.6 (ours: 400/404 with a
 one-line reason where xcp-rrdd says 500), routing (403 / 501), repeated
 vm_uuid and all/none, curl over the Unix socket, TCP access control
 (bearer and basic), xapi's fd hand-over with duplicate query keys (a small
@@ -38,7 +38,7 @@ try:
     vms = sorted(vms)
     check(len(vms) == 4, "dom0 + 3 simulated VMs: %r" % vms)
 
-    # ---- negotiation (spec 4.2) ----
+    # ---- negotiation (wire-format.md §4.2) ----
     table = [(None, "", "xml"), (None, "&json=true", "json"), ("*/*", "", "json"),
              ("text/xml", "&json=true", "xml"), ("application/json", "", "json"),
              ("text/html,*/*;q=0.1", "", "json"), ("text/html", "", "xml"),
@@ -96,7 +96,7 @@ try:
     check(st == 200 and ET.fromstring(body).find("meta/rows").text in ("3", "4", "5"),
           "absolute start: rows %r" % body[:300])
 
-    # ---- error cases (spec 4.6), with our status codes ----
+    # ---- error cases (wire-format.md §4.6), with our status codes ----
     errors = [("GET", "/rrd_updates?host=true", 400, "without start"),
               ("GET", "/rrd_updates?start=abc", 400, "start=abc"),
               ("GET", "/rrd_updates?start=-10&interval=x", 400, "interval=x"),

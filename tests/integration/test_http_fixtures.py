@@ -1,4 +1,4 @@
-"""The HTTP endpoints against the reference outputs in ../shared/fixtures.
+"""The HTTP endpoints against the reference outputs in tests/fixtures.
 
 rrdd runs with no built-in source and a paced clock far in the past, so the
 RRDs we install stay exactly as loaded.  The fixture RRD states go in the way

@@ -3,7 +3,7 @@
 
 Runs rrdp-proc and rrdp-demo-owners (built in $RRDD_BUILD/plugins-api) into
 temporary directories and decodes their pages with an independent V2 decoder
-written here from spec 6.3/6.4 (zlib.crc32, json), checking every value
+written here from wire-format.md §6.3/6.4 (zlib.crc32, json), checking every value
 against the input: a fake /proc tree with known numbers, the real /proc,
 VM/SR owners.  Then runs the plugins as daemons with a fake XML-RPC daemon on
 a Unix socket: they register, keep publishing, and on SIGTERM/SIGINT
@@ -44,7 +44,7 @@ def check(cond, what):
 
 
 def decode_v2(path):
-    """Decode a V2 page (spec 6.3) strictly; return (timestamp, [ds])."""
+    """Decode a V2 page (wire-format.md §6.3) strictly; return (timestamp, [ds])."""
     with open(path, "rb") as f:
         b = f.read()
     check(b[:11] == b"DATASOURCES", "magic")

@@ -4,7 +4,7 @@
 One daemon run of about 32 s, with, in its plugin directory:
   - the library's example plugins rrdp-demo-owners (VM, SR and host sources)
     and rrdp-proc (dom0 /proc), built in $RRDD_BUILD/plugins-api;
-  - pages written here by hand from spec 6.2/6.3 in every legacy shape:
+  - pages written here by hand from wire-format.md §6.2/6.3 in every legacy shape:
     V2 with a double timestamp, V2 with int64 seconds, V1 (compact, and
     indented with NUL padding), rrd-client-lib's
     pretty JSON with a NUL counted in M and the CRC, rrdd.py's sorted JSON
@@ -60,7 +60,7 @@ STOP_AFTER = 3
 NMANY = 200
 
 
-# ---- page writers (spec 6.2, 6.3, 6.5.1) -----------------------------------
+# ---- page writers (wire-format.md §6.2, 6.3, 6.5.1) -----------------------------------
 
 def meta_obj(dss):
     d = {}
@@ -369,7 +369,7 @@ def main():
             check(is_num(hv(snap, name), want),
                   "%s: host %s = %r, want %r" % (when, name, hv(snap, name), want))
     # rrdp-proc over a fake /proc: default sources recorded with their
-    # values, non-default ones known but not recorded (spec 7)
+    # values, non-default ones known but not recorded (wire-format.md §7)
     for name, want in (("dom0_loadavg1", 0.5), ("dom0_mem_total_kib", 1000),
                        ("dom0_mem_free_kib", 250)):
         check(is_num(end[1].get(name), want), "rrdp-proc %s = %r" % (name, end[1].get(name)))

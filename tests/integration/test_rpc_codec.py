@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The RPC codec against real client libraries, before the HTTP server exists.
 
-Every rrd method of xapi-idl's rrd_interface.ml (spec section 5.2) is called
+Every rrd method of xapi-idl's rrd_interface.ml (wire-format.md §5.2) is called
 the way Python callers (XAPI's Python plugins, xmlrpc.client) call it: the
 request is produced by xmlrpc.client.dumps, fed to the stub server
 (test_rpc_stub --serve, built from tests/unit/test_rpc_stub.c, which answers

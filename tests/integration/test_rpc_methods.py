@@ -90,7 +90,7 @@ try:
     check(ok(p.query_possible_sr_dss({"sr_uuid": vms[0]}), "query_possible_sr_dss") == [],
           "no SR: empty list")
     # a VM RRD received from elsewhere (PUT /rrd) with no source reporting
-    # its DSs: archived-only, listed as spec 5 says (xcp-rrdd's placeholders,
+    # its DSs: archived-only, listed as wire-format.md §5 says (xcp-rrdd's placeholders,
     # neither enabled nor standard); live DSs keep their own texts
     ghost = "0d0d0d0d-2222-4333-8444-555555555555"
     with open(os.path.join(H.FIX, "rrd_updates", "rrds", "vm1.internal.xml"), "rb") as f:

@@ -1,9 +1,9 @@
 /*
- * The literal serialisation vectors of spec §3.2-§3.5 (Appendix A.4),
- * reproduced byte for byte from RRDs built by hand with the state the spec
- * describes.  Where the spec elides repeated parts ("…same…", "…2 more
- * rows…") the expected text spells them out with the same values, as the
- * A.4 scenario (constant rates) implies.  Also: escaping of names and
+ * The literal serialisation vectors of wire-format.md §3.2-§3.5 (Appendix A.4),
+ * reproduced byte for byte from RRDs built by hand with the state that
+ * section describes.  The expected texts are spelled out here in full (the
+ * doc elides repeated parts) with the same values, as the A.4 scenario
+ * (constant rates) implies.  Also: escaping of names and
  * childless elements of an RRD without DSs.
  */
 #include "export_testutil.h"

@@ -1,5 +1,5 @@
 /*
- * Golden test of the full-RRD serialisers (spec §3.2, §3.3) against every
+ * Golden test of the full-RRD serialisers (wire-format.md §3.2, §3.3) against every
  * reference dump in the fixtures: engine/, engine_quirks/ and archive/.
  * Each RRD is rebuilt from its JSON dump (which carries every printed field)
  * and printed as public XML, internal XML and JSON; all three must equal the

@@ -1,5 +1,5 @@
 /*
- * rrd_updates planning rules (spec §3.4, fixtures README addendum D) on
+ * rrd_updates planning rules (wire-format.md §3.4, fixtures README addendum D) on
  * hand-built RRDs: strict archive boundaries, fallback to the coarsest
  * archive, No_RRA_Available cases, RRDs of another step left out, relative
  * start as a minimum over RRDs, shape filtering, the first non-empty choice,

@@ -1,5 +1,5 @@
 /*
- * The registry of RRDs (rrdd/monitor/): spec 7 applied to hand-built
+ * The registry of RRDs (rrdd/monitor/): wire-format.md §7 applied to hand-built
  * chunks.  A fresh RRD holds only the default DSs of its first chunk (whose
  * values are not applied); a non-default DS is known but not recorded until
  * enabled; DSs not reported in a cycle get Unknown; VM owners count only

@@ -2,7 +2,7 @@
  * Unit tests for export/numfmt: byte-identical to xcp-rrdd's f_to_s
  * ("%.15g", "0.0", "NaN", "Infinity", "-Infinity") and to "%lld".
  *
- * Oracles: literal strings taken from the reference spec and the C standard
+ * Oracles: literal strings of wire-format.md §3.1 and the C standard
  * (%g rules), an independent exact-integer oracle for half-to-even ties, and
  * glibc's snprintf("%.15g") for bulk random comparisons (10 million float32
  * bit patterns, several million doubles).  The random seed is printed and can
@@ -134,7 +134,7 @@ static void test_special_values(void **state)
 	expect_double(-0.0, "0.0");
 }
 
-/* Examples quoted in the reference spec (float32 rounding visible). */
+/* Examples of wire-format.md §2.1 and §3.2 (float32 rounding visible). */
 static void test_spec_examples(void **state)
 {
 	(void)state;

@@ -257,7 +257,7 @@ static void test_all_fields_decode(void **state)
 	rm_tree(dir);
 }
 
-/* ---- the header's CRCs are zlib's, over the spec's byte ranges ---- */
+/* ---- the header's CRCs are zlib's, over the byte ranges of wire-format.md §6.3 ---- */
 
 static void test_crcs_match_zlib(void **state)
 {

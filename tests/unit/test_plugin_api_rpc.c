@@ -1,7 +1,7 @@
 /*
  * librrdd-plugin's RPC client against a fake daemon on a temporary Unix
  * socket: the exact request bytes of Plugin.Local.register / next_reading /
- * deregister (the body of spec 5.2.1, written out here by hand), parsing of
+ * deregister (the body of wire-format.md §5.2.1, written out here by hand), parsing of
  * next_reading answers (typed and bare values, pretty-printed XML), every
  * failure answer (Failure status, HTTP 401, XML-RPC fault, garbage,
  * truncation, DOCTYPE, oversize, chunked, non-numbers, silence, early close)
@@ -173,7 +173,7 @@ static struct rrdp_plugin *plugin_for(struct server *sv, const char *uid, double
 	"<member><name>Value</name><value>" v "</value></member>"                                  \
 	"</struct></value></param></params></methodResponse>"
 
-/* The request bodies, written from spec 5.2.1 and xapi-idl's test data. */
+/* The request bodies, written from wire-format.md §5.2.1 and xapi-idl's test data. */
 static const char register_body[] =
     "<?xml version=\"1.0\"?><methodCall><methodName>Plugin.Local.register</methodName>"
     "<params><param><value><struct><member><name>uid</name><value>xcp-rrdd-cpu</value>"

@@ -1,6 +1,6 @@
 /*
  * Helpers for the plugin registry tests: a temporary plugin directory and a
- * hand-rolled V2 / V1 page writer that follows the byte layout of spec 6.3
+ * hand-rolled V2 / V1 page writer that follows the byte layout of wire-format.md §6.3
  * / 6.2 directly (zlib CRC32, our own JSON text), independent of the
  * plugins-api library and of the parser under test.
  */

@@ -5,7 +5,7 @@
  * metadata not re-read, rejected metadata remembered, count mismatch through
  * the cache), legacy timestamps, V1/V2 auto-detection, metadata rules and
  * defaults, and MD5 test vectors.  Pages are built here from the byte layout
- * of spec 6.3 with zlib's crc32, independently of the parser.
+ * of wire-format.md §6.3 with zlib's crc32, independently of the parser.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +27,7 @@
 
 #define PLUGINS_DIR RRDD_FIXTURES "/plugins"
 
-/* ---- page builders (spec 6.3 layout) ---- */
+/* ---- page builders (wire-format.md §6.3 layout) ---- */
 
 static void put32(unsigned char *p, uint32_t v)
 {

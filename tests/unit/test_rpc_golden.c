@@ -218,7 +218,7 @@ static void test_reencode(void **state)
 	}
 }
 
-/* The wire examples of spec §5.2.1. */
+/* The wire examples of wire-format.md §5.2.1. */
 static void test_spec_examples(void **state)
 {
 	(void)state;

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the JSON-RPC codec (rpc/jsonrpc.h) and of JSON dispatch:
- * v1 requests and responses as xapi-idl's Jsonrpc writes them (spec §5.2.1),
+ * v1 requests and responses as xapi-idl's Jsonrpc writes them (wire-format.md §5.2.1),
  * v2 requests (array, object or absent params) with JSON-RPC 2.0 error
  * objects and codes, id echo, envelope errors, hostile input (syntax errors,
  * truncation at every length, depth, sizes, NUL in strings, duplicate keys),
@@ -66,7 +66,7 @@ static void expect_json(const char *body, bool golden, enum rpc_outcome oc, cons
 static void test_v1(void **state)
 {
 	(void)state;
-	/* Spec §5.2.1, golden values. */
+	/* wire-format.md §5.2.1, golden values. */
 	expect_json("{\"method\":\"Plugin.Local.register\",\"params\":[{\"uid\":\"x\",\"info\":"
 	            "\"Five_Seconds\",\"protocol\":\"V2\"}],\"id\":1}",
 	            true, RPC_ANSWERED, "{\"result\":0.0,\"error\":null,\"id\":1}",

@@ -1,6 +1,6 @@
 /*
- * Unit tests of the RRD engine on small hand-worked vectors: the spec's
- * Appendix A traces with the values rrdd intends (docs/differences.md), DS
+ * Unit tests of the RRD engine on small hand-worked vectors: the
+ * wire-format.md Appendix A traces with the values rrdd intends (docs/differences.md), DS
  * add/remove, value-type switches, refused samples, creation state.
  */
 #include <errno.h>

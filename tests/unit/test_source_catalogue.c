@@ -1,6 +1,6 @@
 /*
  * The datasource catalogue and the snapshot-to-samples mapping
- * (rrdd/source/catalogue.c): names exactly as spec 8.2-8.5 lists them, their
+ * (rrdd/source/catalogue.c): names exactly as wire-format.md §8.2-8.5 lists them, their
  * types, ranges, units and default flags, and the values computed from a
  * hand-built snapshot whose inputs are chosen here.
  */
@@ -128,7 +128,7 @@ static void check_def(const struct src_ds *d, enum ds_type type, double min, dou
 	assert_string_equal(d->def->units, units);
 }
 
-/* Spec 8.2-8.5 names, and nothing else, for this snapshot. */
+/* wire-format.md §8.2-8.5 names, and nothing else, for this snapshot. */
 static void test_names(void **state)
 {
 	struct src_snapshot s;

@@ -1,7 +1,7 @@
 /*
  * The Xen backend (rrdd/source/source_xen.c) against a fake hypervisor
  * plugged into its library seam (source_xen_api.h): unit conversions, bit 63
- * of vCPU times, the spec 1.1 uuid rules, a domain vanishing mid-sample, the
+ * of vCPU times, the wire-format.md §1.1 uuid rules, a domain vanishing mid-sample, the
  * /proc parsers and VBD device names.  Expected figures come from the fake's
  * inputs and Xen's documented encodings, not from our own output.
  */

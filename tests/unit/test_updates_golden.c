@@ -1,5 +1,5 @@
 /*
- * Golden test of rrd_updates (spec §3.4, §3.5) against every case of
+ * Golden test of rrd_updates (wire-format.md §3.4, §3.5) against every case of
  * fixtures/rrd_updates/queries.json: the RRDs are loaded from the reference
  * states rrds/<id>.internal.xml with the archive loader, exported with the
  * case's (prefix, RRD) order, start, interval and cf, and the XML and JSON
