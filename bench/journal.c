@@ -25,7 +25,7 @@
 #include "clock/clock.h"
 #include "daemon/daemon.h"
 #include "monitor/registry.h"
-#include "monitor/registry_state.h"
+#include "store/entryimg.h"
 #include "source/source.h"
 #include "store/durable.h"
 #include "util/buf.h"
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	store_dur_open(&so, reg2, &dur, &rec);
 	double replay = wall_now() - w0, replay_cpu = cpu_now() - c0;
 	struct buf a = BUF_INIT, b = BUF_INIT;
-	size_t na = mon_save_all(reg, &a), nb = mon_save_all(reg2, &b);
+	size_t na = store_save_all(reg, &a), nb = store_save_all(reg2, &b);
 	bool same = na == nb && a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
 	store_dur_close(dur);
 

@@ -28,6 +28,7 @@
 #include "clock/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/dumps.h"
+#include "monitor/change.h"
 #include "monitor/registry.h"
 #include "source/catalogue.h"
 #include "source/source.h"
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
 	src_sample(src, clk_wall(&clk), &prev);
 	/* under valgrind --tool=callgrind --instr-atstart=no, only the phase
 	 * loop is counted: inclusive costs of src_sample, src_map,
-	 * mon_chunk_from_samples, mon_apply and dump_metrics / nph = per tick */
+	 * mon_chunk_from_samples, mon_commit (the cycle) and dump_metrics / nph = per tick */
 	for (unsigned i = 0; i <= nph; i++) { /* i = 0 warms smp and ch up */
 		if (i == 1)
 			CALLGRIND_START_INSTRUMENTATION;
@@ -190,7 +191,10 @@ int main(int argc, char **argv)
 			res[nres++].domid = cur.dom[j].domid;
 		}
 		const struct mon_chunk *cs[1] = {&ch};
-		mon_apply(reg, cs, 1, now, res, nres, NULL);
+		struct mon_change chg = {
+		    .kind = MON_CH_CYCLE,
+		    .cycle = {.now = now, .chunks = cs, .nchunks = 1, .res = res, .nres = nres}};
+		mon_commit(reg, &chg, 0, NULL);
 		c[3] = cpu_now();
 		char err[256]; /* as dmn_tick: dump state kept across ticks */
 		dump_metrics(reg, ddir, &dst, err, sizeof(err));

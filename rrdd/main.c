@@ -53,26 +53,6 @@ static void install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* --clock paced: real time (deadlines, sleeping) with wall time starting at
- * --sim-epoch, so a test can keep the daemon running in real time while
- * its samples stay older than RRDs it PUTs (which then stay unchanged). */
-static double paced_mono(struct clk *c)
-{
-	return clk_real_ops.mono(c);
-}
-
-static double paced_wall(struct clk *c)
-{
-	return c->sim_epoch + (clk_real_ops.mono(c) - c->sim_mono);
-}
-
-static int paced_sleep(struct clk *c, double deadline)
-{
-	return clk_real_ops.sleep_until(c, deadline);
-}
-
-static const struct clk_ops clk_paced_ops = {"paced", paced_mono, paced_wall, paced_sleep};
-
 /* The plugin registry as the RPC sees it (http.h hooks). */
 static int hook_reg(void *ctx, const char *uid, int protocol)
 {
@@ -172,10 +152,7 @@ int main(int argc, char **argv)
 			epoch = scen; /* the scenario's own epoch wins */
 		clk_init_sim(&clk, epoch);
 	} else if (strcmp(cfg.clock, "paced") == 0) {
-		clk_init_real(&clk);
-		clk.sim_mono = clk_real_ops.mono(&clk);
-		clk.sim_epoch = cfg.sim_epoch;
-		clk.ops = &clk_paced_ops;
+		clk_init_paced(&clk, cfg.sim_epoch);
 	} else {
 		clk_init_real(&clk);
 	}
@@ -215,8 +192,7 @@ int main(int argc, char **argv)
 	                               .background_checkpoints = true};
 	struct store_dur *dur;
 	struct store_dur_recovery rec;
-	store_dur_open(&so, reg, &dur, &rec);
-	store_dur_set_global(dur);
+	store_dur_open(&so, reg, &dur, &rec); /* from here on the registry's log */
 	opt.dur = dur;
 	struct dmn d;
 	dmn_init(&d, &opt, &clk, src, reg);
@@ -227,7 +203,7 @@ int main(int argc, char **argv)
 		double next = rec.last_t - clk.sim_epoch + DMN_PERIOD;
 		rc = dmn_resume(&d, clk.sim_epoch, rec.last_t, DMN_PERIOD);
 		if (rc == 0) {
-			clk.sim_mono = next;
+			clk_sim_set(&clk, next);
 			if (cfg.run_for > 0) {
 				double left = cfg.run_for - next;
 				finished = left < 0;
@@ -251,8 +227,9 @@ int main(int argc, char **argv)
 	                         .max_put_bytes = (size_t)cfg.max_put_bytes,
 	                         .threads = cfg.http_threads,
 	                         .reg = reg,
+	                         .dur = dur,
+	                         .clk = &clk,
 	                         .host_uuid = host_uuid,
-	                         .archive_dir = archive_dir,
 	                         .use_min_max = cfg.use_min_max,
 	                         .plugins = {plugins, hook_reg, hook_dereg, hook_next, hook_path}};
 	struct http_server *http = NULL;

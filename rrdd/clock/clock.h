@@ -1,12 +1,15 @@
 /*
  * The daemon's clock, behind one ops table: the real one (CLOCK_MONOTONIC
- * for deadlines, CLOCK_REALTIME for the stamps of samples) and a simulated
+ * for deadlines, CLOCK_REALTIME for the stamps of samples), a simulated
  * one, where sleeping jumps straight to the deadline, so a simulated day of
- * 5 s ticks runs in seconds and every run is reproducible.
+ * 5 s ticks runs in seconds and every run is reproducible, and a paced one
+ * (real deadlines, wall time from a chosen epoch).  Every reading of time
+ * in the daemon goes through one of these (docs/threads-and-locks.md lists
+ * the exceptions: measuring durations for logs and benchmarks).
  *
  * Times are seconds as doubles.  Monotonic time has an arbitrary origin;
  * wall time is seconds since the epoch.  The clock does not log, and holds
- * no lock (one thread, the tick loop, owns it).
+ * no lock: the tick loop moves it; other threads may read it.
  */
 #ifndef RRDD_CLOCK_CLOCK_H
 #define RRDD_CLOCK_CLOCK_H
@@ -30,6 +33,7 @@ struct clk {
 
 extern const struct clk_ops clk_real_ops;
 extern const struct clk_ops clk_sim_ops;
+extern const struct clk_ops clk_paced_ops;
 
 /* Default origin of simulated wall time (2023-11-14T22:13:20Z). */
 #define CLK_SIM_DEFAULT_EPOCH 1700000000.0
@@ -40,9 +44,15 @@ void clk_init_real(struct clk *c);
 /* A simulated clock at monotonic time 0, wall time epoch. */
 void clk_init_sim(struct clk *c, double epoch);
 
+/* A paced clock: real monotonic time, wall time epoch now. */
+void clk_init_paced(struct clk *c, double epoch);
+
 /* Simulated only: let time pass as if work took dt seconds (tests of late
  * ticks).  No-op on a real clock. */
 void clk_sim_advance(struct clk *c, double dt);
+
+/* Simulated only: set monotonic time (a run resumed after recovery). */
+void clk_sim_set(struct clk *c, double mono);
 
 static inline double clk_mono(struct clk *c)
 {

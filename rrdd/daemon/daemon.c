@@ -14,6 +14,7 @@
 
 #include "clock/clock.h"
 #include "daemon/dumps.h"
+#include "monitor/change.h"
 #include "store/archive.h"
 #include "store/durable.h"
 #include "util/log.h"
@@ -175,6 +176,22 @@ static size_t lifecycle(struct dmn *d, char (**gone)[MON_UUID_LEN + 1])
 	return ngone;
 }
 
+/* The current snapshot (and its uuid order) becomes the previous one; the
+ * previous one's storage is reused for the next. */
+static void keep_as_prev(struct dmn *d)
+{
+	struct src_snapshot t = d->prev;
+	d->prev = d->cur;
+	d->cur = t;
+	uint32_t *o = d->order_prev;
+	uint32_t oc = d->cap_order_prev;
+	d->order_prev = d->order_cur;
+	d->cap_order_prev = d->cap_order_cur;
+	d->order_cur = o;
+	d->cap_order_cur = oc;
+	d->have_prev = true;
+}
+
 int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, size_t n)
 {
 	src_snapshot_clear(&d->cur);
@@ -201,14 +218,18 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 		chunks[nc++] = extra[i];
 	arrive_srs(d, chunks, nc);
 	/* journaled, then applied; departed VMs are archived and released */
-	struct store_tick st = {.now = now,
-	                        .chunks = chunks,
-	                        .nchunks = nc,
-	                        .res = d->res,
-	                        .nres = d->nres,
-	                        .gone = (const char(*)[MON_UUID_LEN + 1]) gone,
-	                        .ngone = ngone};
-	d->st.archive_errors += (uint64_t)store_dur_tick(d->opt.dur, &st, &d->last_apply);
+	struct mon_change ch = {.kind = MON_CH_CYCLE,
+	                        .cycle = {.now = now,
+	                                  .chunks = chunks,
+	                                  .nchunks = nc,
+	                                  .res = d->res,
+	                                  .nres = d->nres,
+	                                  .gone = (const char(*)[MON_UUID_LEN + 1]) gone,
+	                                  .ngone = ngone}};
+	struct mon_result res;
+	mon_commit(d->reg, &ch, 0, &res);
+	d->last_apply = res.stats;
+	d->st.archive_errors += (uint64_t)res.archive_failures;
 	d->st.archived += ngone;
 	/* Departed VMs leave their RRDs' memory free in the middle of the heap,
 	 * which glibc does not give back by itself: with VMs coming and going
@@ -219,18 +240,8 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	if (chunks != stack)
 		free(chunks);
 	free(gone);
-	if (rc == 0) {
-		struct src_snapshot t = d->prev;
-		d->prev = d->cur;
-		d->cur = t;
-		uint32_t *o = d->order_prev;
-		uint32_t oc = d->cap_order_prev;
-		d->order_prev = d->order_cur;
-		d->cap_order_prev = d->cap_order_cur;
-		d->order_cur = o;
-		d->cap_order_cur = oc;
-		d->have_prev = true;
-	}
+	if (rc == 0)
+		keep_as_prev(d);
 	if (has_dir(d->opt.metrics_dir)) {
 		char err[512];
 		if (dump_metrics(d->reg, d->opt.metrics_dir, &d->dumps, err, sizeof(err)))
@@ -268,15 +279,6 @@ int dmn_resume(struct dmn *d, double first_t, double last_t, double period)
 		d->cur.t = t;
 	}
 	sort_domains(&d->cur, &d->order_cur, &d->cap_order_cur);
-	struct src_snapshot t = d->prev;
-	d->prev = d->cur;
-	d->cur = t;
-	uint32_t *o = d->order_prev;
-	uint32_t oc = d->cap_order_prev;
-	d->order_prev = d->order_cur;
-	d->cap_order_prev = d->cap_order_cur;
-	d->order_cur = o;
-	d->cap_order_cur = oc;
-	d->have_prev = true;
+	keep_as_prev(d);
 	return 0;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "http/internal.h"
-#include "monitor/registry.h"
+#include "monitor/change.h"
 #include "store/durable.h"
 #include "store/archive.h"
 #include "store/xml_parse.h"
@@ -132,9 +132,8 @@ void put_finish(struct put_session *s, struct http_resp *resp)
 	const char *what = s->is_host ? "host" : "vm";
 	if (s->archive) {
 		char err[512];
-		struct store_dur *al = store_dur_archive_lock();
-		rc = store_archive_write(s->c->archive_dir, s->uuid, r, err, sizeof(err));
-		store_dur_archive_unlock(al);
+		rc = store_dur_write(s->c->dur, s->is_host ? MON_HOST : MON_VM, s->uuid, r, err,
+		                     sizeof(err));
 		rrdb_free(r);
 		if (rc) {
 			log_err("PUT /rrd %s %s: archiving failed: %s", what, s->uuid, err);
@@ -144,16 +143,18 @@ void put_finish(struct put_session *s, struct http_resp *resp)
 		}
 		log_info("PUT /rrd: %s %s archived", what, s->uuid);
 	} else {
-		rc = mon_put(s->c->reg, s->is_host ? MON_HOST : MON_VM, s->is_host ? NULL : s->uuid,
-		             r);
+		struct mon_change c = {.kind = MON_CH_INSTALL,
+		                       .owner = s->is_host ? MON_HOST : MON_VM,
+		                       .uuid = s->is_host ? NULL : s->uuid,
+		                       .rrd = r,
+		                       .sync = true};
+		rc = mon_commit(s->c->reg, &c, 0, NULL); /* journaled, then installed */
 		if (rc) {
-			rrdb_free(r);
 			http_resp_error(resp, 400, "PUT /rrd: the RRD was refused (%s)",
 			                strerror(-rc));
 			put_abort(s);
 			return;
 		}
-		store_dur_note_changed(s->is_host ? MON_HOST : MON_VM, s->is_host ? NULL : s->uuid);
 		log_info("PUT /rrd: %s %s RRD installed", what, s->uuid);
 	}
 	resp->status = 200;

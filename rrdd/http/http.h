@@ -6,9 +6,10 @@
  * connections (SCM_RIGHTS + the JSON of the parsed request).
  *
  * The server reads the registry through its lock and copies what it formats
- * (the tick never waits for a client), talks to the plugin registry through
- * the hooks below, and writes archives through store/archive.h.  It does not
- * own the registry, the plugin registry or the daemon.
+ * (the tick never waits for a client); RPC calls are carried to the
+ * daemon's rpc/service.h, PUT /rrd goes through mon_commit and the store.
+ * It does not own the registry, the store, the plugin registry or the
+ * daemon.
  */
 #ifndef RRDD_HTTP_HTTP_H
 #define RRDD_HTTP_HTTP_H
@@ -17,24 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rpc/service.h"
+
+struct clk;
 struct mon_registry;
+struct store_dur;
 
 #define HTTP_DEFAULT_SOCKET    "/var/lib/xcp/xcp-rrdd"
 #define HTTP_DEFAULT_FORWARDED "/var/lib/xcp/xcp-rrdd.forwarded"
-
-/* Time keeping for Plugin.*.next_reading when no plugin registry is given:
- * seconds until the daemon's next tick (negative when overdue). */
-typedef double (*http_next_tick_fn)(void *ctx);
-
-/* The plugin registry as the RPC needs it (same contracts as plg_register,
- * plg_deregister, plg_next_reading and plg_path in plugin/registry.h). */
-struct http_plugin_hooks {
-	void *ctx;
-	int (*reg)(void *ctx, const char *uid, int protocol);
-	int (*dereg)(void *ctx, const char *uid);
-	double (*next_reading)(void *ctx, const char *uid);
-	int (*path)(void *ctx, const char *uid, char *buf, size_t len);
-};
 
 struct http_config {
 	const char *socket_path;        /* NULL or "": no Unix listener */
@@ -50,15 +41,14 @@ struct http_config {
 	unsigned threads;               /* MHD worker threads; 0 = 4 */
 
 	struct mon_registry *reg; /* required */
+	struct store_dur *dur;    /* required: the registry's store (archives) */
+	struct clk *clk;          /* required: the daemon's clock */
 	const char *host_uuid;    /* required: the installation uuid */
-	const char *archive_dir;  /* NULL or "": archive calls fail with Archive_failed */
 	bool use_min_max;         /* initial value for update_use_min_max (recorded) */
 
-	/* Plugins: hooks onto the daemon's plugin registry (plugin/registry.h),
-	 * or all NULL: then the RPC keeps a table of its own and answers
-	 * next_reading from next_tick. */
-	struct http_plugin_hooks plugins;
-	http_next_tick_fn next_tick;
+	/* The RPC's plugins and next_reading (rpc/service.h). */
+	struct rpc_plugin_hooks plugins;
+	double (*next_tick)(void *ctx);
 	void *next_tick_ctx;
 };
 

@@ -137,11 +137,12 @@ struct plg_registry;
 struct http_ctx {
 	struct mon_registry *reg;
 	const char *host_uuid;
-	char *archive_dir; /* NULL: none */
+	struct store_dur *dur;
+	const char *archive_dir; /* NULL: none (the store's) */
 	size_t max_put_bytes, max_rpc_bytes;
 	struct rpc_backend be;
-	struct rpcsvc *rpc;    /* rpc_backend.c state */
-	struct ucache *ucache; /* rendered rrd_updates bodies */
+	struct rpc_service *rpc; /* the methods' implementation */
+	struct ucache *ucache;   /* rendered rrd_updates bodies */
 	atomic_uint_fast64_t requests, errors;
 };
 
@@ -184,17 +185,6 @@ int put_feed(struct put_session *s, const void *data, size_t n, struct http_resp
 /* End of body: install/archive the RRD; resp set in every case; frees s. */
 void put_finish(struct put_session *s, struct http_resp *resp);
 void put_abort(struct put_session *s);
-
-/* The RPC backend over the registry (rpc_backend.c). */
-struct rpcsvc *rpcsvc_new(const struct http_config *cfg, struct http_ctx *c);
-void rpcsvc_free(struct rpcsvc *s);
-
-/* Send an RRD (internal XML) to another host's /rrd with PUT (send_rrd.c).
- * address is "host[:port]" (port 80 by default); archive adds
- * &archive=true.  0, or a negative errno with a message. */
-struct rrdb;
-int http_send_rrd(const char *address, const char *uuid, bool is_host, bool archive,
-                  const char *session_id, const struct rrdb *r, char *err, size_t errlen);
 
 /* Forwarded-socket listener (forwarded.c). */
 struct fwd_server;

@@ -23,6 +23,7 @@
 
 #include "http/internal.h"
 #include "http/listen.h"
+#include "store/durable.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -567,11 +568,19 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	int rc = 0;
 	s->ctx.reg = cfg->reg;
 	s->ctx.host_uuid = cfg->host_uuid ? cfg->host_uuid : "";
-	s->ctx.archive_dir =
-	    cfg->archive_dir && *cfg->archive_dir ? xstrdup(cfg->archive_dir) : NULL;
+	s->ctx.dur = cfg->dur;
+	s->ctx.archive_dir = store_dur_archive_dir(cfg->dur);
 	s->ctx.max_put_bytes = cfg->max_put_bytes ? cfg->max_put_bytes : (256u << 20);
 	s->ctx.max_rpc_bytes = cfg->max_rpc_bytes ? cfg->max_rpc_bytes : (1u << 20);
-	s->ctx.rpc = rpcsvc_new(cfg, &s->ctx);
+	struct rpc_service_config rc_cfg = {.reg = cfg->reg,
+	                                    .dur = cfg->dur,
+	                                    .clk = cfg->clk,
+	                                    .host_uuid = cfg->host_uuid,
+	                                    .use_min_max = cfg->use_min_max,
+	                                    .plugins = cfg->plugins,
+	                                    .next_tick = cfg->next_tick,
+	                                    .next_tick_ctx = cfg->next_tick_ctx};
+	s->ctx.rpc = rpc_service_new(&rc_cfg, &s->ctx.be);
 	s->ctx.ucache = ucache_new(UCACHE_ENTRIES, UCACHE_BYTES, UCACHE_RENDERS);
 	s->unix_l.fd = s->tcp_l.fd = -1;
 	s->unix_l.srv = s->tcp_l.srv = s;
@@ -686,12 +695,11 @@ void http_stop(struct http_server *s)
 		unlink(s->socket_path);
 		free(s->socket_path);
 	}
-	rpcsvc_free(s->ctx.rpc);
+	rpc_service_free(s->ctx.rpc);
 	ucache_free(s->ctx.ucache);
 	for (size_t i = 0; i < s->ncreds; i++)
 		free(s->creds[i].secret);
 	free(s->tls_cert);
 	free(s->tls_key);
-	free(s->ctx.archive_dir);
 	free(s);
 }

@@ -6,7 +6,7 @@
  * (uid, timestamp, [(owner, ds)]) of wire-format.md §1.1 step 2, grouped by owner.
  *
  * Plain data: building a chunk takes no lock and does no I/O, so producers
- * build chunks outside the registry lock and mon_apply() (registry.h) takes
+ * build chunks outside the registry lock and mon_commit() (change.h) takes
  * them under it.  Strings in a chunk are borrowed from the producer (they
  * must outlive the chunk); arrays are owned by the chunk.
  */

@@ -383,6 +383,7 @@ struct mon_registry *mon_registry_new(const struct mon_config *cfg)
 	pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&reg->lock, &la);
 	pthread_rwlockattr_destroy(&la);
+	pthread_mutex_init(&reg->commit_mu, NULL);
 	if (cfg->host_uuid)
 		mon_uuid_copy(reg->host_uuid, cfg->host_uuid);
 	reg->use_min_max = cfg->use_min_max;
@@ -408,6 +409,7 @@ void mon_registry_free(struct mon_registry *reg)
 	table_free(&reg->srs);
 	free(reg->scratch);
 	pthread_rwlock_destroy(&reg->lock);
+	pthread_mutex_destroy(&reg->commit_mu);
 	free(reg);
 }
 
@@ -498,7 +500,8 @@ int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *u
 
 /* ---- writers ---- */
 
-int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid, struct rrdb *rrd)
+int reg_install(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                struct rrdb *rrd)
 {
 	if (!rrd || (kind != MON_HOST && (!uuid || !*uuid)))
 		return -EINVAL;
@@ -515,7 +518,7 @@ int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid
 	return 0;
 }
 
-struct rrdb *mon_take(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
+struct rrdb *reg_release(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
 {
 	mon_wrlock(reg);
 	struct mon_rrd *e = reg_unlink(reg, kind, uuid);
@@ -629,7 +632,7 @@ void mon_dsinfo_free(struct mon_dsinfo *v, size_t n)
 	free(v);
 }
 
-int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+int reg_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                   const char *name, double t)
 {
 	int rc = -ENOENT;
@@ -651,7 +654,7 @@ int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
 	return rc;
 }
 
-int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+int reg_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                   const char *name)
 {
 	int rc = -ENOENT;

@@ -3,17 +3,21 @@
  * domid that last fed them) and the SR RRDs keyed by uuid, and per RRD the
  * live data source descriptors (the union of everything producers reported,
  * including non-default sources that are known but not recorded) that the
- * query_possible_* / add_*_ds / forget_*_ds calls work on.  mon_apply()
- * folds chunks into the RRDs exactly as wire-format.md §7 says (see registry_apply.c).
+ * query_possible_* / add_*_ds / forget_*_ds calls work on.
  *
- * Locking: one reader-writer lock guards everything.  Functions named
- * *_locked require the caller to hold it (mon_rdlock or mon_wrlock); every
- * other function takes it itself and must be called without it.  Readers
- * that format large documents copy under the lock (mon_dup) and format
- * outside it; rrd_updates may format under mon_rdlock from
- * mon_get_locked().  The registry does no file I/O: archives are loaded and
- * written by the caller, outside the lock, with RRDs handed in and out by
- * mon_put / mon_take.  It logs only rare events (creation, domid change).
+ * This header is the reading side.  Every change goes through mon_commit
+ * (monitor/change.h), which records it in the registry's log before it is
+ * applied; a cycle's chunks are folded in as wire-format.md §7 says
+ * (registry_apply.c).
+ *
+ * Locking: one reader-writer lock guards the RRDs; writers are serialised
+ * by a commit mutex (docs/threads-and-locks.md).  Functions named *_locked
+ * require the caller to hold the read lock (mon_rdlock); every other
+ * function takes it itself and must be called without it.  Readers that
+ * format large documents copy under the lock (mon_dup) and format outside
+ * it; rrd_updates may format under mon_rdlock from mon_get_locked().  The
+ * registry does no file I/O.  It logs only rare events (creation, domid
+ * change).
  */
 #ifndef RRDD_MONITOR_REGISTRY_H
 #define RRDD_MONITOR_REGISTRY_H
@@ -41,7 +45,7 @@ struct mon_resident {
 	uint32_t domid;
 };
 
-/* What one mon_apply did, for logs and tests. */
+/* What one cycle did (mon_result.stats of a MON_CH_CYCLE), for logs and tests. */
 struct mon_apply_stats {
 	uint32_t created;      /* RRDs created fresh */
 	uint32_t ds_added;     /* DSs appended to existing RRDs */
@@ -66,8 +70,8 @@ void mon_registry_free(struct mon_registry *reg);
 /* The host uuid the registry was created with. */
 const char *mon_host_uuid(const struct mon_registry *reg);
 
+/* The read lock, for readers that format under it (mon_get_locked). */
 void mon_rdlock(struct mon_registry *reg);
-void mon_wrlock(struct mon_registry *reg);
 void mon_unlock(struct mon_registry *reg);
 
 /* A counter bumped every time a writer releases the lock (every tick,
@@ -77,19 +81,6 @@ void mon_unlock(struct mon_registry *reg);
  * a body rendered at that generation may be served without taking the lock
  * (a write in progress has not bumped it yet). */
 uint64_t mon_generation(struct mon_registry *reg);
-
-/*
- * Fold n chunks into the RRDs (wire-format.md §7) under the write lock.  Chunks are
- * applied in uid order; now is the cycle time at which every enabled DS that
- * no chunk reported gets an Unknown.  res (n_res entries, any order) is the
- * resident table, the union of the previous and the current domain lists.
- * Differences from xcp-rrdd, on purpose: a domid change restarts counters for
- * every chunk of that VM in the cycle, not only the first; a DS whose min or
- * max changed is updated in place.  stats may be NULL.
- */
-void mon_apply(struct mon_registry *reg, const struct mon_chunk *const *chunks, size_t n,
-               double now, const struct mon_resident *res, size_t n_res,
-               struct mon_apply_stats *stats);
 
 /* The RRD of an owner (uuid ignored for MON_HOST), or NULL.  Lock held;
  * the pointer is valid until the lock is released. */
@@ -111,17 +102,6 @@ bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uui
 /* The uuids of a kind that have RRDs, sorted, as a malloc'ed array of
  * 37-byte strings in *out (free it); returns the count. */
 size_t mon_list(struct mon_registry *reg, enum mon_owner_kind kind, char (**out)[MON_UUID_LEN + 1]);
-
-/* Install rrd (taken) as the RRD of an owner, replacing any existing one,
- * with no live descriptors (wire-format.md §9: a loaded RRD's dss are empty until
- * producers report).  For archives loaded at domain start, push_rrd and PUT
- * /rrd.  A VM keeps no domid, so its next cycle does not count as a
- * restart (a loaded RRD's DS 'last' is unknown anyway).  0 or -EINVAL. */
-int mon_put(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid, struct rrdb *rrd);
-
-/* Remove an owner and hand its RRD to the caller (to archive it outside the
- * lock), or NULL if it had none.  The live descriptors are dropped. */
-struct rrdb *mon_take(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
 
 /* Copies of every RRD with their uuid (for archiving everything at
  * shutdown), as arrays of n; free with mon_copies_free. */
@@ -146,16 +126,6 @@ int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *u
 int mon_possible_dss(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
                      struct mon_dsinfo **out);
 void mon_dsinfo_free(struct mon_dsinfo *v, size_t n);
-
-/* add_*_ds: start recording a known DS as of time t.  0 (also when already
- * recorded), -ENOENT (no such owner, or the DS is not a live one). */
-int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
-                  const char *name, double t);
-
-/* forget_*_ds: drop a DS and its history from the RRD (its descriptor stays
- * known).  0, or -ENOENT. */
-int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
-                  const char *name);
 
 /* Append the wire-format.md §3.6 dump object of one RRD to out: {"<ds>": <latest>,
  * ...} in DS order, the latest value being rrdb_query_latest (kept in a

@@ -294,10 +294,12 @@ static void fill_missing(struct apply_ctx *ax, struct mon_rrd *e, double now)
 	}
 }
 
-void mon_apply(struct mon_registry *reg, const struct mon_chunk *const *chunks, size_t n,
-               double now, const struct mon_resident *res, size_t n_res,
-               struct mon_apply_stats *stats)
+void reg_apply(struct mon_registry *reg, const struct mon_cycle *cy, struct mon_apply_stats *stats)
 {
+	const struct mon_chunk *const *chunks = cy->chunks;
+	size_t n = cy->nchunks, n_res = cy->nres;
+	const struct mon_resident *res = cy->res;
+	double now = cy->now;
 	struct mon_apply_stats local;
 	memset(&local, 0, sizeof(local));
 	struct chunk_ref *order = xmalloc(sizeof(*order) * (n + 1));

@@ -1,6 +1,8 @@
 /*
  * Internal to the registry (registry.c: tables, accessors, DS calls;
- * registry_apply.c: wire-format.md §7).  Not for other modules.
+ * registry_apply.c: wire-format.md §7; registry_state.c: whole entries;
+ * commit.c: mon_commit).  Not for other modules: the appliers declared
+ * here change RRDs, and only mon_commit may call them.
  */
 #ifndef RRDD_MONITOR_REGISTRY_IMPL_H
 #define RRDD_MONITOR_REGISTRY_IMPL_H
@@ -8,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "monitor/change.h"
 #include "monitor/registry.h"
 #include "util/buf.h"
 
@@ -62,6 +65,9 @@ struct mon_table {
 };
 
 struct mon_registry {
+	pthread_mutex_t commit_mu; /* serialises mon_commit (record, apply, applied) */
+	const struct mon_log_ops *log;
+	void *log_ctx;
 	pthread_rwlock_t lock;
 	char host_uuid[MON_UUID_LEN + 1];
 	bool use_min_max, enable_all;
@@ -70,9 +76,41 @@ struct mon_registry {
 	bool writing;                /* the write lock is held */
 	struct mon_rrd *host;
 	struct mon_table vms, srs;
-	struct rrdb_upd *scratch; /* update buffer of mon_apply, write lock held */
+	struct rrdb_upd *scratch; /* update buffer of reg_apply, write lock held */
 	uint32_t scratch_cap;
 };
+
+void mon_wrlock(struct mon_registry *reg);
+
+/* ---- the appliers: mon_commit only (each takes the write lock) ---- */
+
+/* A cycle's chunks, with the Unknowns of the DSs no chunk reported
+ * (registry_apply.c).  Differences from xcp-rrdd, on purpose: a domid
+ * change restarts counters for every chunk of that VM in the cycle, not
+ * only the first; a DS whose min or max changed is updated in place. */
+void reg_apply(struct mon_registry *reg, const struct mon_cycle *c, struct mon_apply_stats *stats);
+
+/* Install rrd (taken) as the RRD of an owner, replacing any, with no live
+ * descriptors (wire-format.md §9: a loaded RRD's DSs are not live until
+ * producers report) and no domid (its next cycle is not a restart).
+ * 0 or -EINVAL. */
+int reg_install(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                struct rrdb *rrd);
+
+/* Unlink an owner's entry and hand out its RRD (NULL if it had none). */
+struct rrdb *reg_release(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
+
+/* Start recording live DS name as of t: 0 (also when recorded already),
+ * -ENOENT (no RRD, or the DS is not live). */
+int reg_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                  const char *name, double t);
+
+/* Drop a DS and its history: 0, or -ENOENT (no RRD or no such DS). */
+int reg_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid,
+                  const char *name);
+
+/* Replace an owner's entry by e exactly (taken): 0 or -EINVAL. */
+int reg_restore(struct mon_registry *reg, struct mon_entry *e);
 
 /* Find an entry (NULL if absent), or find-or-create one. */
 struct mon_rrd *reg_find(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);

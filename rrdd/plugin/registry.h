@@ -18,7 +18,7 @@
  * another plugin's data.  An unchanged page (No_update) is not punished
  * with back-off: see plg_collect for what it means for the RRDs.
  *
- * Must not: touch the RRDs (the caller hands the chunks to mon_apply via
+ * Must not: touch the RRDs (the caller hands the chunks to mon_commit via
  * dmn_tick), follow links, or read beyond the declared page.
  *
  * Threads: every function is safe to call from any thread concurrently with

@@ -152,3 +152,98 @@ int store_archive_load(const char *dir, const char *key, struct rrdb **out, char
 		err[0] = 0;
 	return rc;
 }
+
+int store_parse_rrd_bytes(const void *data, size_t n, struct rrdb **out, char *err, size_t errlen)
+{
+	const unsigned char *p = data;
+	*out = NULL;
+	struct xmlp *x = xmlp_new(NULL);
+	int rc = 0;
+	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+		z_stream z;
+		memset(&z, 0, sizeof(z));
+		if (inflateInit2(&z, 15 + 32) != Z_OK) {
+			xmlp_free(x);
+			return -ENOMEM;
+		}
+		z.next_in = (Bytef *)(uintptr_t)p;
+		z.avail_in = (uInt)n;
+		unsigned char out_buf[65536];
+		for (;;) {
+			z.next_out = out_buf;
+			z.avail_out = sizeof(out_buf);
+			int zr = inflate(&z, Z_NO_FLUSH);
+			size_t got = sizeof(out_buf) - z.avail_out;
+			if (got && (rc = xmlp_feed(x, out_buf, got)) != 0)
+				break;
+			if (zr == Z_STREAM_END) {
+				if (z.avail_in == 0)
+					break;
+				inflateReset(&z); /* concatenated gzip members */
+				continue;
+			}
+			if (zr != Z_OK || (z.avail_in == 0 && got == 0)) {
+				snprintf(err, errlen, "not a complete gzip stream");
+				rc = -EINVAL;
+				break;
+			}
+		}
+		inflateEnd(&z);
+	} else {
+		rc = xmlp_feed(x, p, n);
+	}
+	if (!rc)
+		rc = xmlp_finish(x, out);
+	if (rc && !err[0])
+		snprintf(err, errlen, "%s", xmlp_error(x)[0] ? xmlp_error(x) : strerror(-rc));
+	xmlp_free(x);
+	return rc;
+}
+
+/* Read a whole file of at most max bytes into b.  0 or -errno (-E2BIG). */
+static int read_file(const char *path, size_t max, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	for (;;) {
+		char *p = buf_reserve(b, 1 << 16);
+		ssize_t n = read(fd, p, 1 << 16);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		buf_commit(b, (size_t)n);
+		if (b->len > max) {
+			rc = -E2BIG;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+int store_read_rrd_file(const char *path, struct rrdb **out, struct buf *bytes, char *err,
+                        size_t errlen)
+{
+	*out = NULL;
+	if (errlen)
+		err[0] = 0;
+	buf_reset(bytes);
+	int rc = read_file(path, XMLP_DEFAULT_MAX_BYTES, bytes);
+	if (rc) {
+		snprintf(err, errlen, "%s",
+		         rc == -E2BIG ? "larger than an archive can be" : strerror(-rc));
+		buf_reset(bytes);
+		return rc;
+	}
+	rc = store_parse_rrd_bytes(bytes->p, bytes->len, out, err, errlen);
+	if (rc)
+		buf_reset(bytes);
+	return rc;
+}

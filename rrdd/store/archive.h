@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct rrdb;
+struct buf;
 
 /* Whether s is a safe archive key: 1..64 chars of [0-9A-Za-z-_.], not
  * starting with '.' (uuids are; it keeps paths inside the directory). */
@@ -36,5 +37,15 @@ int store_archive_write(const char *dir, const char *key, const struct rrdb *r, 
  * archive (err empty), or another negative errno with a message. */
 int store_archive_load(const char *dir, const char *key, struct rrdb **out, char *err,
                        size_t errlen);
+
+/* Parse archive bytes (gzip or plain XML) into an RRD.  0, or -errno with
+ * a one-line message in err. */
+int store_parse_rrd_bytes(const void *p, size_t n, struct rrdb **out, char *err, size_t errlen);
+
+/* Read the file at path (at most XMLP_DEFAULT_MAX_BYTES; gzip or plain
+ * XML) into bytes and parse it into *out.  0, or -errno (-ENOENT: no such
+ * file, -E2BIG, -EINVAL: not an RRD) with the reason in err (not the path). */
+int store_read_rrd_file(const char *path, struct rrdb **out, struct buf *bytes, char *err,
+                        size_t errlen);
 
 #endif

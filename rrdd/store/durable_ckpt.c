@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/registry_impl.h"
-#include "monitor/registry_state.h"
+#include "store/entryimg.h"
 #include "rrd/rrd.h"
 #include "store/binio.h"
 #include "store/checkpoint.h"
@@ -35,35 +34,13 @@
 
 /* ---- owners ---- */
 
-/* The order of list_entries: host, VMs, SRs, each by uuid. */
-static int owner_cmp(const struct owner_ref *a, const struct owner_ref *b)
+/* The order of mon_list_entries: host, VMs, SRs, each by uuid. */
+static int owner_cmp(const struct mon_owner_ref *a, const struct mon_owner_ref *b)
 {
 	static const int rank[] = {[MON_HOST] = 0, [MON_VM] = 1, [MON_SR] = 2};
 	if (a->kind != b->kind)
 		return rank[a->kind] - rank[b->kind];
 	return strcmp(a->uuid, b->uuid);
-}
-
-size_t store_dur_list_entries(struct mon_registry *reg, struct owner_ref **out)
-{
-	mon_rdlock(reg);
-	size_t n = (reg->host ? 1 : 0) + reg->vms.n + reg->srs.n, k = 0;
-	struct owner_ref *v = xmalloc(sizeof(*v) * (n ? n : 1));
-	if (reg->host) {
-		v[k].kind = MON_HOST;
-		mon_uuid_copy(v[k++].uuid, reg->host->uuid);
-	}
-	for (uint32_t i = 0; i < reg->vms.n; i++) {
-		v[k].kind = MON_VM;
-		mon_uuid_copy(v[k++].uuid, reg->vms.v[i]->uuid);
-	}
-	for (uint32_t i = 0; i < reg->srs.n; i++) {
-		v[k].kind = MON_SR;
-		mon_uuid_copy(v[k++].uuid, reg->srs.v[i]->uuid);
-	}
-	mon_unlock(reg);
-	*out = v;
-	return k;
 }
 
 /* The periodic archive of an owner from the checkpoint thread (d->mu not
@@ -90,7 +67,7 @@ static bool archive_owner_bg(struct store_dur *d, enum mon_owner_kind kind, cons
 struct ckjob {
 	struct store_dur *d;
 	struct store_ckpt_info ci;
-	struct owner_ref *own;
+	struct mon_owner_ref *own;
 	size_t nown;
 	uint64_t old_bytes; /* of the segment the checkpoint replaces */
 	bool archives;      /* queue every archive when it succeeds */
@@ -139,7 +116,7 @@ static void ck_work(struct ckjob *j, struct ckworker *wk, struct store_ckpt_writ
 			buf_reset(&wk->img);
 			bio_u32(&wk->img, 0);
 			/* an owner removed since the cut: its DEL record follows the cut */
-			if (mon_entry_save(j->d->reg, j->own[i].kind, j->own[i].uuid, &wk->img) ==
+			if (store_entry_save(j->d->reg, j->own[i].kind, j->own[i].uuid, &wk->img) ==
 			    0) {
 				bio_put_u32_at(&wk->img, 0, (uint32_t)(wk->img.len - 4));
 				if (!wk->z)
@@ -319,7 +296,7 @@ static void ck_job_init(struct store_dur *d, struct ckjob *j, uint64_t segno, ui
 	j->ci.last_t = d->last_t;
 	j->ci.host_hash = store_ckpt_hash(d->host_uuid);
 	j->old_bytes = d->jopen ? d->jnl.size : 0;
-	j->nown = store_dur_list_entries(d->reg, &j->own);
+	j->nown = mon_list_entries(d->reg, &j->own);
 }
 
 /* Wait (d->mu held) until no background checkpoint is being written; with
@@ -403,8 +380,8 @@ static void *ck_main(void *arg)
 		ck_done_log(d, j);
 	}
 	bool archives = !rc && j->archives && store_dur_has(d->archive_dir);
-	struct owner_ref *o = NULL;
-	size_t n = archives ? store_dur_list_entries(d->reg, &o) : 0;
+	struct mon_owner_ref *o = NULL;
+	size_t n = archives ? mon_list_entries(d->reg, &o) : 0;
 	unsigned gen = ++d->ar_gen; /* an older thread still archiving stops */
 	d->ck_busy = false;
 	pthread_cond_broadcast(&d->ck_cv);
@@ -421,7 +398,7 @@ static void *ck_main(void *arg)
 	pthread_mutex_unlock(&d->amu);
 	size_t k = 0;
 	for (; k < n && d->ar_gen == gen; k++) {
-		struct owner_ref *c = &o[(start + k) % n];
+		struct mon_owner_ref *c = &o[(start + k) % n];
 		bool big = archive_owner_bg(d, c->kind, c->uuid);
 		pthread_mutex_lock(&d->amu);
 		d->ar_last = *c;
@@ -494,8 +471,8 @@ int store_dur_archive_all_locked(struct store_dur *d)
 	if (!store_dur_has(d->archive_dir))
 		return 0;
 	double t0 = store_dur_wall();
-	struct owner_ref *o;
-	size_t n = store_dur_list_entries(d->reg, &o), written = 0;
+	struct mon_owner_ref *o;
+	size_t n = mon_list_entries(d->reg, &o), written = 0;
 	int fails = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct rrdb *r = mon_dup(d->reg, o[i].kind, o[i].uuid);
@@ -524,15 +501,14 @@ void store_dur_queue_archives(struct store_dur *d)
 	free(d->aq);
 	d->naq = d->iaq = 0;
 	d->aq = NULL;
-	d->naq =
-	    store_dur_list_entries(d->reg, &d->aq); /* owners only: copies are taken one by one */
+	d->naq = mon_list_entries(d->reg, &d->aq); /* owners only: copies are taken one by one */
 }
 
 void store_dur_archive_some(struct store_dur *d)
 {
 	int done = 0;
 	while (done < ARCHIVES_PER_CYCLE && d->iaq < d->naq) {
-		struct owner_ref *c = &d->aq[d->iaq++];
+		struct mon_owner_ref *c = &d->aq[d->iaq++];
 		struct rrdb *r = mon_dup(d->reg, c->kind, c->uuid);
 		if (!r) /* gone since: it was archived when it went */
 			continue;

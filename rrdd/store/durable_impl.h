@@ -1,10 +1,11 @@
 /*
- * Internals of the durable store shared by its two files: durable.c
- * (journal records, replay, recovery, the public calls) and durable_ckpt.c
- * (checkpoints, foreground and background, and the archive passes that
- * follow them).  Not for use outside rrdd/store.  The state is guarded by
- * d->mu, archive writes and their bookkeeping by d->amu (taken after d->mu
- * when both are held).
+ * Internals of the durable store shared by its files: durable.c (the
+ * registry's log: records, archives of what leaves, the public calls),
+ * durable_replay.c (recovery: the checkpoint and the journal replayed
+ * through mon_commit) and durable_ckpt.c (checkpoints, foreground and
+ * background, and the archive passes that follow them).  Not for use
+ * outside rrdd/store.  The state is guarded by d->mu, archive writes and
+ * their bookkeeping by d->amu (taken after d->mu when both are held).
  */
 #ifndef RRDD_STORE_DURABLE_IMPL_H
 #define RRDD_STORE_DURABLE_IMPL_H
@@ -15,7 +16,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "monitor/registry.h"
+#include "monitor/change.h"
 #include "store/durable.h"
 #include "store/journal.h"
 #include "util/buf.h"
@@ -28,12 +29,6 @@ struct pending {
 	enum mon_owner_kind kind;
 	char uuid[MON_UUID_LEN + 1];
 	struct rrdb *rrd;
-};
-
-/* an owner, for lists of entries */
-struct owner_ref {
-	enum mon_owner_kind kind;
-	char uuid[MON_UUID_LEN + 1];
 };
 
 struct failed_key {
@@ -52,6 +47,7 @@ struct store_dur {
 	double last_ckpt_t;  /* cycle time of the last checkpoint attempt */
 	double last_retry_t; /* of pending archives */
 	bool replaying;
+	bool in_commit; /* d->mu is held from a change's record to its applied */
 	struct pending *pend;
 	size_t npend, cap_pend;
 	struct failed_key *failed; /* owners whose last archive write failed */
@@ -63,7 +59,7 @@ struct store_dur {
 	bool zs_ready;
 	struct store_tickenc *tenc; /* the current segment's cycle stream */
 	struct store_tickdec *tdec; /* during replay */
-	struct owner_ref *aq;       /* archives due after a periodic checkpoint (no RRDs held) */
+	struct mon_owner_ref *aq;   /* archives due after a periodic checkpoint (no RRDs held) */
 	size_t naq, iaq;
 	/* the checkpoint being written in the background (store_dur_ckpt_start) */
 	bool ck_busy;         /* a checkpoint is being written... */
@@ -71,10 +67,10 @@ struct store_dur {
 	int nthreads;         /* checkpoint threads alive (detached) */
 	struct ckjob *ck_job; /* while its entries are being claimed (ckpt_help) */
 	pthread_cond_t ck_cv;
-	pthread_mutex_t amu;      /* archive writes and their bookkeeping (failed, counters) */
-	_Atomic unsigned ar_gen;  /* bumped to stop a checkpoint thread's archives early */
-	struct owner_ref ar_last; /* (amu) the last one archived by a pass cut short */
-	bool ar_resume;           /* (amu) the next pass starts after ar_last */
+	pthread_mutex_t amu;          /* archive writes and their bookkeeping (failed, counters) */
+	_Atomic unsigned ar_gen;      /* bumped to stop a checkpoint thread's archives early */
+	struct mon_owner_ref ar_last; /* (amu) the last one archived by a pass cut short */
+	bool ar_resume;               /* (amu) the next pass starts after ar_last */
 };
 
 static inline bool store_dur_has(const char *s)
@@ -98,12 +94,34 @@ int store_dur_write_archive(struct store_dur *d, enum mon_owner_kind kind, const
  * Returns the number still failing. */
 int store_dur_retry_pending(struct store_dur *d);
 
-/* ---- durable_ckpt.c ---- */
+/* The RRD kept for an owner whose archive could not be written (taken),
+ * or NULL (d->mu held). */
+struct rrdb *store_dur_pending_take(struct store_dur *d, enum mon_owner_kind kind,
+                                    const char *uuid);
+void store_dur_pending_add(struct store_dur *d, enum mon_owner_kind kind, const char *uuid,
+                           struct rrdb *r);
 
-/* Every registry entry (owner kind and uuid) in mon_save_all's order
- * (host, VMs, SRs by uuid), entries without an RRD included; *out is
- * malloc'ed.  Returns the count. */
-size_t store_dur_list_entries(struct mon_registry *reg, struct owner_ref **out);
+/* Record types (docs/durability.md). */
+enum {
+	REC_TICK = 1,    /* a cycle, first format (replayed only) */
+	REC_LOAD = 2,    /* an archive loaded: kind, uuid, the file's bytes */
+	REC_PUTIMG = 3,  /* an RRD installed: kind, uuid, its exact image */
+	REC_SET = 4,     /* an entry's image after an RPC (replayed only) */
+	REC_DEL = 5,     /* an owner released */
+	REC_TICK2 = 6,   /* a cycle (tickrec.h) */
+	REC_ENABLE = 7,  /* add_*_ds: kind, uuid, name, time */
+	REC_FORGET = 8,  /* forget_*_ds: kind, uuid, name */
+	REC_RELEASE = 9, /* an owner released: kind, uuid, archived or not */
+};
+
+/* ---- durable_replay.c ---- */
+
+/* Recovery at open (d->mu not held): the checkpoint, then every journal
+ * record after it, each through mon_commit (MON_COMMIT_REPLAY); files that
+ * cannot be used are moved aside.  Fills r. */
+void store_dur_recover(struct store_dur *d, struct store_dur_recovery *r);
+
+/* ---- durable_ckpt.c ---- */
 
 /* A checkpoint now, synchronously, d->mu held (see durable_ckpt.c). 0 or
  * -errno (logged once). */

@@ -552,7 +552,7 @@ static void put_values(struct buf *b, const struct mon_chunk_owner *o, uint32_t 
 	buf_commit(b, (size_t)(p - tag));
 }
 
-void store_tickenc_encode(struct store_tickenc *e, const struct store_tick *t, struct buf *b)
+void store_tickenc_encode(struct store_tickenc *e, const struct mon_cycle *t, struct buf *b)
 {
 	struct tstate *s = &e->s;
 	put_v(b, s->stream);
@@ -844,7 +844,7 @@ static int get_values(struct rd *r, struct mon_chunk_owner *o, const struct tsta
 	return 0;
 }
 
-int store_tickdec_decode(struct store_tickdec *d, const void *p, size_t n, struct store_tick *out)
+int store_tickdec_decode(struct store_tickdec *d, const void *p, size_t n, struct mon_cycle *out)
 {
 	struct tstate *s = &d->s;
 	struct rd r = {p, (const unsigned char *)p + n, false};

@@ -1,5 +1,5 @@
 /*
- * The compact encoding of a cycle's inputs (struct store_tick) inside a
+ * The compact encoding of a cycle's inputs (struct mon_cycle, monitor/change.h) inside a
  * journal segment: what durable.c deflates into its TICK2 records.
  *
  * A segment is one stream: the encoder keeps dictionaries of what earlier
@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/durable.h"
+#include "monitor/change.h"
 #include "util/buf.h"
 
 struct store_tickenc;
@@ -47,7 +47,7 @@ void store_tickenc_reset(struct store_tickenc *e, uint64_t stream);
 /* Append the encoding of t to out (not deflated) and remember what it
  * defined.  The record must then be journaled, or the encoder reset (a
  * record lost in the middle of a stream makes the later ones useless). */
-void store_tickenc_encode(struct store_tickenc *e, const struct store_tick *t, struct buf *out);
+void store_tickenc_encode(struct store_tickenc *e, const struct mon_cycle *t, struct buf *out);
 
 /* Free; NULL is a no-op. */
 void store_tickenc_free(struct store_tickenc *e);
@@ -61,7 +61,7 @@ struct store_tickdec *store_tickdec_new(void);
  * a stream whose start was not decoded, or uses what was never defined
  * (the decoder is then in an unspecified state until a record that starts
  * a stream). */
-int store_tickdec_decode(struct store_tickdec *d, const void *p, size_t n, struct store_tick *out);
+int store_tickdec_decode(struct store_tickdec *d, const void *p, size_t n, struct mon_cycle *out);
 
 /* Free; NULL is a no-op. */
 void store_tickdec_free(struct store_tickdec *d);

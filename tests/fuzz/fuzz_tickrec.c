@@ -25,7 +25,7 @@ static int same_str(const char *a, const char *b)
 	return !strcmp(a ? a : "", b ? b : "");
 }
 
-static void same_tick(const struct store_tick *a, const struct store_tick *b)
+static void same_tick(const struct mon_cycle *a, const struct mon_cycle *b)
 {
 	CHECK(!memcmp(&a->now, &b->now, 8));
 	CHECK(a->nres == b->nres && a->nchunks == b->nchunks && a->ngone == b->ngone);
@@ -57,14 +57,14 @@ static void same_tick(const struct store_tick *a, const struct store_tick *b)
 	}
 }
 
-static void roundtrip(const struct store_tick *t)
+static void roundtrip(const struct mon_cycle *t)
 {
 	struct store_tickenc *e = store_tickenc_new();
 	struct store_tickdec *d = store_tickdec_new();
 	struct buf b = BUF_INIT;
 	store_tickenc_reset(e, 1);
 	store_tickenc_encode(e, t, &b);
-	struct store_tick u;
+	struct mon_cycle u;
 	CHECK(store_tickdec_decode(d, b.p, b.len, &u) == 0);
 	same_tick(t, &u);
 	buf_free(&b);
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* an exact-size copy: a read past the end is caught by ASan */
 		uint8_t *p = malloc(len[i] ? len[i] : 1);
 		memcpy(p, part[i], len[i]);
-		struct store_tick t;
+		struct mon_cycle t;
 		if (store_tickdec_decode(d, p, len[i], &t) == 0)
 			roundtrip(&t);
 		free(p);

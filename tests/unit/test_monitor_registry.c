@@ -22,6 +22,7 @@
 
 #include "rrd_testutil.h"
 
+#include "monitor/change.h"
 #include "monitor/registry.h"
 #include "util/log.h"
 
@@ -52,12 +53,64 @@ static void add(struct mon_chunk_owner *o, const char *name, enum ds_type type, 
 	s->v = v;
 }
 
+/* One cycle through mon_commit (the registry has no log here). */
+static void apply_n(struct mon_registry *reg, const struct mon_chunk *const *cs, size_t n, double t,
+                    const struct mon_resident *res, size_t nres, struct mon_apply_stats *st)
+{
+	struct mon_change c = {
+	    .kind = MON_CH_CYCLE,
+	    .cycle = {.now = t, .chunks = cs, .nchunks = n, .res = res, .nres = nres}};
+	struct mon_result r;
+	mon_commit(reg, &c, 0, &r);
+	if (st)
+		*st = r.stats;
+}
+
 static void apply1(struct mon_registry *reg, struct mon_chunk *c, double t,
                    const struct mon_resident *res, size_t nres, struct mon_apply_stats *st)
 {
 	const struct mon_chunk *cs[1] = {c};
 	c->t = t;
-	mon_apply(reg, cs, 1, t, res, nres, st);
+	apply_n(reg, cs, 1, t, res, nres, st);
+}
+
+static int mon_enable_ds(struct mon_registry *reg, enum mon_owner_kind k, const char *uuid,
+                         const char *name, double t)
+{
+	struct mon_change c = {
+	    .kind = MON_CH_ENABLE_DS, .owner = k, .uuid = uuid, .ds_name = name, .t = t};
+	return mon_commit(reg, &c, 0, NULL);
+}
+
+/* forget: 0 when forgotten, -ENOENT when there was no such DS or RRD */
+static int mon_forget_ds(struct mon_registry *reg, enum mon_owner_kind k, const char *uuid,
+                         const char *name)
+{
+	if (!mon_has(reg, k, uuid))
+		return -ENOENT;
+	struct mon_dsinfo *info;
+	int n = mon_possible_dss(reg, k, uuid, &info), found = 0;
+	for (int i = 0; i < n; i++)
+		found |= info[i].enabled && !strcmp(info[i].d.name, name);
+	mon_dsinfo_free(info, n > 0 ? (size_t)n : 0);
+	struct mon_change c = {.kind = MON_CH_FORGET_DS, .owner = k, .uuid = uuid, .ds_name = name};
+	int rc = mon_commit(reg, &c, 0, NULL);
+	return rc ? rc : found ? 0 : -ENOENT;
+}
+
+static struct rrdb *mon_take(struct mon_registry *reg, enum mon_owner_kind k, const char *uuid)
+{
+	struct mon_change c = {.kind = MON_CH_RELEASE, .owner = k, .uuid = uuid};
+	struct mon_result r;
+	mon_commit(reg, &c, 0, &r);
+	return r.rrd;
+}
+
+static int mon_put(struct mon_registry *reg, enum mon_owner_kind k, const char *uuid,
+                   struct rrdb *rrd)
+{
+	struct mon_change c = {.kind = MON_CH_INSTALL, .owner = k, .uuid = uuid, .rrd = rrd};
+	return mon_commit(reg, &c, 0, NULL);
 }
 
 static double latest(struct mon_registry *reg, enum mon_owner_kind k, const char *uuid,
@@ -160,7 +213,7 @@ static void test_missing_get_unknown(void **state)
 	/* no chunk at all: everything Unknown */
 	apply1(reg, &c, T0 + 15, NULL, 0, &st);
 	const struct mon_chunk *none[1];
-	mon_apply(reg, none, 0, T0 + 20, NULL, 0, &st);
+	apply_n(reg, none, 0, T0 + 20, NULL, 0, &st);
 	assert_int_equal(st.missing, 2);
 	assert_true(isnan(latest(reg, MON_HOST, NULL, "a_gauge")));
 	mon_chunk_clear(&c);
@@ -207,7 +260,7 @@ static void test_domid_change_restarts_counters(void **state)
 		vm_chunk(&a, "a-src", "net", ctr);
 		vm_chunk(&b, "b-plugin", "disk", 2 * ctr);
 		a.t = b.t = T0 + 5 * i;
-		mon_apply(reg, both, 2, T0 + 5 * i, &res, 1, &st);
+		apply_n(reg, both, 2, T0 + 5 * i, &res, 1, &st);
 	}
 	assert_true(latest(reg, MON_VM, VM1, "net") == 100);
 	assert_true(latest(reg, MON_VM, VM1, "disk") == 200);
@@ -216,7 +269,7 @@ static void test_domid_change_restarts_counters(void **state)
 	vm_chunk(&a, "a-src", "net", 250);
 	vm_chunk(&b, "b-plugin", "disk", 750);
 	a.t = b.t = T0 + 20;
-	mon_apply(reg, both, 2, T0 + 20, &res, 1, &st);
+	apply_n(reg, both, 2, T0 + 20, &res, 1, &st);
 	assert_int_equal(st.restarted, 1);
 	assert_true(latest(reg, MON_VM, VM1, "net") == 50);
 	assert_true(latest(reg, MON_VM, VM1, "disk") == 150);
@@ -225,7 +278,7 @@ static void test_domid_change_restarts_counters(void **state)
 	vm_chunk(&a, "a-src", "net", 750);
 	vm_chunk(&b, "b-plugin", "disk", 1250);
 	a.t = b.t = T0 + 25;
-	mon_apply(reg, both, 2, T0 + 25, &res, 1, &st);
+	apply_n(reg, both, 2, T0 + 25, &res, 1, &st);
 	assert_int_equal(st.restarted, 0);
 	assert_true(latest(reg, MON_VM, VM1, "net") == 100);
 	assert_true(latest(reg, MON_VM, VM1, "disk") == 100);

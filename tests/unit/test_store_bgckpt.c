@@ -38,7 +38,8 @@
 #include <cmocka.h>
 
 #include "monitor/registry.h"
-#include "monitor/registry_state.h"
+#include "monitor/change.h"
+#include "store/entryimg.h"
 #include "store/durable.h"
 #include "store/fileops.h"
 #include "util/buf.h"
@@ -58,7 +59,7 @@ static void vm_uuid(int v, char out[MON_UUID_LEN + 1])
 }
 
 /* Cycle i: the host and NVMS VMs, two samples each. */
-static void tick(struct store_dur *d, int i)
+static void tick(struct mon_registry *reg, int i)
 {
 	struct mon_chunk c;
 	memset(&c, 0, sizeof(c));
@@ -98,8 +99,10 @@ static void tick(struct store_dur *d, int i)
 		}
 	}
 	const struct mon_chunk *cp[1] = {&c};
-	struct store_tick t = {.now = c.t, .chunks = cp, .nchunks = 1, .res = res, .nres = NVMS};
-	store_dur_tick(d, &t, NULL);
+	struct mon_change t = {
+	    .kind = MON_CH_CYCLE,
+	    .cycle = {.now = c.t, .chunks = cp, .nchunks = 1, .res = res, .nres = NVMS}};
+	mon_commit(reg, &t, 0, NULL); /* the store is its log */
 	mon_chunk_clear(&c);
 }
 
@@ -136,10 +139,10 @@ static void compute_expected(void)
 	struct store_dur_options o = {.host_uuid = HOST};
 	struct store_dur *d;
 	assert_int_equal(store_dur_open(&o, reg, &d, NULL), 0);
-	mon_save_all(reg, &expected[0]);
+	store_save_all(reg, &expected[0]);
 	for (int i = 0; i < NT; i++) {
-		tick(d, i);
-		mon_save_all(reg, &expected[i + 1]);
+		tick(reg, i);
+		store_save_all(reg, &expected[i + 1]);
 	}
 	store_dur_close(d);
 	mon_registry_free(reg);
@@ -193,7 +196,7 @@ static void child(const char *dir, enum child_mode m, int crash_ops)
 	report('R', i0);
 	bool told = false;
 	for (int i = i0; i < NT; i++) {
-		tick(d, i);
+		tick(reg, i);
 		report('T', i);
 		if (m == COMPLETE && !told) {
 			struct store_dur_stats st;
@@ -252,7 +255,7 @@ static int check_recovers(const char *dir, int done, const char *what)
 	struct store_dur_recovery rec;
 	struct store_dur *d = open_dur(cp, reg, false, &rec);
 	struct buf got = BUF_INIT;
-	mon_save_all(reg, &got);
+	store_save_all(reg, &got);
 	int held = -1;
 	for (int k = done; k <= done + 1 && k <= NT; k++)
 		if (got.len == expected[k].len &&

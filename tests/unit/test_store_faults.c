@@ -13,7 +13,7 @@
  *    old checkpoint plus the journal, or the new checkpoint);
  *  - a failed journal append does not stop the cycle; the next checkpoint
  *    resumes journaling and the state recovered after that is exact.
- * "Exact" compares the registries' entry images (registry_state.h), which
+ * "Exact" compares the registries' entry images (store/entryimg.h), which
  * hold every DS's consolidation state and ring bit for bit.
  */
 #include <dirent.h>
@@ -32,7 +32,8 @@
 #include <cmocka.h>
 
 #include "monitor/registry.h"
-#include "monitor/registry_state.h"
+#include "monitor/change.h"
+#include "store/entryimg.h"
 #include "rrd/rrd.h"
 #include "store/archive.h"
 #include "store/durable.h"
@@ -282,11 +283,11 @@ static struct mon_registry *new_reg(void)
 static void image(struct mon_registry *reg, struct buf *out)
 {
 	buf_reset(out);
-	mon_save_all(reg, out);
+	store_save_all(reg, out);
 }
 
 /* One cycle: host + VM1 + VM2 resident, some samples. */
-static void tick(struct store_dur *d, int i)
+static void tick(struct mon_registry *reg, int i)
 {
 	struct mon_chunk c;
 	memset(&c, 0, sizeof(c));
@@ -324,8 +325,10 @@ static void tick(struct store_dur *d, int i)
 	res[0].domid = 1;
 	res[1].domid = 2;
 	const struct mon_chunk *cp[1] = {&c};
-	struct store_tick t = {.now = c.t, .chunks = cp, .nchunks = 1, .res = res, .nres = 2};
-	store_dur_tick(d, &t, NULL);
+	struct mon_change t = {
+	    .kind = MON_CH_CYCLE,
+	    .cycle = {.now = c.t, .chunks = cp, .nchunks = 1, .res = res, .nres = 2}};
+	mon_commit(reg, &t, 0, NULL); /* the store is its log */
 	mon_chunk_clear(&c);
 }
 
@@ -373,11 +376,14 @@ static void test_checkpoint_every_step(void **state)
 			struct mon_registry *reg = new_reg();
 			struct store_dur *d = open_dur(dir, reg, NULL);
 			for (int i = 0; i < 12; i++)
-				tick(d, i);
-			/* an RPC mutation: push an RRD, journaled as its state */
-			mon_put(reg, MON_SR, "33333333-4444-4555-8666-777777777777",
-			        make_rrd(2, 20));
-			store_dur_note(d, MON_SR, "33333333-4444-4555-8666-777777777777");
+				tick(reg, i);
+			/* an RPC mutation: push an RRD, journaled before it is installed */
+			struct mon_change put = {.kind = MON_CH_INSTALL,
+			                         .owner = MON_SR,
+			                         .uuid = "33333333-4444-4555-8666-777777777777",
+			                         .rrd = make_rrd(2, 20),
+			                         .sync = true};
+			mon_commit(reg, &put, 0, NULL);
 			struct buf want = BUF_INIT;
 			image(reg, &want);
 			if (k == 1 && m == 0) { /* count the operations of a clean checkpoint */
@@ -415,10 +421,10 @@ static void test_journal_append_failure(void **state)
 		struct mon_registry *reg = new_reg();
 		struct store_dur *d = open_dur(dir, reg, NULL);
 		for (int i = 0; i < 10; i++)
-			tick(d, i);
+			tick(reg, i);
 		struct buf before = BUF_INIT, after = BUF_INIT;
 		faults(1, (enum mode)m); /* the append of the next cycle */
-		tick(d, 10);
+		tick(reg, 10);
 		no_faults();
 		image(reg, &after);
 		/* the cycle was applied in memory all the same */
@@ -429,7 +435,7 @@ static void test_journal_append_failure(void **state)
 		/* a checkpoint resumes journaling; the next cycles are durable */
 		assert_int_equal(store_dur_checkpoint(d, T0 + 60, false), 0);
 		for (int i = 11; i < 20; i++)
-			tick(d, i);
+			tick(reg, i);
 		image(reg, &before);
 		store_dur_close(d);
 		assert_recovers(dir, &before, mode_name[m], 1);

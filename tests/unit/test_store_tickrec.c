@@ -96,7 +96,7 @@ struct gen {
 	const struct mon_chunk *cp[3];
 	struct mon_resident res[8];
 	char gone[3][MON_UUID_LEN + 1];
-	struct store_tick t;
+	struct mon_cycle t;
 };
 
 static void uuid_of(char *out, int k)
@@ -165,7 +165,7 @@ static void same_str(const char *want, const char *got)
 	assert_string_equal(want ? want : "", got);
 }
 
-static void assert_same_tick(const struct store_tick *a, const struct store_tick *b)
+static void assert_same_tick(const struct mon_cycle *a, const struct mon_cycle *b)
 {
 	assert_memory_equal(&a->now, &b->now, 8);
 	assert_int_equal(a->nres, b->nres);
@@ -229,7 +229,7 @@ static void test_round_trip(void **state)
 		gen_tick(&g, c);
 		buf_reset(&b);
 		store_tickenc_encode(e, &g.t, &b);
-		struct store_tick out;
+		struct mon_cycle out;
 		assert_int_equal(store_tickdec_decode(d, b.p, b.len, &out), 0);
 		assert_same_tick(&g.t, &out);
 	}
@@ -276,7 +276,7 @@ static void test_dictionary(void **state)
 	assert_int_equal(b1.len, b3.len);
 	/* a decoder that missed the stream's start refuses the later records */
 	struct store_tickdec *d = store_tickdec_new();
-	struct store_tick out;
+	struct mon_cycle out;
 	assert_int_equal(store_tickdec_decode(d, b2.p, b2.len, &out), -EINVAL);
 	assert_int_equal(store_tickdec_decode(d, b1.p, b1.len, &out), 0);
 	assert_int_equal(store_tickdec_decode(d, b2.p, b2.len, &out), 0);
@@ -308,7 +308,7 @@ static void test_damaged(void **state)
 	store_tickenc_reset(e, 3);
 	gen_tick(&g, 2);
 	store_tickenc_encode(e, &g.t, &b);
-	struct store_tick out;
+	struct mon_cycle out;
 	/* every truncation: refused (copied to an exact-size allocation so a
 	 * read past the end would be caught by the sanitizers) */
 	for (size_t n = 0; n < b.len; n++) {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "export/rrd_xml.h"
-#include "http/internal.h"
+#include "rpc/send_rrd.h"
 
 #define SEND_TIMEOUT_S 30
 
@@ -127,7 +127,7 @@ static void urlenc(struct buf *b, const char *s)
 	}
 }
 
-int http_send_rrd(const char *address, const char *uuid, bool is_host, bool archive,
+int rpc_send_rrd(const char *address, const char *uuid, bool is_host, bool archive,
                   const char *session_id, const struct rrdb *r, char *err, size_t errlen)
 {
 	if (!address || !*address) {

@@ -1,11 +1,13 @@
 /*
- * The daemon's side of the rrd RPC (wire-format.md §5.2): struct rpc_backend over the
- * registry of RRDs, the archives on disk, the plugin registry (through the
- * hooks of http_config, or a small table of our own when there are none)
- * and http_send_rrd for the calls that ship an RRD to another host.
- * RRDs leave the registry (mon_take / mon_dup copies) before any file or
- * network I/O, so no call holds the registry lock while it waits.
- * HA.*, set/unset_cache_sr and update_use_min_max are recorded and logged.
+ * The daemon's side of the rrd RPC (wire-format.md §5.2, rpc/service.h):
+ * struct rpc_backend over the registry of RRDs, the store (archives) and
+ * the plugin registry (through hooks, or a small table of our own when
+ * there are none), and rpc_send_rrd for the calls that ship an RRD to
+ * another host.  Every change to an RRD is a mon_commit (recorded in the
+ * journal, fsync'ed, before it is applied); RRDs leave the registry before
+ * any network I/O, so no call holds the registry lock while it waits.
+ * Time comes from the daemon's clock.  HA.*, set/unset_cache_sr and
+ * update_use_min_max are recorded and logged.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,24 +15,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "http/internal.h"
-#include "monitor/registry.h"
-#include "store/durable.h"
+#include "clock/clock.h"
+#include "monitor/change.h"
+#include "rpc/send_rrd.h"
+#include "rpc/service.h"
 #include "store/archive.h"
-#include "store/xml_parse.h"
+#include "store/durable.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #define OWN_MAX_PLUGINS 1024
 #define PLUGIN_DIR      "/dev/shm/metrics"
 
-struct rpcsvc {
-	struct http_ctx *c;
-	struct http_plugin_hooks hooks;
-	http_next_tick_fn next_tick;
+struct rpc_service {
+	struct mon_registry *reg;
+	struct store_dur *dur;
+	struct clk *clk;
+	char host_uuid[MON_UUID_LEN + 1];
+	struct rpc_plugin_hooks hooks;
+	double (*next_tick)(void *ctx);
 	void *next_tick_ctx;
 	pthread_mutex_t lock; /* the fields below */
 	bool use_min_max;
@@ -39,13 +44,6 @@ struct rpcsvc {
 	char *own[OWN_MAX_PLUGINS]; /* our plugin table when there are no hooks */
 	size_t nown;
 };
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static enum mon_owner_kind kind_of(const struct rpc_owner *o)
 {
@@ -71,34 +69,44 @@ static bool uuid_ok(const char *u, struct rpc_err *err)
 static int be_has_vm_rrd(void *ctx, const char *vm, bool *out, struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
-	*out = mon_has(s->c->reg, MON_VM, vm);
+	struct rpc_service *s = ctx;
+	*out = mon_has(s->reg, MON_VM, vm);
 	return 0;
+}
+
+/* Commit a change a client waits for: durable before the answer. */
+static int commit(struct rpc_service *s, struct mon_change *c, struct mon_result *res)
+{
+	c->sync = true;
+	return mon_commit(s->reg, c, 0, res);
 }
 
 static int be_add_ds(void *ctx, const struct rpc_owner *o, const char *name, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
-	int rc = mon_enable_ds(s->c->reg, kind_of(o), o->uuid, name, wall_now());
-	if (rc) {
+	struct rpc_service *s = ctx;
+	struct mon_change c = {.kind = MON_CH_ENABLE_DS,
+	                       .owner = kind_of(o),
+	                       .uuid = o->uuid,
+	                       .ds_name = name,
+	                       .t = clk_wall(s->clk)};
+	if (commit(s, &c, NULL)) {
 		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s: %s", owner_name(o),
 		            o->uuid ? " " : "", o->uuid ? o->uuid : "", name);
 		return -1;
 	}
-	store_dur_note_changed(kind_of(o), o->uuid);
 	return 0;
 }
 
 static int be_forget_ds(void *ctx, const struct rpc_owner *o, const char *name, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
-	if (!mon_has(s->c->reg, kind_of(o), o->uuid)) {
+	struct rpc_service *s = ctx;
+	struct mon_change c = {
+	    .kind = MON_CH_FORGET_DS, .owner = kind_of(o), .uuid = o->uuid, .ds_name = name};
+	if (commit(s, &c, NULL)) { /* an absent DS is done (CA-404020); no RRD is not */
 		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s has no RRD", owner_name(o),
 		            o->uuid ? " " : "", o->uuid ? o->uuid : "");
 		return -1;
 	}
-	mon_forget_ds(s->c->reg, kind_of(o), o->uuid, name); /* absent DS: done (CA-404020) */
-	store_dur_note_changed(kind_of(o), o->uuid);
 	return 0;
 }
 
@@ -112,9 +120,9 @@ static int be_query_possible(void *ctx, const struct rpc_owner *o, struct rpc_ds
                              struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	struct mon_dsinfo *info = NULL;
-	int n = mon_possible_dss(s->c->reg, kind_of(o), o->uuid, &info);
+	int n = mon_possible_dss(s->reg, kind_of(o), o->uuid, &info);
 	if (n <= 0) {
 		free(info);
 		return 0; /* no RRD: an empty list, as xcp-rrdd */
@@ -139,8 +147,8 @@ static int be_query_possible(void *ctx, const struct rpc_owner *o, struct rpc_ds
 static int be_query_ds(void *ctx, const struct rpc_owner *o, const char *name, double *out,
                        struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
-	if (mon_latest(s->c->reg, kind_of(o), o->uuid, name, out)) {
+	struct rpc_service *s = ctx;
+	if (mon_latest(s->reg, kind_of(o), o->uuid, name, out)) {
 		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s: %s", owner_name(o),
 		            o->uuid ? " " : "", o->uuid ? o->uuid : "", name);
 		return -1;
@@ -150,29 +158,60 @@ static int be_query_ds(void *ctx, const struct rpc_owner *o, const char *name, d
 
 /* ---- archives ---- */
 
-static bool need_archives(struct rpcsvc *s, struct rpc_err *err)
+static bool need_archives(struct rpc_service *s, struct rpc_err *err)
 {
-	if (!s->c->archive_dir) {
+	if (!store_dur_archive_dir(s->dur)) {
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "archives are disabled on this host");
 		return false;
 	}
 	return true;
 }
 
-/* Archive r locally, or send it to remote with archive=true. */
-static int store_or_send(struct rpcsvc *s, const char *uuid, bool is_host, const struct rrdb *r,
-                         const char *remote, struct rpc_err *err)
+/* Install r (taken) as an owner's RRD; bytes: the file it was read from. */
+static int install(struct rpc_service *s, enum mon_owner_kind kind, const char *uuid,
+                   struct rrdb *r, const struct buf *bytes)
+{
+	struct mon_change c = {.kind = MON_CH_INSTALL, .owner = kind, .uuid = uuid, .rrd = r};
+	if (bytes && bytes->len) {
+		c.bytes = bytes->p;
+		c.nbytes = bytes->len;
+	}
+	return commit(s, &c, NULL);
+}
+
+/* Take an owner's RRD out of the registry (NULL if it has none). */
+static struct rrdb *release(struct rpc_service *s, enum mon_owner_kind kind, const char *uuid)
+{
+	struct mon_change c = {.kind = MON_CH_RELEASE, .owner = kind, .uuid = uuid};
+	struct mon_result res;
+	commit(s, &c, &res);
+	return res.rrd;
+}
+
+/* Release an owner's RRD into its archive (kept by the store and retried
+ * if the write fails).  1: archived, 0: no RRD, -1: failed (err set). */
+static int release_to_archive(struct rpc_service *s, enum mon_owner_kind kind, const char *uuid,
+                              struct rpc_err *err)
+{
+	struct mon_change c = {.kind = MON_CH_RELEASE, .owner = kind, .uuid = uuid, .archive = true};
+	struct mon_result res;
+	if (commit(s, &c, &res))
+		return 0;
+	if (res.archive_failures) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED,
+		            "%s %s: archive not written (kept in memory, retried)",
+		            mon_owner_kind_name(kind), uuid);
+		return -1;
+	}
+	return 1;
+}
+
+/* Send r to remote with archive=true (the RPC's remote archive calls). */
+static int send_archive(const char *remote, const char *uuid, bool is_host, const struct rrdb *r,
+                        struct rpc_err *err)
 {
 	char msg[512];
-	int rc;
-	if (remote && *remote) {
-		rc = http_send_rrd(remote, uuid, is_host, true, NULL, r, msg, sizeof(msg));
-	} else {
-		if (!need_archives(s, err))
-			return -1;
-		rc = store_archive_write(s->c->archive_dir, uuid, r, msg, sizeof(msg));
-	}
-	if (rc) {
+	if (rpc_send_rrd(remote, uuid, is_host, true, NULL, r, msg, sizeof(msg))) {
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
 		log_err("archiving %s: %s", uuid, msg);
 		return -1;
@@ -183,41 +222,30 @@ static int store_or_send(struct rpcsvc *s, const char *uuid, bool is_host, const
 static int be_push_rrd_local(void *ctx, const char *vm, int64_t domid, struct rpc_err *err)
 {
 	(void)domid;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(vm, err))
 		return -1;
-	if (!s->c->archive_dir)
-		return 0;
-	struct rrdb *r;
-	char msg[512];
-	int rc = store_archive_load(s->c->archive_dir, vm, &r, msg, sizeof(msg));
-	if (rc) { /* xcp-rrdd swallows these */
-		if (rc != -ENOENT)
-			log_warn("push_rrd_local %s: %s", vm, msg);
-		return 0;
-	}
-	if (mon_put(s->c->reg, MON_VM, vm, r))
-		rrdb_free(r);
-	else
-		store_dur_note_changed(MON_VM, vm);
+	int rc = store_dur_load(s->dur, MON_VM, vm);
+	if (rc && rc != -ENOENT) /* xcp-rrdd swallows these (the store logged why) */
+		log_warn("push_rrd_local %s: %s", vm, strerror(-rc));
 	return 0;
 }
 
 static int be_push_rrd_remote(void *ctx, const char *vm, const char *remote, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(vm, err) || !need_archives(s, err))
 		return -1;
 	struct rrdb *r;
 	char msg[512];
-	int rc = store_archive_load(s->c->archive_dir, vm, &r, msg, sizeof(msg));
+	int rc = store_archive_load(store_dur_archive_dir(s->dur), vm, &r, msg, sizeof(msg));
 	if (rc) {
 		if (rc == -ENOENT)
 			return 0; /* nothing to push */
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
 		return -1;
 	}
-	rc = http_send_rrd(remote, vm, false, false, NULL, r, msg, sizeof(msg));
+	rc = rpc_send_rrd(remote, vm, false, false, NULL, r, msg, sizeof(msg));
 	rrdb_free(r);
 	if (rc) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "push_rrd_remote: %s", msg);
@@ -228,16 +256,12 @@ static int be_push_rrd_remote(void *ctx, const char *vm, const char *remote, str
 
 static int be_remove_rrd(void *ctx, const char *uuid, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(uuid, err))
 		return -1;
-	if (!s->c->archive_dir)
-		return 0;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", s->c->archive_dir, uuid);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.gz", s->c->archive_dir, uuid);
-	unlink(path);
+	int rc = store_dur_remove(s->dur, uuid);
+	if (rc)
+		log_warn("remove_rrd %s: %s", uuid, strerror(-rc));
 	return 0;
 }
 
@@ -245,37 +269,34 @@ static int be_migrate_rrd(void *ctx, const char *session_id, const char *remote,
                           const char *host_uuid, struct rpc_err *err)
 {
 	(void)host_uuid;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(vm, err))
 		return -1;
-	struct rrdb *r = mon_take(s->c->reg, MON_VM, vm);
+	struct rrdb *r = release(s, MON_VM, vm);
 	if (!r) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "migrate_rrd: no RRD for VM %s", vm);
 		return -1;
 	}
 	char msg[512];
-	int rc = http_send_rrd(remote, vm, false, false, session_id, r, msg, sizeof(msg));
+	int rc = rpc_send_rrd(remote, vm, false, false, session_id, r, msg, sizeof(msg));
 	if (rc) {
-		/* keep it here rather than losing it (xcp-rrdd drops it) */
-		if (mon_put(s->c->reg, MON_VM, vm, r))
-			rrdb_free(r);
+		install(s, MON_VM, vm, r, NULL); /* kept here rather than lost (xcp-rrdd drops it) */
 		rpc_err_set(err, RPC_ERR_INTERNAL, "migrate_rrd: %s", msg);
 		return -1;
 	}
 	rrdb_free(r);
-	store_dur_note_changed(MON_VM, vm); /* gone from here */
 	log_info("migrate_rrd: VM %s sent to %s", vm, remote);
 	return 0;
 }
 
 static int be_send_host(void *ctx, const char *master, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
-	struct rrdb *r = mon_dup(s->c->reg, MON_HOST, NULL);
+	struct rpc_service *s = ctx;
+	struct rrdb *r = mon_dup(s->reg, MON_HOST, NULL);
 	if (!r)
 		return 0; /* nothing yet */
 	char msg[512];
-	int rc = http_send_rrd(master, s->c->host_uuid, true, true, NULL, r, msg, sizeof(msg));
+	int rc = rpc_send_rrd(master, s->host_uuid, true, true, NULL, r, msg, sizeof(msg));
 	rrdb_free(r);
 	if (rc) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "send_host_rrd_to_master: %s", msg);
@@ -286,27 +307,28 @@ static int be_send_host(void *ctx, const char *master, struct rpc_err *err)
 
 static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
-	if (!(remote && *remote) && !need_archives(s, err))
-		return -1;
-	/* local archives: in turn with the store's own archive writes */
-	struct store_dur *al = remote && *remote ? NULL : store_dur_archive_lock();
-	struct mon_copy *cp;
-	size_t n = mon_copy_all(s->c->reg, &cp);
+	struct rpc_service *s = ctx;
 	int fails = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct rpc_err e = {0};
-		if (store_or_send(s, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd, remote, &e))
-			fails++;
-		rpc_err_clear(&e);
+	size_t n = 0;
+	if (remote && *remote) {
+		struct mon_copy *cp;
+		n = mon_copy_all(s->reg, &cp);
+		for (size_t i = 0; i < n; i++) {
+			struct rpc_err e = {0};
+			fails += send_archive(remote, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd,
+			                      &e) != 0;
+			rpc_err_clear(&e);
+		}
+		mon_copies_free(cp, n);
+		log_info("backup_rrds: %zu RRDs sent to %s, %d failures", n - (size_t)fails, remote,
+		         fails);
+	} else {
+		if (!need_archives(s, err))
+			return -1;
+		fails = store_dur_archive_all(s->dur); /* logs what it wrote */
 	}
-	store_dur_archive_unlock(al);
-	mon_copies_free(cp, n);
-	log_info("backup_rrds: %zu RRDs %s %s, %d failures", n - (size_t)fails,
-	         remote && *remote ? "sent to" : "archived in",
-	         remote && *remote ? remote : s->c->archive_dir, fails);
 	if (fails) {
-		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%d of %zu RRDs not backed up", fails, n);
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%d RRDs not backed up", fails);
 		return -1;
 	}
 	return 0;
@@ -314,73 +336,75 @@ static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
 
 static int be_archive_rrd(void *ctx, const char *vm, const char *remote, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(vm, err))
 		return -1;
-	struct store_dur *al = remote && *remote ? NULL : store_dur_archive_lock();
-	struct rrdb *r = mon_take(s->c->reg, MON_VM, vm);
-	if (!r) {
-		store_dur_archive_unlock(al);
-		return 0; /* nothing to archive */
+	if (!(remote && *remote)) {
+		if (!need_archives(s, err))
+			return -1;
+		return release_to_archive(s, MON_VM, vm, err) < 0 ? -1 : 0;
 	}
-	int rc = store_or_send(s, vm, false, r, remote, err);
-	store_dur_archive_unlock(al);
-	rrdb_free(r);
-	store_dur_note_changed(MON_VM, vm); /* released from memory */
+	struct rrdb *r = release(s, MON_VM, vm);
+	if (!r)
+		return 0; /* nothing to archive */
+	int rc = send_archive(remote, vm, false, r, err);
+	if (rc)
+		install(s, MON_VM, vm, r, NULL); /* kept rather than lost */
+	else
+		rrdb_free(r);
 	return rc;
 }
 
 static int be_archive_sr_rrd(void *ctx, const char *sr, char **path, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(sr, err) || !need_archives(s, err))
 		return -1;
-	struct store_dur *al = store_dur_archive_lock();
-	struct rrdb *r = mon_take(s->c->reg, MON_SR, sr);
+	struct rrdb *r = release(s, MON_SR, sr);
 	if (!r) {
-		store_dur_archive_unlock(al);
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "no RRD for SR %s", sr);
 		return -1;
 	}
-	int rc = store_or_send(s, sr, false, r, NULL, err);
-	store_dur_archive_unlock(al);
-	if (rc) {
-		if (mon_put(s->c->reg, MON_SR, sr, r))
-			rrdb_free(r);
+	char msg[512];
+	if (store_dur_write(s->dur, MON_SR, sr, r, msg, sizeof(msg))) {
+		install(s, MON_SR, sr, r, NULL); /* still served, as before the call */
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
 		return -1;
 	}
 	rrdb_free(r);
-	store_dur_note_changed(MON_SR, sr);
 	char p[4096];
-	store_archive_path(s->c->archive_dir, sr, p, sizeof(p));
+	store_archive_path(store_dur_archive_dir(s->dur), sr, p, sizeof(p));
 	*path = xstrdup(p);
 	return 0;
 }
 
 static int be_push_sr_rrd(void *ctx, const char *sr, const char *path, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(sr, err))
 		return -1;
 	struct rrdb *r = NULL;
+	struct buf bytes = BUF_INIT;
 	char msg[512];
-	int rc = store_load_xml_file(path, &r, msg, sizeof(msg));
+	int rc = store_read_rrd_file(path, &r, &bytes, msg, sizeof(msg));
 	size_t n = strlen(path);
+	char p[4096];
+	snprintf(p, sizeof(p), "%s", path);
 	if (rc == -ENOENT && !(n > 3 && !strcmp(path + n - 3, ".gz"))) {
-		char p[4096];
 		snprintf(p, sizeof(p), "%s.gz", path);
-		rc = store_load_xml_file(p, &r, msg, sizeof(msg));
+		rc = store_read_rrd_file(p, &r, &bytes, msg, sizeof(msg));
 	}
 	if (rc) {
-		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s: %s", p, msg);
+		buf_free(&bytes);
 		return -1;
 	}
-	if (mon_put(s->c->reg, MON_SR, sr, r)) {
-		rrdb_free(r);
+	rc = install(s, MON_SR, sr, r, &bytes);
+	buf_free(&bytes);
+	if (rc) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "push_sr_rrd: refused");
 		return -1;
 	}
-	store_dur_note_changed(MON_SR, sr);
 	return 0;
 }
 
@@ -388,24 +412,14 @@ static int be_load_rrd(void *ctx, const char *uuid, int64_t timescale, const cha
                        struct rpc_err *err)
 {
 	(void)timescale;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(uuid, err))
 		return -1;
-	if (!s->c->archive_dir)
-		return 0;
-	struct rrdb *r;
-	char msg[512];
-	int rc = store_archive_load(s->c->archive_dir, uuid, &r, msg, sizeof(msg));
-	if (rc) {
+	int rc = store_dur_load(s->dur, MON_HOST, NULL);
+	if (rc)
 		log_info("Deprecated.load_rrd %s: %s%s", uuid,
-		         rc == -ENOENT ? "no local archive" : msg,
+		         rc == -ENOENT ? "no local archive" : strerror(-rc),
 		         master ? " (pulling from the master is not supported)" : "");
-		return 0;
-	}
-	if (mon_put(s->c->reg, MON_HOST, NULL, r))
-		rrdb_free(r);
-	else
-		store_dur_note_changed(MON_HOST, NULL);
 	return 0;
 }
 
@@ -414,7 +428,7 @@ static int be_load_rrd(void *ctx, const char *uuid, int64_t timescale, const cha
 static int be_use_min_max(void *ctx, bool v, struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	pthread_mutex_lock(&s->lock);
 	s->use_min_max = v;
 	pthread_mutex_unlock(&s->lock);
@@ -426,7 +440,7 @@ static int be_use_min_max(void *ctx, bool v, struct rpc_err *err)
 
 static int be_set_cache_sr(void *ctx, const char *sr, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uuid_ok(sr, err))
 		return -1;
 	pthread_mutex_lock(&s->lock);
@@ -440,7 +454,7 @@ static int be_set_cache_sr(void *ctx, const char *sr, struct rpc_err *err)
 static int be_unset_cache_sr(void *ctx, struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	pthread_mutex_lock(&s->lock);
 	free(s->cache_sr);
 	s->cache_sr = NULL;
@@ -454,7 +468,7 @@ static int be_ha_enable(void *ctx, const struct rpc_statefile_latency *l, size_t
 {
 	(void)l;
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	pthread_mutex_lock(&s->lock);
 	s->ha_enabled = true;
 	pthread_mutex_unlock(&s->lock);
@@ -466,7 +480,7 @@ static int be_ha_enable(void *ctx, const struct rpc_statefile_latency *l, size_t
 static int be_ha_disable(void *ctx, struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	pthread_mutex_lock(&s->lock);
 	s->ha_enabled = false;
 	pthread_mutex_unlock(&s->lock);
@@ -492,7 +506,7 @@ static int be_get_header(void *ctx, char **out, struct rpc_err *err)
 
 static int be_get_path(void *ctx, const char *uid, char **out, struct rpc_err *err)
 {
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uid_ok(uid)) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
 		return -1;
@@ -511,7 +525,7 @@ static int be_get_path(void *ctx, const char *uid, char **out, struct rpc_err *e
 	return 0;
 }
 
-static double tick_in(struct rpcsvc *s)
+static double tick_in(struct rpc_service *s)
 {
 	return s->next_tick ? s->next_tick(s->next_tick_ctx) : 5.0;
 }
@@ -520,7 +534,7 @@ static int be_register(void *ctx, const char *uid, enum rpc_frequency f, enum rp
                        double *next, struct rpc_err *err)
 {
 	(void)f;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (!uid_ok(uid)) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
 		return -1;
@@ -549,7 +563,7 @@ static int be_register(void *ctx, const char *uid, enum rpc_frequency f, enum rp
 static int be_deregister(void *ctx, const char *uid, struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (s->hooks.dereg) {
 		s->hooks.dereg(s->hooks.ctx, uid); /* unknown uid: nothing to do */
 		return 0;
@@ -568,7 +582,7 @@ static int be_deregister(void *ctx, const char *uid, struct rpc_err *err)
 static int be_next_reading(void *ctx, const char *uid, double *out, struct rpc_err *err)
 {
 	(void)err;
-	struct rpcsvc *s = ctx;
+	struct rpc_service *s = ctx;
 	if (s->hooks.next_reading) {
 		*out = s->hooks.next_reading(s->hooks.ctx, uid);
 		return 0;
@@ -583,16 +597,18 @@ static int be_next_reading(void *ctx, const char *uid, double *out, struct rpc_e
 	return 0;
 }
 
-struct rpcsvc *rpcsvc_new(const struct http_config *cfg, struct http_ctx *c)
+struct rpc_service *rpc_service_new(const struct rpc_service_config *cfg, struct rpc_backend *b)
 {
-	struct rpcsvc *s = xcalloc(1, sizeof(*s));
-	s->c = c;
+	struct rpc_service *s = xcalloc(1, sizeof(*s));
+	s->reg = cfg->reg;
+	s->dur = cfg->dur;
+	s->clk = cfg->clk;
+	mon_uuid_copy(s->host_uuid, cfg->host_uuid ? cfg->host_uuid : mon_host_uuid(cfg->reg));
 	s->hooks = cfg->plugins;
 	s->next_tick = cfg->next_tick;
 	s->next_tick_ctx = cfg->next_tick_ctx;
 	s->use_min_max = cfg->use_min_max;
 	pthread_mutex_init(&s->lock, NULL);
-	struct rpc_backend *b = &c->be;
 	memset(b, 0, sizeof(*b));
 	b->ctx = s;
 	b->has_vm_rrd = be_has_vm_rrd;
@@ -623,7 +639,7 @@ struct rpcsvc *rpcsvc_new(const struct http_config *cfg, struct http_ctx *c)
 	return s;
 }
 
-void rpcsvc_free(struct rpcsvc *s)
+void rpc_service_free(struct rpc_service *s)
 {
 	if (!s)
 		return;
