@@ -186,6 +186,22 @@ struct rpc_args {
 	struct rpc_statefile_latency *lats_storage;
 };
 
+/* What a method does to the daemon's state.  RRDS and ARCHIVES must
+ * survive kill -9 once answered (tests/integration/test_crash_rpc.py has a
+ * case for every such method of the table); READ and SESSION must change
+ * neither the RRDs nor the archives (tests/unit/test_rpc_service.c calls
+ * each and checks). */
+enum rpc_effect {
+	RPC_E_READ,     /* reads (and may send copies to another host) */
+	RPC_E_RRDS,     /* changes RRDs in the registry: through mon_commit, journaled */
+	RPC_E_ARCHIVES, /* writes or deletes archive files (fsynced) */
+	RPC_E_SESSION,  /* settings and plugin registrations kept in memory, as xcp-rrdd:
+	                   clients send them again after a restart */
+};
+
+/* The name of an effect: "read", "rrds", "archives", "session". */
+const char *rpc_effect_name(enum rpc_effect e);
+
 struct rpc_method {
 	const char *name; /* wire name */
 	uint8_t nparams;
@@ -193,6 +209,7 @@ struct rpc_method {
 	uint8_t result; /* enum rpc_rtype */
 	int (*invoke)(const struct rpc_backend *be, const struct rpc_args *args,
 	              struct rpc_value *result, struct rpc_err *err);
+	uint8_t effect; /* enum rpc_effect */
 };
 
 /* The method with this wire name, or NULL. */

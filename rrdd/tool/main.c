@@ -23,6 +23,7 @@
 #include "export/updates.h"
 #include "rrd/rrd.h"
 #include "store/xml_parse.h"
+#include "rpc/methods.h"
 #include "tool/cli.h"
 #include "tool/rrdexport.h"
 #include "tool/trace.h"
@@ -51,7 +52,9 @@ static void usage(FILE *f)
 	      "       rrdd-tool updates --start S [--interval I] [--cf CF] [--json]\n"
 	      "                         PREFIX=ARCHIVE...   (e.g. host:UUID:=host.xml)\n"
 	      "Formats: xml = full RRD as GET /host_rrd serves it, internal = as archived,\n"
-	      "json = JSON form.  --start may be negative (relative to the last update).\n",
+	      "json = JSON form.  --start may be negative (relative to the last update).\n"
+	      "       rrdd-tool rpc-methods   the daemon's RPC methods and what each changes\n"
+	      "                               (read, rrds, archives, session)\n",
 	      f);
 	fputs(tool_rrdexport_usage, f);
 	cli_usage(f);
@@ -273,6 +276,13 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "rpc-methods") == 0 && argc == 2) {
+		size_t n;
+		const struct rpc_method *m = rpc_methods(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("%s %s\n", m[i].name, rpc_effect_name((enum rpc_effect)m[i].effect));
 		return 0;
 	}
 	if (strcmp(cmd, "export-rrd") == 0)
