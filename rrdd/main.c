@@ -26,6 +26,9 @@
 #include "store/durable.h"
 #include "store/fileops.h"
 #include "util/log.h"
+#ifdef RRDD_TEST_HOOKS
+#include "crash_hooks.h"
+#endif
 
 static void on_stop(int sig)
 {
@@ -112,7 +115,9 @@ int main(int argc, char **argv)
 	}
 	log_init("rrdd", cfg.log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, cfg.log_level);
 	install_signals();
-	store_fops_from_env(); /* hidden crash-test hooks */
+#ifdef RRDD_TEST_HOOKS
+	test_hooks_from_env(); /* the rrdd-test build only (tests/hooks) */
+#endif
 
 	char host_uuid[37];
 	const char *origin;

@@ -3,16 +3,9 @@
  * one ops table so that tests can inject failures: ENOSPC, EIO, short
  * writes, a failing fsync or rename, at any step.  Every store write goes
  * through store_fops; nothing in rrdd/store calls open/write/fsync/rename/
- * close/unlink/ftruncate directly.
- *
- * Two hidden test hooks are read from the environment by
- * store_fops_from_env() (main calls it once): RRDD_TEST_CRASH_OPS=N makes
- * the process SIGKILL itself at its Nth store file operation (a write is
- * cut in the middle first), so a crash test can stop the daemon at any
- * point of a tick, a checkpoint or an archive write, reproducibly;
- * RRDD_TEST_SYNC_LOG=PATH appends "<journal file> <offset>\n" to PATH after
- * each successful journal fsync, so a power-loss test knows what the disk
- * held.  Neither is documented for users.  No logging here.
+ * close/unlink/ftruncate directly.  Tests replace the table (fault and
+ * crash injection: tests/hooks/crash_hooks.h, built into the test binaries
+ * only, never into the installed daemon).  No logging here.
  */
 #ifndef RRDD_STORE_FILEOPS_H
 #define RRDD_STORE_FILEOPS_H
@@ -35,9 +28,6 @@ struct store_fileops {
 extern const struct store_fileops *store_fops;
 extern const struct store_fileops store_fops_system;
 
-/* Read the test hooks from the environment (see above). */
-void store_fops_from_env(void);
-
 /* Write all n bytes (retrying short writes and EINTR).  0 or -errno; a
  * write returning 0 counts as -EIO. */
 int store_write_all(int fd, const void *p, size_t n);
@@ -57,8 +47,9 @@ int store_write_file_atomic(const char *dir, const char *path, const void *p, si
  * aside, or -errno. */
 int store_move_aside(const char *path, char *aside, size_t len);
 
-/* Test hook: record a journal fsync position (no-op unless
- * RRDD_TEST_SYNC_LOG is set). */
-void store_note_synced(const char *path, long long off);
+/* Called after each successful journal fsync with the file and the offset
+ * now on disk, when set (a power-loss test records what the disk held).
+ * NULL in the daemon. */
+extern void (*store_synced_hook)(const char *path, long long off);
 
 #endif

@@ -75,7 +75,8 @@ int store_jnl_create(struct store_jnl *j, const char *dir, uint64_t segno, uint6
 	}
 	j->fd = fd;
 	j->size = j->synced = STORE_JNL_HDR;
-	store_note_synced(j->path, (long long)j->synced);
+	if (store_synced_hook)
+		store_synced_hook(j->path, (long long)j->synced);
 	return 0;
 }
 
@@ -89,7 +90,8 @@ int store_jnl_sync(struct store_jnl *j, double now)
 		return -errno;
 	j->synced = j->size;
 	j->last_sync_t = now;
-	store_note_synced(j->path, (long long)j->synced);
+	if (store_synced_hook)
+		store_synced_hook(j->path, (long long)j->synced);
 	return 0;
 }
 

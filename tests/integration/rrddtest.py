@@ -14,6 +14,8 @@ BUILD = os.environ.get("RRDD_BUILD") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build")
 SRC = os.environ.get("RRDD_SRC") or os.path.join(os.path.dirname(__file__), "..", "..")
 RRDD = os.path.join(BUILD, "rrdd")
+# the daemon with the store's crash and sync-log hooks (tests/hooks), for the crash tests
+RRDD_TEST = os.path.join(BUILD, "rrdd-test")
 TOOL = os.path.join(BUILD, "rrdd-tool")
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

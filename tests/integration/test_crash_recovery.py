@@ -5,7 +5,7 @@ SIGKILL at many random points and restarted each time with the same
 arguments, must end with archives identical, byte for byte (rrdd-tool dump
 --format internal), to those of an uninterrupted run.
 
-The kill points come from the hidden RRDD_TEST_CRASH_OPS=N hook: the
+The kill points come from the RRDD_TEST_CRASH_OPS=N hook of rrdd-test (tests/hooks/crash_hooks.h): the
 daemon SIGKILLs itself at its Nth store file operation (a write is cut in
 the middle first), so kills land inside journal appends, checkpoint and
 archive writes, segment creation and pruning, at start-up recovery too.
@@ -38,7 +38,7 @@ def run(state, crash_at=None, count_log=None):
     env.pop("NOTIFY_SOCKET", None)
     if crash_at:
         env["RRDD_TEST_CRASH_OPS"] = str(crash_at)
-    p = subprocess.run([T.RRDD] + ARGS + ["--state-dir", state], capture_output=True,
+    p = subprocess.run([T.RRDD_TEST] + ARGS + ["--state-dir", state], capture_output=True,
                        text=True, timeout=120, env=env)
     return p.returncode, p.stderr + p.stdout
 

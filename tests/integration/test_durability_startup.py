@@ -40,7 +40,7 @@ def run(state, extra=(), env_extra=None, run_for="10m"):
     env = dict(os.environ, LC_ALL="C", TZ="UTC")
     env.pop("NOTIFY_SOCKET", None)
     env.update(env_extra or {})
-    p = subprocess.run([T.RRDD, "--source", "sim", "--clock", "sim", "--sim-scenario", SCN,
+    p = subprocess.run([T.RRDD_TEST, "--source", "sim", "--clock", "sim", "--sim-scenario", SCN,
                         "--run-for", run_for, "--host-uuid", HOST, "--socket", "none",
                         "--state-dir", state, "--log-level", "info"] + list(extra),
                        capture_output=True, text=True, timeout=120, env=env)

@@ -80,6 +80,11 @@ for prog, args, want_out in ((pre + "/sbin/rrdd", ["--version"], "rrdd"),
     p = subprocess.run([R(prog)] + args, capture_output=True, text=True, env=env)
     check(p.returncode == 0 and want_out in p.stdout + p.stderr, "%s %r: %d %r"
           % (prog, args, p.returncode, (p.stdout + p.stderr)[:200]))
+# the installed daemon has none of the tests' crash hooks (rrdd-test has them)
+with open(R(pre + "/sbin/rrdd"), "rb") as f:
+    check(b"RRDD_TEST_CRASH_OPS" not in f.read(), "no crash-test hooks in the installed rrdd")
+check(not os.path.exists(R(pre + "/sbin/rrdd-test")) and not os.path.exists(R(pre + "/bin/rrdd-test")),
+      "rrdd-test is not installed")
 p = subprocess.run([R(pre + "/bin/rrdp-proc"), "--help"], capture_output=True, text=True,
                    env=dict(env, LD_LIBRARY_PATH=R(lib)))
 check(p.returncode == 0 and "rrdp-proc" in p.stdout, "rrdp-proc from the tree")

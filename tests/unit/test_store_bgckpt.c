@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "monitor/registry.h"
+#include "crash_hooks.h"
 #include "monitor/change.h"
 #include "store/entryimg.h"
 #include "store/durable.h"
@@ -187,7 +188,7 @@ static void child(const char *dir, enum child_mode m, int crash_ops)
 		char v[32];
 		snprintf(v, sizeof(v), "%d", crash_ops);
 		setenv("RRDD_TEST_CRASH_OPS", v, 1);
-		store_fops_from_env();
+		test_hooks_from_env();
 	}
 	struct mon_registry *reg = new_reg();
 	struct store_dur_recovery rec;
