@@ -179,7 +179,8 @@ int main(int argc, char **argv)
 	                               .max_bytes = (size_t)cfg.plugin_max_bytes,
 	                               .no_inotify = cfg.no_inotify,
 	                               .stale_ticks =
-	                                   cfg.plugin_stale_ticks ? cfg.plugin_stale_ticks : -1};
+	                                   cfg.plugin_stale_ticks ? cfg.plugin_stale_ticks : -1,
+	                               .clk = &clk};
 	struct plg_registry *plugins = plg_registry_new(&po);
 	log_info("plugins: reading %s (%zu found)", plg_dir(plugins), plg_count(plugins));
 	struct dmn_options opt = {.archive_dir = archive_dir,

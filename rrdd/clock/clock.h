@@ -4,8 +4,10 @@
  * one, where sleeping jumps straight to the deadline, so a simulated day of
  * 5 s ticks runs in seconds and every run is reproducible, and a paced one
  * (real deadlines, wall time from a chosen epoch).  Every reading of time
- * in the daemon goes through one of these (docs/threads-and-locks.md lists
- * the exceptions: measuring durations for logs and benchmarks).
+ * goes through this header: the daemon's time through a struct clk, and
+ * the few readings that are not the daemon's time (durations for logs,
+ * names of files moved aside, real-time waits) through the functions at
+ * the end.
  *
  * Times are seconds as doubles.  Monotonic time has an arbitrary origin;
  * wall time is seconds since the epoch.  The clock does not log, and holds
@@ -13,6 +15,8 @@
  */
 #ifndef RRDD_CLOCK_CLOCK_H
 #define RRDD_CLOCK_CLOCK_H
+
+#include <pthread.h>
 
 struct clk;
 
@@ -68,6 +72,22 @@ static inline int clk_sleep_until(struct clk *c, double deadline)
 {
 	return c->ops->sleep_until(c, deadline);
 }
+
+/* ---- the system's clocks, for what is not the daemon's time ---- */
+
+/* How long work takes (logs, statistics, benchmarks), never what the
+ * daemon does: a monotonic reading, and the calling thread's CPU time, in
+ * seconds. */
+double clk_elapsed(void);
+double clk_thread_cpu(void);
+
+/* The system's wall time, for naming files aside and for client tools. */
+double clk_system_wall(void);
+
+/* Wait on cv (mu held) for at most seconds of real time: threads that pace
+ * themselves in real time whatever the daemon's clock (the rrdcached
+ * forwarder).  0, or ETIMEDOUT. */
+int clk_cond_wait_for(pthread_cond_t *cv, pthread_mutex_t *mu, double seconds);
 
 /*
  * The deadline schedule of a periodic loop (pure).  After a tick that was

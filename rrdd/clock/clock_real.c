@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <time.h>
 
 static double ts_sec(const struct timespec *ts)
@@ -72,4 +73,39 @@ unsigned clk_next_deadline(double *deadline, double period, double now)
 		next += period, k += 1;
 	*deadline = next;
 	return (unsigned)(k - 1);
+}
+
+/* ---- readings that are not the daemon's time ---- */
+
+double clk_elapsed(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts_sec(&ts);
+}
+
+double clk_thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts_sec(&ts);
+}
+
+double clk_system_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts_sec(&ts);
+}
+
+int clk_cond_wait_for(pthread_cond_t *cv, pthread_mutex_t *mu, double seconds)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts); /* the condition variable's clock */
+	double at = ts_sec(&ts) + (seconds > 0 ? seconds : 0);
+	ts.tv_sec = (time_t)at;
+	ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_nsec = 999999999L;
+	return pthread_cond_timedwait(cv, mu, &ts);
 }

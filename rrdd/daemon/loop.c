@@ -60,7 +60,7 @@ int dmn_run(struct dmn *d)
 		if (deadline > end + 1e-9)
 			break;
 		if (d->opt.plugins)
-			plg_set_next_tick(d->opt.plugins, deadline - clk_mono(d->clk));
+			plg_set_next_tick(d->opt.plugins, deadline);
 		while (!dmn_stop_requested && clk_sleep_until(d->clk, deadline) == -EINTR)
 			maybe_reopen();
 	}

@@ -10,6 +10,8 @@
  */
 #include "fwd/rrdcached.h"
 
+#include "clock/clock.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -78,11 +80,10 @@ struct rcd {
 	uint32_t queued;
 };
 
+/* Reconnection pacing is real time whatever the daemon's clock. */
 static double mono_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return clk_elapsed();
 }
 
 int rcd_address_ok(const char *a)
@@ -519,14 +520,8 @@ static void *run(void *arg)
 	struct rcd *f = arg;
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
-		if (!f->kicked && !f->stop) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			double at = ts.tv_sec + ts.tv_nsec / 1e9 + f->interval;
-			ts.tv_sec = (time_t)at;
-			ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
-			pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-		}
+		if (!f->kicked && !f->stop)
+			clk_cond_wait_for(&f->cv, &f->mu, f->interval);
 		bool stop = f->stop;
 		f->kicked = false;
 		pthread_mutex_unlock(&f->mu);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "plugin/registry_impl.h"
+#include "clock/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -24,11 +25,10 @@
  * pin its DSs' last update in the future (no later sample counts). */
 #define PLG_MAX_FUTURE 300.0
 
-static double mono_now(void)
+/* The daemon's monotonic time (clock/clock.h). */
+static double mono_now(const struct plg_registry *reg)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return reg->clk ? clk_mono(reg->clk) : clk_elapsed();
 }
 
 bool plg_uid_valid(const char *uid)
@@ -148,6 +148,7 @@ struct plg_registry *plg_registry_new(const struct plg_registry_opts *opts)
 		l--;
 	reg->dir = xstrndup(dir, l);
 	reg->max_bytes = opts && opts->max_bytes ? opts->max_bytes : PLG_DEFAULT_MAX_BYTES;
+	reg->clk = opts ? opts->clk : NULL;
 	int st = opts ? opts->stale_ticks : 0;
 	reg->stale_ticks = st == 0 ? PLG_DEFAULT_STALE_TICKS : st < 0 ? 0 : st;
 	reg->no_inotify = opts && opts->no_inotify;
@@ -227,11 +228,10 @@ const char *plg_dir(const struct plg_registry *reg)
 	return reg->dir;
 }
 
-void plg_set_next_tick(struct plg_registry *reg, double seconds_from_now)
+void plg_set_next_tick(struct plg_registry *reg, double deadline)
 {
-	double t = mono_now() + seconds_from_now;
 	pthread_mutex_lock(&reg->mu);
-	reg->next_tick_mono = t;
+	reg->next_tick_mono = deadline;
 	pthread_mutex_unlock(&reg->mu);
 }
 
@@ -243,7 +243,7 @@ double plg_next_reading(struct plg_registry *reg, const char *uid)
 	pthread_mutex_unlock(&reg->mu);
 	if (!known)
 		return -1;
-	return next > 0 ? next - mono_now() : 0;
+	return next > 0 ? next - mono_now(reg) : 0;
 }
 
 void plg_get_stats(struct plg_registry *reg, struct plg_stats *out)

@@ -52,6 +52,7 @@ struct plg_registry_opts {
 	bool no_inotify;   /* discover by scanning the directory every tick */
 	bool no_discovery; /* register only by RPC / plg_register (tests) */
 	int stale_ticks;   /* 0: PLG_DEFAULT_STALE_TICKS; <0: none (see plg_collect) */
+	struct clk *clk;   /* the daemon's clock (next_reading); NULL: the system's */
 };
 
 /* Per-registry counters (cumulative), for logs, tests and the benchmark. */
@@ -100,8 +101,8 @@ int plg_path(struct plg_registry *reg, const char *uid, char *buf, size_t len);
 const char *plg_dir(const struct plg_registry *reg);
 
 /* Timing (Plugin.next_reading): the tick loop reports, just before it
- * sleeps, how many seconds remain until its next tick. */
-void plg_set_next_tick(struct plg_registry *reg, double seconds_from_now);
+ * sleeps, the deadline of its next tick (monotonic time of opts.clk). */
+void plg_set_next_tick(struct plg_registry *reg, double deadline);
 
 /* Seconds until the next tick reads the plugins (negative when overdue),
  * or -1 if uid is not registered (xcp-rrdd's answer). */

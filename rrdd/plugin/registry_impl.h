@@ -96,6 +96,7 @@ struct plg_registry {
 	bool dir_warned;
 	/* timing: CLOCK_MONOTONIC of the next tick, 0 = unknown */
 	double next_tick_mono;
+	struct clk *clk; /* the daemon's clock, or NULL: the system's monotonic clock */
 	struct plg_stats st;
 };
 

@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock/clock.h"
 #include "store/archive.h"
 #include "store/binio.h"
 #include "store/durable_impl.h"
@@ -40,16 +40,12 @@
 
 double store_dur_wall(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return clk_elapsed();
 }
 
 static double cpu_seconds(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return clk_thread_cpu();
 }
 
 /* ---- archive failures: logged once per owner ---- */

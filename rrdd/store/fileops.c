@@ -4,6 +4,8 @@
  */
 #include "store/fileops.h"
 
+#include "clock/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -126,10 +128,10 @@ int store_write_file_atomic(const char *dir, const char *path, const void *p, si
 
 int store_move_aside(const char *path, char *aside, size_t len)
 {
-	time_t now = time(NULL);
+	long long now = (long long)clk_system_wall();
 	for (int k = 0; k < 100; k++) {
-		int n = k ? snprintf(aside, len, "%s.corrupt-%lld.%d", path, (long long)now, k)
-		          : snprintf(aside, len, "%s.corrupt-%lld", path, (long long)now);
+		int n = k ? snprintf(aside, len, "%s.corrupt-%lld.%d", path, now, k)
+		          : snprintf(aside, len, "%s.corrupt-%lld", path, now);
 		if (n < 0 || (size_t)n >= len)
 			return -ENAMETOOLONG;
 		if (access(aside, F_OK) == 0)

@@ -8,6 +8,8 @@
  */
 #include "tool/cli_http.h"
 
+#include "clock/clock.h"
+
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -28,9 +30,7 @@
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(clk_elapsed() * 1000);
 }
 
 int cli_http_unreachable(int rc)

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "clock/clock.h"
 #include "plugin/registry.h"
 #include "test_plugin_registry_util.h"
 
@@ -64,7 +65,10 @@ static void test_uid_rules(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	struct plg_registry_opts o = {.dir = dir, .no_discovery = true};
+	struct clk clk; /* next_reading in the daemon's (simulated) time */
+	clk_init_sim(&clk, 1700000000.0);
+	clk_sim_advance(&clk, 100.0);
+	struct plg_registry_opts o = {.dir = dir, .no_discovery = true, .clk = &clk};
 	struct plg_registry *r = plg_registry_new(&o);
 	assert_int_equal(plg_register(r, "", PLG_REG_V2), -EINVAL);
 	assert_int_equal(plg_register(r, NULL, PLG_REG_V2), -EINVAL);
@@ -82,9 +86,10 @@ static void test_uid_rules(void **state)
 	assert_true(plg_is_registered(r, "xcp-rrdd-cpu"));
 	assert_int_equal(plg_count(r), 2);
 	assert_true(plg_next_reading(r, "nobody") == -1);
-	plg_set_next_tick(r, 3.0);
-	double nr = plg_next_reading(r, "xcp-rrdd-cpu");
-	assert_true(nr > 2.0 && nr <= 3.0);
+	plg_set_next_tick(r, 103.0);
+	assert_true(plg_next_reading(r, "xcp-rrdd-cpu") == 3.0);
+	clk_sim_advance(&clk, 4.0); /* overdue */
+	assert_true(plg_next_reading(r, "xcp-rrdd-cpu") == -1.0);
 	char path[64];
 	assert_int_equal(plg_path(r, "abc", path, sizeof(path)), (int)strlen(dir) + 4);
 	char want[64];
