@@ -217,9 +217,9 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
 		split_name(s[i].ds ? s[i].ds : "", base, sizeof(base), m->labels);
 		if (!base[0])
 			snprintf(base, sizeof(base), "unnamed");
-		const char *kind = s[i].owner == EXP_OM_HOST ? "host"
-		                   : s[i].owner == EXP_OM_VM ? "vm"
-		                                             : "sr";
+		const char *kind = s[i].owner == MON_HOST ? "host"
+		                   : s[i].owner == MON_VM ? "vm"
+		                                          : "sr";
 		char fam[NAME_MAX_LEN];
 		snprintf(fam, sizeof(fam), "xen_%s_%.180s", kind, base);
 		/* reserved suffixes of other metric types */
@@ -236,12 +236,12 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
 			snprintf(fam + fl, sizeof(fam) - fl, "_%s", m->unit);
 		}
 		snprintf(m->family, sizeof(m->family), "%s", fam);
-		if (s[i].owner != EXP_OM_HOST) {
+		if (s[i].owner != MON_HOST) {
 			char tmp[LABELS_MAX];
 			snprintf(tmp, sizeof(tmp), "%s", m->labels);
 			m->labels[0] = 0;
 			const char *u = s[i].uuid ? s[i].uuid : "";
-			add_label(m->labels, s[i].owner == EXP_OM_VM ? "vm_uuid" : "sr_uuid", u,
+			add_label(m->labels, s[i].owner == MON_VM ? "vm_uuid" : "sr_uuid", u,
 			          strlen(u));
 			if (tmp[0] && strlen(m->labels) + strlen(tmp) + 2 < LABELS_MAX) {
 				strcat(m->labels, ",");

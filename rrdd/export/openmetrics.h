@@ -17,11 +17,11 @@
 
 #include "util/buf.h"
 
-enum exp_om_owner { EXP_OM_HOST, EXP_OM_VM, EXP_OM_SR };
+#include "monitor/owner.h"
 
 /* One value; strings borrowed for the duration of the call. */
 struct exp_om_sample {
-	enum exp_om_owner owner;
+	enum mon_owner_kind owner;
 	const char *uuid;        /* VM/SR uuid; ignored for the host */
 	const char *ds;          /* xcp-rrdd DS name */
 	const char *units;       /* descriptor units or NULL */

@@ -16,7 +16,7 @@
 struct col {
 	struct exp_om_sample *s;
 	size_t n, cap;
-	enum exp_om_owner owner;
+	enum mon_owner_kind owner;
 };
 
 static char *dupstr(const char *s)
@@ -46,7 +46,6 @@ static int collect(const char *uuid, const struct rrdb *r, void *vctx)
 }
 
 static const enum mon_owner_kind kinds[] = {MON_HOST, MON_VM, MON_SR};
-static const enum exp_om_owner owners[] = {EXP_OM_HOST, EXP_OM_VM, EXP_OM_SR};
 
 void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp *resp)
 {
@@ -54,7 +53,7 @@ void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp
 	struct col col = {0};
 	mon_rdlock(c->reg);
 	for (int k = 0; k < 3; k++) {
-		col.owner = owners[k];
+		col.owner = kinds[k];
 		mon_foreach_locked(c->reg, kinds[k], collect, &col);
 	}
 	mon_unlock(c->reg);
@@ -67,7 +66,7 @@ void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp
 		       !strcmp(col.s[j].uuid, col.s[i].uuid))
 			j++;
 		struct mon_dsinfo *info = NULL;
-		enum mon_owner_kind k = kinds[col.s[i].owner];
+		enum mon_owner_kind k = col.s[i].owner;
 		int n = mon_possible_dss(c->reg, k, k == MON_HOST ? NULL : col.s[i].uuid, &info);
 		if (n > 0) {
 			for (size_t a = i; a < j; a++)

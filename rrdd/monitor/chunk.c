@@ -67,8 +67,7 @@ int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct 
 		 * same layout token its descriptors are already these */
 		uint64_t had_layout = i < c->cap ? c->owner[i].layout : 0;
 		uint32_t had_nds = i < c->cap ? c->owner[i].nds : 0;
-		struct mon_chunk_owner *o = mon_chunk_add_owner(
-		    c, so->kind == SRC_OWNER_HOST ? MON_HOST : MON_VM, so->uuid);
+		struct mon_chunk_owner *o = mon_chunk_add_owner(c, so->kind, so->uuid);
 		if (o->cap < so->nds) {
 			o->cap = so->nds;
 			o->ds = xrealloc(o->ds, sizeof(*o->ds) * o->cap);
@@ -84,15 +83,9 @@ int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct 
 		for (uint32_t j = 0; j < so->nds; j++) {
 			const struct src_ds *d = &so->ds[j];
 			struct mon_sample *m = &o->ds[j];
+			m->d = d->def->d; /* the family's descriptor, with this sample's name */
 			m->d.name = d->name;
 			m->d.description = d->description;
-			m->d.units = d->def->units;
-			m->d.type = d->def->type;
-			m->d.value_type = d->def->value_type;
-			m->d.min = d->def->min;
-			m->d.max = d->def->max;
-			m->d.dflt = d->def->dflt;
-			m->d.transform = d->def->transform;
 		}
 		o->nds = so->nds;
 		o->layout = so->layout;

@@ -19,26 +19,11 @@
 
 #include "rrd/rrd.h"
 
-#define MON_UUID_LEN 36
-#define MON_UID_LEN  64
+#include "monitor/owner.h"
+
+#define MON_UID_LEN 64
 
 struct src_samples;
-
-enum mon_owner_kind { MON_HOST, MON_VM, MON_SR };
-
-/* A data source descriptor, as a plugin's metadata (wire-format.md §6.4) or the
- * catalogue (wire-format.md §8) defines it.  In a chunk the strings are borrowed; in
- * the registry they are owned. */
-struct mon_dsdesc {
-	const char *name;
-	const char *description;
-	const char *units;
-	enum ds_type type;
-	enum val_type value_type;
-	double min, max; /* -INFINITY / INFINITY when unset */
-	bool dflt;       /* recorded without add_*_ds */
-	enum ds_transform transform;
-};
 
 /* One reported value. */
 struct mon_sample {
@@ -103,11 +88,5 @@ void mon_chunk_reset(struct mon_chunk *c);
  * owner slot that held the same nonzero layout token (and count) at the
  * previous conversion keeps its descriptors.  Returns 0. */
 int mon_chunk_from_samples(const struct src_samples *s, const char *uid, struct mon_chunk *c);
-
-/* Copy a uuid (NULL = "") into a 37-byte field, truncating, NUL-padded. */
-void mon_uuid_copy(char dst[MON_UUID_LEN + 1], const char *src);
-
-/* The name of an owner kind: "host", "vm", "sr". */
-const char *mon_owner_kind_name(enum mon_owner_kind k);
 
 #endif

@@ -178,16 +178,16 @@ static int parse_owner(struct mctx *c, const char *s, size_t len, struct plg_ds 
 	for (size_t i = 0; i <= len; i++)
 		tmp[i] = ascii_lower(s[i]);
 	if (strcmp(tmp, "host") == 0) {
-		ds->owner = PLG_OWNER_HOST;
+		ds->owner = MON_HOST;
 		ds->uuid = OFF2PTR(pool_add(c, "", 0));
 		return 0;
 	}
 	const char *uuid = NULL;
 	if (strncmp(tmp, "vm ", 3) == 0) {
-		ds->owner = PLG_OWNER_VM;
+		ds->owner = MON_VM;
 		uuid = tmp + 3;
 	} else if (strncmp(tmp, "sr ", 3) == 0) {
-		ds->owner = PLG_OWNER_SR;
+		ds->owner = MON_SR;
 		uuid = tmp + 3;
 	}
 	/* xcp-rrdd splits on single spaces: exactly two non-empty words. */
@@ -431,10 +431,10 @@ void plg_meta_clear(struct plg_meta *m)
 const char *plg_owner_str(const struct plg_ds *ds, char *out, size_t outlen)
 {
 	switch (ds->owner) {
-	case PLG_OWNER_VM:
+	case MON_VM:
 		snprintf(out, outlen, "vm %s", ds->uuid);
 		break;
-	case PLG_OWNER_SR:
+	case MON_SR:
 		snprintf(out, outlen, "sr %s", ds->uuid);
 		break;
 	default:

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "rrd/rrd.h"
+#include "monitor/owner.h"
 #include "rrdd/proto.h"
 
 /* Results of plg_read() (negative, distinct from each other, not errnos). */
@@ -33,12 +34,10 @@ enum plg_status {
 
 enum plg_proto { PLG_PROTO_V1 = 1, PLG_PROTO_V2 = 2 };
 
-enum plg_owner { PLG_OWNER_HOST, PLG_OWNER_VM, PLG_OWNER_SR };
-
 /* One datasource of a page, with every default of wire-format.md §6.4 applied. */
 struct plg_ds {
 	const char *name;
-	enum plg_owner owner;
+	enum mon_owner_kind owner;
 	const char *uuid;            /* VM or SR uuid, lower-cased; "" for the host */
 	struct dsval value;          /* VAL_INT64 or VAL_FLOAT, as value_type says */
 	enum val_type value_type;    /* VAL_INT64 or VAL_FLOAT */

@@ -18,11 +18,6 @@
 #include "rrdd/proto.h"
 #include "util/xalloc.h"
 
-static enum mon_owner_kind kind_of(enum plg_owner o)
-{
-	return o == PLG_OWNER_VM ? MON_VM : o == PLG_OWNER_SR ? MON_SR : MON_HOST;
-}
-
 void plg_desc_clear(struct plg_desc *d)
 {
 	free(d->oi);
@@ -73,7 +68,7 @@ static void rebuild(struct plg_entry *e, const struct plg_page *pg, uint32_t met
 	uint32_t last = UINT32_MAX; /* owner of the previous DS: pages group owners */
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct plg_ds *s = &pg->ds[i];
-		enum mon_owner_kind k = kind_of(s->owner);
+		enum mon_owner_kind k = s->owner;
 		const char *uuid = k == MON_HOST ? "" : (s->uuid ? s->uuid : "");
 		uint32_t oi = UINT32_MAX;
 		if (last != UINT32_MAX && c->owner[last].kind == k &&

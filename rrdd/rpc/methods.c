@@ -185,34 +185,34 @@ static int m_push_sr_rrd(const struct rpc_backend *be, const struct rpc_args *ar
 }
 
 /* The owner of a datasource call from its leading arguments. */
-static struct rpc_owner owner_of(enum rpc_owner_kind kind, const struct rpc_args *args)
+static struct rpc_owner owner_of(enum mon_owner_kind kind, const struct rpc_args *args)
 {
 	struct rpc_owner o = {.kind = kind, .domid = -1};
-	if (kind != RPC_OWNER_HOST)
+	if (kind != MON_HOST)
 		o.uuid = A(0).s;
 	return o;
 }
 
 /* Index of ds_name in the argument list for each owner kind. */
-static int ds_arg(enum rpc_owner_kind kind)
+static int ds_arg(enum mon_owner_kind kind)
 {
-	return kind == RPC_OWNER_HOST ? 0 : 1;
+	return kind == MON_HOST ? 0 : 1;
 }
 
-static int add_ds(enum rpc_owner_kind kind, const struct rpc_backend *be,
+static int add_ds(enum mon_owner_kind kind, const struct rpc_backend *be,
                   const struct rpc_args *args, struct rpc_err *err)
 {
 	NEED(add_ds);
 	struct rpc_owner o = owner_of(kind, args);
 	int ds = ds_arg(kind);
-	if (kind == RPC_OWNER_VM) {
+	if (kind == MON_VM) {
 		o.domid = A(1).i;
 		ds = 2;
 	}
 	return be->add_ds(be->ctx, &o, A(ds).s, err);
 }
 
-static int forget_ds(enum rpc_owner_kind kind, const struct rpc_backend *be,
+static int forget_ds(enum mon_owner_kind kind, const struct rpc_backend *be,
                      const struct rpc_args *args, struct rpc_err *err)
 {
 	NEED(forget_ds);
@@ -220,7 +220,7 @@ static int forget_ds(enum rpc_owner_kind kind, const struct rpc_backend *be,
 	return be->forget_ds(be->ctx, &o, A(ds_arg(kind)).s, err);
 }
 
-static int query_ds(enum rpc_owner_kind kind, const struct rpc_backend *be,
+static int query_ds(enum mon_owner_kind kind, const struct rpc_backend *be,
                     const struct rpc_args *args, struct rpc_value *result, struct rpc_err *err)
 {
 	NEED(query_ds);
@@ -232,7 +232,7 @@ static int query_ds(enum rpc_owner_kind kind, const struct rpc_backend *be,
 	return rc;
 }
 
-static int query_possible(enum rpc_owner_kind kind, const struct rpc_backend *be,
+static int query_possible(enum mon_owner_kind kind, const struct rpc_backend *be,
                           const struct rpc_args *args, struct rpc_value *result,
                           struct rpc_err *err)
 {
@@ -270,9 +270,9 @@ static int query_possible(enum rpc_owner_kind kind, const struct rpc_backend *be
 		return query_possible(KIND, be, args, result, err);                                \
 	}
 
-DS_THUNKS(host, RPC_OWNER_HOST)
-DS_THUNKS(vm, RPC_OWNER_VM)
-DS_THUNKS(sr, RPC_OWNER_SR)
+DS_THUNKS(host, MON_HOST)
+DS_THUNKS(vm, MON_VM)
+DS_THUNKS(sr, MON_SR)
 
 static int m_update_use_min_max(const struct rpc_backend *be, const struct rpc_args *args,
                                 struct rpc_value *result, struct rpc_err *err)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "rpc/value.h"
+#include "monitor/owner.h"
 
 /* The error variants of rrd_interface.ml (rrd_errors). */
 enum rpc_err_kind {
@@ -53,10 +54,8 @@ const char *rpc_err_tag(enum rpc_err_kind kind);
 struct rpc_value rpc_err_value(const struct rpc_err *e);
 
 /* Whose datasources a call is about. */
-enum rpc_owner_kind { RPC_OWNER_HOST, RPC_OWNER_VM, RPC_OWNER_SR };
-
 struct rpc_owner {
-	enum rpc_owner_kind kind;
+	enum mon_owner_kind kind;
 	const char *uuid; /* VM or SR uuid; NULL for the host */
 	int64_t domid;    /* add_vm_ds only; -1 otherwise */
 };

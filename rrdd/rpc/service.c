@@ -45,14 +45,9 @@ struct rpc_service {
 	size_t nown;
 };
 
-static enum mon_owner_kind kind_of(const struct rpc_owner *o)
-{
-	return o->kind == RPC_OWNER_HOST ? MON_HOST : o->kind == RPC_OWNER_VM ? MON_VM : MON_SR;
-}
-
 static const char *owner_name(const struct rpc_owner *o)
 {
-	return o->kind == RPC_OWNER_HOST ? "Host" : o->kind == RPC_OWNER_VM ? "VM" : "SR";
+	return o->kind == MON_HOST ? "Host" : o->kind == MON_VM ? "VM" : "SR";
 }
 
 static bool uuid_ok(const char *u, struct rpc_err *err)
@@ -85,7 +80,7 @@ static int be_add_ds(void *ctx, const struct rpc_owner *o, const char *name, str
 {
 	struct rpc_service *s = ctx;
 	struct mon_change c = {.kind = MON_CH_ENABLE_DS,
-	                       .owner = kind_of(o),
+	                       .owner = o->kind,
 	                       .uuid = o->uuid,
 	                       .ds_name = name,
 	                       .t = clk_wall(s->clk)};
@@ -101,7 +96,7 @@ static int be_forget_ds(void *ctx, const struct rpc_owner *o, const char *name, 
 {
 	struct rpc_service *s = ctx;
 	struct mon_change c = {
-	    .kind = MON_CH_FORGET_DS, .owner = kind_of(o), .uuid = o->uuid, .ds_name = name};
+	    .kind = MON_CH_FORGET_DS, .owner = o->kind, .uuid = o->uuid, .ds_name = name};
 	if (commit(s, &c, NULL)) { /* an absent DS is done (CA-404020); no RRD is not */
 		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s has no RRD", owner_name(o),
 		            o->uuid ? " " : "", o->uuid ? o->uuid : "");
@@ -122,7 +117,7 @@ static int be_query_possible(void *ctx, const struct rpc_owner *o, struct rpc_ds
 	(void)err;
 	struct rpc_service *s = ctx;
 	struct mon_dsinfo *info = NULL;
-	int n = mon_possible_dss(s->reg, kind_of(o), o->uuid, &info);
+	int n = mon_possible_dss(s->reg, o->kind, o->uuid, &info);
 	if (n <= 0) {
 		free(info);
 		return 0; /* no RRD: an empty list, as xcp-rrdd */
@@ -148,7 +143,7 @@ static int be_query_ds(void *ctx, const struct rpc_owner *o, const char *name, d
                        struct rpc_err *err)
 {
 	struct rpc_service *s = ctx;
-	if (mon_latest(s->reg, kind_of(o), o->uuid, name, out)) {
+	if (mon_latest(s->reg, o->kind, o->uuid, name, out)) {
 		rpc_err_set(err, RPC_ERR_DATASOURCE_MISSING, "%s%s%s: %s", owner_name(o),
 		            o->uuid ? " " : "", o->uuid ? o->uuid : "", name);
 		return -1;
@@ -193,7 +188,8 @@ static struct rrdb *release(struct rpc_service *s, enum mon_owner_kind kind, con
 static int release_to_archive(struct rpc_service *s, enum mon_owner_kind kind, const char *uuid,
                               struct rpc_err *err)
 {
-	struct mon_change c = {.kind = MON_CH_RELEASE, .owner = kind, .uuid = uuid, .archive = true};
+	struct mon_change c = {
+	    .kind = MON_CH_RELEASE, .owner = kind, .uuid = uuid, .archive = true};
 	struct mon_result res;
 	if (commit(s, &c, &res))
 		return 0;
@@ -280,7 +276,8 @@ static int be_migrate_rrd(void *ctx, const char *session_id, const char *remote,
 	char msg[512];
 	int rc = rpc_send_rrd(remote, vm, false, false, session_id, r, msg, sizeof(msg));
 	if (rc) {
-		install(s, MON_VM, vm, r, NULL); /* kept here rather than lost (xcp-rrdd drops it) */
+		install(s, MON_VM, vm, r,
+		        NULL); /* kept here rather than lost (xcp-rrdd drops it) */
 		rpc_err_set(err, RPC_ERR_INTERNAL, "migrate_rrd: %s", msg);
 		return -1;
 	}

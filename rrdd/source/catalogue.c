@@ -86,8 +86,8 @@ enum cat_id {
 #define NET "xcp-rrdd-netdev"
 #define MEM "xcp-rrdd-squeezed"
 #define IO  "xcp-rrdd-iostat"
-#define H   SRC_OWNER_HOST
-#define V   SRC_OWNER_VM
+#define H   MON_HOST
+#define V   MON_VM
 #define D   DS_DERIVE
 #define G   DS_GAUGE
 #define A   DS_ABSOLUTE
@@ -96,102 +96,198 @@ enum cat_id {
 #define ID  TR_IDENTITY
 
 static const struct src_catdef cat[CAT_COUNT] = {
-    [H_CPU] = {"cpu{}", H, D, FLT, 0, 1, true, TR_INVERSE, "(fraction)",
-               "Physical cpu usage for cpu {}", CPU},
-    [H_CPU_AVG] = {"cpu_avg", H, D, FLT, 0, 1, true, TR_INVERSE, "(fraction)",
-                   "Average physical cpu usage", CPU},
-    [H_LOADAVG] = {"loadavg", H, G, FLT, -INF, INF, true, ID, "(fraction)", "Domain0 loadavg", CPU},
-    [H_HOSTLOAD] = {"hostload", H, G, FLT, 0, INF, true, ID, "(fraction)",
-                    "Host load per physical cpu, where load refers to the number of vCPU(s) in "
-                    "running or runnable status.",
+    [H_CPU] = {{"cpu{}", "Physical cpu usage for cpu {}", "(fraction)", D, FLT, 0, 1, true,
+                TR_INVERSE},
+               H,
+               CPU},
+    [H_CPU_AVG] = {{"cpu_avg", "Average physical cpu usage", "(fraction)", D, FLT, 0, 1, true,
+                    TR_INVERSE},
+                   H,
+                   CPU},
+    [H_LOADAVG] = {{"loadavg", "Domain0 loadavg", "(fraction)", G, FLT, -INF, INF, true, ID},
+                   H,
+                   CPU},
+    [H_HOSTLOAD] = {{"hostload",
+                     "Host load per physical cpu, where load refers to the number of vCPU(s) in "
+                     "running or runnable status.",
+                     "(fraction)", G, FLT, 0, INF, true, ID},
+                    H,
                     CPU},
-    [H_RUNNING_VCPUS] = {"running_vcpus", H, G, I64, 0, INF, true, ID, "count",
-                         "The total number of running vCPUs per host", CPU},
-    [H_RUNNING_DOMAINS] = {"running_domains", H, G, I64, 0, INF, true, ID, "count",
-                           "The total number of running domains per host", CPU},
-    [H_MEM_RECLAIMED] = {"memory_reclaimed", H, G, I64, -INF, INF, true, ID, "B",
-                         "Host memory reclaimed by squeezed", MEM},
-    [H_MEM_RECLAIMED_MAX] = {"memory_reclaimed_max", H, G, I64, -INF, INF, true, ID, "B",
-                             "Host memory that could be reclaimed by squeezed", MEM},
-    [H_MEM_TOTAL] = {"memory_total_kib", H, G, I64, 0, INF, true, ID, "KiB",
-                     "Total amount of memory in the host", MEM},
-    [H_MEM_FREE] = {"memory_free_kib", H, G, I64, 0, INF, true, ID, "KiB",
-                    "Total amount of free memory", MEM},
-    [H_PIF_RX] = {"pif_{}_rx", H, D, I64, 0, INF, true, ID, "B/s",
-                  "Bytes per second received on physical interface {}", NET},
-    [H_PIF_TX] = {"pif_{}_tx", H, D, I64, 0, INF, true, ID, "B/s",
-                  "Bytes per second sent on physical interface {}", NET},
-    [H_PIF_RX_ERR] = {"pif_{}_rx_errors", H, D, I64, 0, INF, false, ID, "err/s",
-                      "Receive errors per second on physical interface {}", NET},
-    [H_PIF_TX_ERR] = {"pif_{}_tx_errors", H, D, I64, 0, INF, false, ID, "err/s",
-                      "Transmit errors per second on physical interface {}", NET},
-    [H_PIF_AGGR_RX] = {"pif_aggr_rx", H, D, I64, 0, INF, true, ID, "B/s",
-                       "Bytes per second received on all physical interfaces", NET},
-    [H_PIF_AGGR_TX] = {"pif_aggr_tx", H, D, I64, 0, INF, true, ID, "B/s",
-                       "Bytes per second sent on all physical interfaces", NET},
-    [V_CPU] = {"cpu{}", V, D, FLT, 0, 1, true, ID, "(fraction)", "CPU{} usage", CPU},
-    [V_CPU_USAGE] = {"cpu_usage", V, D, FLT, 0, 1, true, ID, "(fraction)", "Domain CPU usage", CPU},
-    [V_RS_FULLRUN] = {"runstate_fullrun", V, D, FLT, 0, 1, false, ID, "(fraction)",
-                      "Fraction of time that all vCPUs are running", CPU},
+    [H_RUNNING_VCPUS] = {{"running_vcpus", "The total number of running vCPUs per host", "count", G,
+                          I64, 0, INF, true, ID},
+                         H,
+                         CPU},
+    [H_RUNNING_DOMAINS] = {{"running_domains", "The total number of running domains per host",
+                            "count", G, I64, 0, INF, true, ID},
+                           H,
+                           CPU},
+    [H_MEM_RECLAIMED] = {{"memory_reclaimed", "Host memory reclaimed by squeezed", "B", G, I64,
+                          -INF, INF, true, ID},
+                         H,
+                         MEM},
+    [H_MEM_RECLAIMED_MAX] = {{"memory_reclaimed_max",
+                              "Host memory that could be reclaimed by squeezed", "B", G, I64, -INF,
+                              INF, true, ID},
+                             H,
+                             MEM},
+    [H_MEM_TOTAL] = {{"memory_total_kib", "Total amount of memory in the host", "KiB", G, I64, 0,
+                      INF, true, ID},
+                     H,
+                     MEM},
+    [H_MEM_FREE] = {{"memory_free_kib", "Total amount of free memory", "KiB", G, I64, 0, INF, true,
+                     ID},
+                    H,
+                    MEM},
+    [H_PIF_RX] = {{"pif_{}_rx", "Bytes per second received on physical interface {}", "B/s", D, I64,
+                   0, INF, true, ID},
+                  H,
+                  NET},
+    [H_PIF_TX] = {{"pif_{}_tx", "Bytes per second sent on physical interface {}", "B/s", D, I64, 0,
+                   INF, true, ID},
+                  H,
+                  NET},
+    [H_PIF_RX_ERR] = {{"pif_{}_rx_errors", "Receive errors per second on physical interface {}",
+                       "err/s", D, I64, 0, INF, false, ID},
+                      H,
+                      NET},
+    [H_PIF_TX_ERR] = {{"pif_{}_tx_errors", "Transmit errors per second on physical interface {}",
+                       "err/s", D, I64, 0, INF, false, ID},
+                      H,
+                      NET},
+    [H_PIF_AGGR_RX] = {{"pif_aggr_rx", "Bytes per second received on all physical interfaces",
+                        "B/s", D, I64, 0, INF, true, ID},
+                       H,
+                       NET},
+    [H_PIF_AGGR_TX] = {{"pif_aggr_tx", "Bytes per second sent on all physical interfaces", "B/s", D,
+                        I64, 0, INF, true, ID},
+                       H,
+                       NET},
+    [V_CPU] = {{"cpu{}", "CPU{} usage", "(fraction)", D, FLT, 0, 1, true, ID}, V, CPU},
+    [V_CPU_USAGE] = {{"cpu_usage", "Domain CPU usage", "(fraction)", D, FLT, 0, 1, true, ID},
+                     V,
+                     CPU},
+    [V_RS_FULLRUN] = {{"runstate_fullrun", "Fraction of time that all vCPUs are running",
+                       "(fraction)", D, FLT, 0, 1, false, ID},
+                      V,
+                      CPU},
     [V_RS_FULL_CONTENTION] =
-        {"runstate_full_contention", V, D, FLT, 0, 1, false, ID, "(fraction)",
-         "Fraction of time that all vCPUs are runnable (i.e., waiting for CPU)", CPU},
+        {{"runstate_full_contention",
+          "Fraction of time that all vCPUs are runnable (i.e., waiting for CPU)", "(fraction)", D,
+          FLT, 0, 1, false, ID},
+         V,
+         CPU},
     [V_RS_CONCURRENCY_HAZARD] =
-        {"runstate_concurrency_hazard", V, D, FLT, 0, 1, false, ID, "(fraction)",
-         "Fraction of time that some vCPUs are running and some are runnable", CPU},
-    [V_RS_BLOCKED] = {"runstate_blocked", V, D, FLT, 0, 1, false, ID, "(fraction)",
-                      "Fraction of time that all vCPUs are blocked or offline", CPU},
-    [V_RS_PARTIAL_RUN] = {"runstate_partial_run", V, D, FLT, 0, 1, false, ID, "(fraction)",
-                          "Fraction of time that some vCPUs are running and some are blocked", CPU},
+        {{"runstate_concurrency_hazard",
+          "Fraction of time that some vCPUs are running and some are runnable", "(fraction)", D,
+          FLT, 0, 1, false, ID},
+         V,
+         CPU},
+    [V_RS_BLOCKED] = {{"runstate_blocked", "Fraction of time that all vCPUs are blocked or offline",
+                       "(fraction)", D, FLT, 0, 1, false, ID},
+                      V,
+                      CPU},
+    [V_RS_PARTIAL_RUN] = {{"runstate_partial_run",
+                           "Fraction of time that some vCPUs are running and some are blocked",
+                           "(fraction)", D, FLT, 0, 1, false, ID},
+                          V,
+                          CPU},
     [V_RS_PARTIAL_CONTENTION] =
-        {"runstate_partial_contention", V, D, FLT, 0, 1, false, ID, "(fraction)",
-         "Fraction of time that some vCPUs are runnable and some are blocked", CPU},
-    [V_RUNNABLE_ANY] = {"runnable_any", V, D, FLT, 0, 1, false, ID, "(fraction)",
-                        "Fraction of time that at least one vCPU is runnable in the domain", CPU},
-    [V_RUNNABLE_VCPUS] = {"runnable_vcpus", V, D, FLT, 0, 1, false, ID, "(fraction)",
-                          "Fraction of time that vCPUs of the domain are runnable", CPU},
-    [V_MEMORY] = {"memory", V, G, I64, 0, INF, true, ID, "B", "Memory currently allocated to VM",
+        {{"runstate_partial_contention",
+          "Fraction of time that some vCPUs are runnable and some are blocked", "(fraction)", D,
+          FLT, 0, 1, false, ID},
+         V,
+         CPU},
+    [V_RUNNABLE_ANY] = {{"runnable_any",
+                         "Fraction of time that at least one vCPU is runnable in the domain",
+                         "(fraction)", D, FLT, 0, 1, false, ID},
+                        V,
+                        CPU},
+    [V_RUNNABLE_VCPUS] = {{"runnable_vcpus",
+                           "Fraction of time that vCPUs of the domain are runnable", "(fraction)",
+                           D, FLT, 0, 1, false, ID},
+                          V,
+                          CPU},
+    [V_MEMORY] = {{"memory", "Memory currently allocated to VM", "B", G, I64, 0, INF, true, ID},
+                  V,
                   MEM},
-    [V_MEMORY_TARGET] = {"memory_target", V, G, I64, 0, INF, true, ID, "B",
-                         "Target of VM balloon driver", MEM},
-    [V_MEMORY_INTERNAL_FREE] = {"memory_internal_free", V, G, I64, 0, INF, true, ID, "KiB",
-                                "Memory used as reported by the guest agent", MEM},
-    [V_VIF_RX] = {"vif_{}_rx", V, D, I64, 0, INF, true, ID, "B/s",
-                  "Bytes per second received on virtual interface number '{}'", NET},
-    [V_VIF_TX] = {"vif_{}_tx", V, D, I64, 0, INF, true, ID, "B/s",
-                  "Bytes per second transmitted on virtual interface number '{}'", NET},
-    [V_VIF_RX_ERR] = {"vif_{}_rx_errors", V, D, I64, 0, INF, false, ID, "err/s",
-                      "Receive errors per second on virtual interface number '{}'", NET},
-    [V_VIF_TX_ERR] = {"vif_{}_tx_errors", V, D, I64, 0, INF, false, ID, "err/s",
-                      "Transmit errors per second on virtual interface number '{}'", NET},
-    [V_VBD_READ] = {"vbd_{}_read", V, D, I64, 0, INF, true, ID, "B/s",
-                    "Reads from device VDI, in B/s", IO},
-    [V_VBD_WRITE] = {"vbd_{}_write", V, D, I64, 0, INF, true, ID, "B/s",
-                     "Writes from device VDI, in B/s", IO},
-    [V_VBD_READ_LATENCY] = {"vbd_{}_read_latency", V, G, I64, 0, INF, true, ID, "\u03bcs",
-                            "Read latency from device VDI, in microseconds", IO},
-    [V_VBD_WRITE_LATENCY] = {"vbd_{}_write_latency", V, G, I64, 0, INF, true, ID, "\u03bcs",
-                             "Write latency from device VDI, in microseconds", IO},
-    [V_VBD_TPUT_READ] = {"vbd_{}_io_throughput_read", V, A, FLT, 0, INF, true, ID, "MiB/s",
-                         "Data read from the VDI, in MiB/s", IO},
-    [V_VBD_TPUT_WRITE] = {"vbd_{}_io_throughput_write", V, A, FLT, 0, INF, true, ID, "MiB/s",
-                          "Data written to the VDI, in MiB/s", IO},
-    [V_VBD_TPUT_TOTAL] = {"vbd_{}_io_throughput_total", V, A, FLT, 0, INF, true, ID, "MiB/s",
-                          "All VDI I/O, in MiB/s", IO},
-    [V_VBD_IOPS_READ] = {"vbd_{}_iops_read", V, A, I64, 0, INF, true, ID, "requests/s",
-                         "Read requests per second", IO},
-    [V_VBD_IOPS_WRITE] = {"vbd_{}_iops_write", V, A, I64, 0, INF, true, ID, "requests/s",
-                          "Write requests per second", IO},
-    [V_VBD_IOPS_TOTAL] = {"vbd_{}_iops_total", V, A, I64, 0, INF, true, ID, "requests/s",
-                          "I/O Requests per second", IO},
-    [V_VBD_IOWAIT] = {"vbd_{}_iowait", V, A, FLT, 0, INF, true, ID, "s/s",
-                      "Total I/O wait time (all requests) per second", IO},
-    [V_VBD_INFLIGHT] = {"vbd_{}_inflight", V, G, I64, 0, INF, true, ID, "requests",
-                        "Number of I/O requests currently in flight", IO},
-    [V_VBD_LATENCY] = {"vbd_{}_latency", V, G, FLT, 0, INF, true, ID, "\u03bcs",
-                       "Average I/O latency", IO},
-    [V_VBD_AVGQU_SZ] = {"vbd_{}_avgqu_sz", V, G, FLT, 0, INF, true, ID, "requests",
-                        "Average I/O queue size", IO},
+    [V_MEMORY_TARGET] =
+        {{"memory_target", "Target of VM balloon driver", "B", G, I64, 0, INF, true, ID}, V, MEM},
+    [V_MEMORY_INTERNAL_FREE] = {{"memory_internal_free",
+                                 "Memory used as reported by the guest agent", "KiB", G, I64, 0,
+                                 INF, true, ID},
+                                V,
+                                MEM},
+    [V_VIF_RX] = {{"vif_{}_rx", "Bytes per second received on virtual interface number '{}'", "B/s",
+                   D, I64, 0, INF, true, ID},
+                  V,
+                  NET},
+    [V_VIF_TX] = {{"vif_{}_tx", "Bytes per second transmitted on virtual interface number '{}'",
+                   "B/s", D, I64, 0, INF, true, ID},
+                  V,
+                  NET},
+    [V_VIF_RX_ERR] = {{"vif_{}_rx_errors",
+                       "Receive errors per second on virtual interface number '{}'", "err/s", D,
+                       I64, 0, INF, false, ID},
+                      V,
+                      NET},
+    [V_VIF_TX_ERR] = {{"vif_{}_tx_errors",
+                       "Transmit errors per second on virtual interface number '{}'", "err/s", D,
+                       I64, 0, INF, false, ID},
+                      V,
+                      NET},
+    [V_VBD_READ] =
+        {{"vbd_{}_read", "Reads from device VDI, in B/s", "B/s", D, I64, 0, INF, true, ID}, V, IO},
+    [V_VBD_WRITE] = {{"vbd_{}_write", "Writes from device VDI, in B/s", "B/s", D, I64, 0, INF, true,
+                      ID},
+                     V,
+                     IO},
+    [V_VBD_READ_LATENCY] = {{"vbd_{}_read_latency", "Read latency from device VDI, in microseconds",
+                             "\u03bcs", G, I64, 0, INF, true, ID},
+                            V,
+                            IO},
+    [V_VBD_WRITE_LATENCY] = {{"vbd_{}_write_latency",
+                              "Write latency from device VDI, in microseconds", "\u03bcs", G, I64,
+                              0, INF, true, ID},
+                             V,
+                             IO},
+    [V_VBD_TPUT_READ] = {{"vbd_{}_io_throughput_read", "Data read from the VDI, in MiB/s", "MiB/s",
+                          A, FLT, 0, INF, true, ID},
+                         V,
+                         IO},
+    [V_VBD_TPUT_WRITE] = {{"vbd_{}_io_throughput_write", "Data written to the VDI, in MiB/s",
+                           "MiB/s", A, FLT, 0, INF, true, ID},
+                          V,
+                          IO},
+    [V_VBD_TPUT_TOTAL] = {{"vbd_{}_io_throughput_total", "All VDI I/O, in MiB/s", "MiB/s", A, FLT,
+                           0, INF, true, ID},
+                          V,
+                          IO},
+    [V_VBD_IOPS_READ] = {{"vbd_{}_iops_read", "Read requests per second", "requests/s", A, I64, 0,
+                          INF, true, ID},
+                         V,
+                         IO},
+    [V_VBD_IOPS_WRITE] = {{"vbd_{}_iops_write", "Write requests per second", "requests/s", A, I64,
+                           0, INF, true, ID},
+                          V,
+                          IO},
+    [V_VBD_IOPS_TOTAL] = {{"vbd_{}_iops_total", "I/O Requests per second", "requests/s", A, I64, 0,
+                           INF, true, ID},
+                          V,
+                          IO},
+    [V_VBD_IOWAIT] = {{"vbd_{}_iowait", "Total I/O wait time (all requests) per second", "s/s", A,
+                       FLT, 0, INF, true, ID},
+                      V,
+                      IO},
+    [V_VBD_INFLIGHT] = {{"vbd_{}_inflight", "Number of I/O requests currently in flight",
+                         "requests", G, I64, 0, INF, true, ID},
+                        V,
+                        IO},
+    [V_VBD_LATENCY] =
+        {{"vbd_{}_latency", "Average I/O latency", "\u03bcs", G, FLT, 0, INF, true, ID}, V, IO},
+    [V_VBD_AVGQU_SZ] = {{"vbd_{}_avgqu_sz", "Average I/O queue size", "requests", G, FLT, 0, INF,
+                         true, ID},
+                        V,
+                        IO},
 };
 
 const struct src_catdef *src_catalogue(size_t *n)
@@ -211,7 +307,7 @@ static bool pattern_match(const char *pat, const char *name)
 	       strcmp(name + n - post, br + 2) == 0;
 }
 
-const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const char *name)
+const struct src_catdef *src_catalogue_match(enum mon_owner_kind owner, const char *name)
 {
 	/* Several families can match ("vbd_xvda_io_throughput_write" fits both
 	 * "vbd_{}_write" and "vbd_{}_io_throughput_write"; "cpu_avg" fits
@@ -220,9 +316,9 @@ const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const ch
 	const struct src_catdef *best = NULL;
 	size_t best_len = 0;
 	for (int i = 0; i < CAT_COUNT; i++) {
-		if (cat[i].owner != owner || !pattern_match(cat[i].name, name))
+		if (cat[i].owner != owner || !pattern_match(cat[i].d.name, name))
 			continue;
-		size_t len = strstr(cat[i].name, "{}") ? strlen(cat[i].name) - 2 : SIZE_MAX;
+		size_t len = strstr(cat[i].d.name, "{}") ? strlen(cat[i].d.name) - 2 : SIZE_MAX;
 		if (!best || len > best_len) {
 			best = &cat[i];
 			best_len = len;
@@ -463,7 +559,7 @@ static void cname_build(struct cname *e, enum cat_id id, const char *sarg, bool 
 		snprintf(nb, sizeof(nb), "%u", u);
 		arg = nb;
 	}
-	const char *pn = cat[id].name, *pd = cat[id].description;
+	const char *pn = cat[id].d.name, *pd = cat[id].d.description;
 	bool xn = arg && strstr(pn, "{}"), xd = arg && strstr(pd, "{}");
 	size_t al = arg ? strlen(arg) : 0;
 	size_t need =
@@ -565,7 +661,7 @@ static void owner_end(struct mctx *m)
 
 /* ---- output building ---- */
 
-static struct src_owner *add_owner(struct src_samples *s, enum src_owner_kind kind)
+static struct src_owner *add_owner(struct src_samples *s, enum mon_owner_kind kind)
 {
 	if (s->nowner == s->cap_owner) {
 		uint32_t cap = s->cap_owner ? s->cap_owner * 2 : 16;
@@ -831,14 +927,14 @@ int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
 		prev_index(nc, prev);
 	if (!nc->host)
 		nc->host = xcalloc(1, sizeof(*nc->host));
-	owner_begin(&m, add_owner(out, SRC_OWNER_HOST), nc->host);
+	owner_begin(&m, add_owner(out, MON_HOST), nc->host);
 	map_host(cur, &m);
 	owner_end(&m);
 	for (uint32_t i = 0; i < cur->ndom; i++) {
 		const struct src_domain *d = &cur->dom[i];
 		if (d->flags & SRC_DOM_FAILED)
 			continue;
-		owner_begin(&m, add_owner(out, SRC_OWNER_VM), vm_cache(nc, d->uuid));
+		owner_begin(&m, add_owner(out, MON_VM), vm_cache(nc, d->uuid));
 		map_domain(prev, cur, d, &m);
 		owner_end(&m);
 	}
@@ -859,8 +955,7 @@ const struct src_owner *src_samples_owner(const struct src_samples *s, const cha
 {
 	for (uint32_t i = 0; i < s->nowner; i++) {
 		const struct src_owner *o = &s->owner[i];
-		if (uuid ? (o->kind == SRC_OWNER_VM && strcmp(o->uuid, uuid) == 0)
-		         : o->kind == SRC_OWNER_HOST)
+		if (uuid ? (o->kind == MON_VM && strcmp(o->uuid, uuid) == 0) : o->kind == MON_HOST)
 			return o;
 	}
 	return NULL;
@@ -878,10 +973,10 @@ void src_ds_def(const struct src_ds *ds, struct rrdb_ds_def *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->name = ds->name;
-	out->type = ds->def->type;
-	out->min = ds->def->min;
-	out->max = ds->def->max;
+	out->type = ds->def->d.type;
+	out->min = ds->def->d.min;
+	out->max = ds->def->d.max;
 	out->mrhb = 300;
-	out->transform = ds->def->transform;
+	out->transform = ds->def->d.transform;
 	out->initial_last = DSVAL_UNKNOWN;
 }

@@ -16,22 +16,15 @@
 #include <stdint.h>
 
 #include "rrd/rrd.h"
+#include "monitor/owner.h"
 #include "source/source.h"
 
-enum src_owner_kind { SRC_OWNER_HOST, SRC_OWNER_VM };
-
-/* One family of data sources.  In name and description, "{}" stands for the
- * family's parameter (a pCPU/vCPU number, a device name or number). */
+/* One family of data sources: its descriptor (monitor/owner.h; value_type
+ * as the plugin reports it), in whose name and description "{}" stands for
+ * the family's parameter (a pCPU/vCPU number, a device name or number). */
 struct src_catdef {
-	const char *name;
-	enum src_owner_kind owner;
-	enum ds_type type;
-	enum val_type value_type; /* VAL_INT64 or VAL_FLOAT, as the plugin reports */
-	double min, max;          /* -INFINITY / INFINITY when unset */
-	bool dflt;                /* recorded without add_*_ds */
-	enum ds_transform transform;
-	const char *units;
-	const char *description;
+	struct mon_dsdesc d;
+	enum mon_owner_kind owner;
 	const char *plugin; /* the xcp-rrdd plugin uid that used to produce it */
 };
 
@@ -46,7 +39,7 @@ struct src_ds {
 
 /* The samples of one owner (the host, or one VM). */
 struct src_owner {
-	enum src_owner_kind kind;
+	enum mon_owner_kind kind;
 	char uuid[SRC_UUID_LEN + 1]; /* VM uuid; "" for the host */
 	uint32_t domid;
 	bool restarted; /* the previous snapshot had this uuid under another
@@ -75,7 +68,7 @@ const struct src_catdef *src_catalogue(size_t *n);
 
 /* The family a concrete DS name of an owner kind belongs to ("cpu3" ->
  * "cpu{}", "vbd_xvda_read" -> "vbd_{}_read"), or NULL. */
-const struct src_catdef *src_catalogue_match(enum src_owner_kind owner, const char *name);
+const struct src_catdef *src_catalogue_match(enum mon_owner_kind owner, const char *name);
 
 /* Map cur (and prev, NULL on the first tick) to named samples in *out, which
  * is emptied first (its allocations and name cache are reused: keep one

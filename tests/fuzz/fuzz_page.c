@@ -26,7 +26,7 @@ static void check_page(const struct plg_page *pg)
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct plg_ds *d = &pg->ds[i];
 		CHECK(strlen(d->name) > 0);
-		CHECK(d->owner == PLG_OWNER_HOST ? d->uuid[0] == '\0' : d->uuid[0] != '\0');
+		CHECK(d->owner == MON_HOST ? d->uuid[0] == '\0' : d->uuid[0] != '\0');
 		(void)strlen(d->units);
 		(void)strlen(d->description);
 		CHECK(d->value.type == d->value_type);

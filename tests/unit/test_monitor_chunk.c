@@ -19,10 +19,9 @@
 #include "source/catalogue.h"
 
 static const struct src_catdef defs[3] = {
-    {"alpha", SRC_OWNER_VM, DS_GAUGE, VAL_FLOAT, 0, 1, true, TR_IDENTITY, "B", "first", NULL},
-    {"beta", SRC_OWNER_VM, DS_DERIVE, VAL_INT64, 0, INFINITY, false, TR_IDENTITY, "s", "second",
-     NULL},
-    {"gamma", SRC_OWNER_VM, DS_GAUGE, VAL_FLOAT, -1, 1, true, TR_INVERSE, "%", "third", NULL},
+    {{"alpha", "first", "B", DS_GAUGE, VAL_FLOAT, 0, 1, true, TR_IDENTITY}, MON_VM, NULL},
+    {{"beta", "second", "s", DS_DERIVE, VAL_INT64, 0, INFINITY, false, TR_IDENTITY}, MON_VM, NULL},
+    {{"gamma", "third", "%", DS_GAUGE, VAL_FLOAT, -1, 1, true, TR_INVERSE}, MON_VM, NULL},
 };
 
 /* One VM owner with the DSs defs[idx[0..n-1]], values base + position. */
@@ -31,14 +30,14 @@ static void fill(struct src_samples *s, struct src_ds *ds, const int *idx, uint3
 {
 	static struct src_owner o;
 	memset(&o, 0, sizeof(o));
-	o.kind = SRC_OWNER_VM;
+	o.kind = MON_VM;
 	strcpy(o.uuid, "01234567-89ab-4def-8123-456789abcdef");
 	o.layout = layout;
 	o.nds = n;
 	o.ds = ds;
 	for (uint32_t i = 0; i < n; i++)
-		ds[i] = (struct src_ds){&defs[idx[i]], defs[idx[i]].name, defs[idx[i]].description,
-		                        DSVAL_FLT(base + i)};
+		ds[i] = (struct src_ds){&defs[idx[i]], defs[idx[i]].d.name,
+		                        defs[idx[i]].d.description, DSVAL_FLT(base + i)};
 	memset(s, 0, sizeof(*s));
 	s->t = 100;
 	s->nowner = 1;
@@ -56,12 +55,12 @@ static void expect_same(const struct src_samples *s, const struct mon_chunk *c)
 		const struct mon_dsdesc *d = &o->ds[j].d;
 		assert_string_equal(d->name, so->ds[j].name);
 		assert_string_equal(d->description, so->ds[j].description);
-		assert_string_equal(d->units, so->ds[j].def->units);
-		assert_int_equal(d->type, so->ds[j].def->type);
-		assert_int_equal(d->value_type, so->ds[j].def->value_type);
-		assert_int_equal(d->dflt, so->ds[j].def->dflt);
-		assert_int_equal(d->transform, so->ds[j].def->transform);
-		assert_true(d->min == so->ds[j].def->min && d->max == so->ds[j].def->max);
+		assert_string_equal(d->units, so->ds[j].def->d.units);
+		assert_int_equal(d->type, so->ds[j].def->d.type);
+		assert_int_equal(d->value_type, so->ds[j].def->d.value_type);
+		assert_int_equal(d->dflt, so->ds[j].def->d.dflt);
+		assert_int_equal(d->transform, so->ds[j].def->d.transform);
+		assert_true(d->min == so->ds[j].def->d.min && d->max == so->ds[j].def->d.max);
 		struct dsval v = mon_owner_value(o, j);
 		assert_int_equal(v.type, VAL_FLOAT);
 		assert_true(v.f == so->ds[j].v.f);

@@ -210,9 +210,9 @@ static void test_all_fields_decode(void **state)
 	for (int i = 0; i < 8; i++) {
 		const struct plg_ds *ds = &pg->ds[i];
 		assert_string_equal(ds->name, d[i].name);
-		assert_int_equal(ds->owner, d[i].owner == RRDP_OWNER_HOST ? PLG_OWNER_HOST
-		                            : d[i].owner == RRDP_OWNER_VM ? PLG_OWNER_VM
-		                                                          : PLG_OWNER_SR);
+		assert_int_equal(ds->owner, d[i].owner == RRDP_OWNER_HOST ? MON_HOST
+		                            : d[i].owner == RRDP_OWNER_VM ? MON_VM
+		                                                          : MON_SR);
 		assert_int_equal(ds->type, d[i].type == RRDP_GAUGE      ? DS_GAUGE
 		                           : d[i].type == RRDP_ABSOLUTE ? DS_ABSOLUTE
 		                                                        : DS_DERIVE);

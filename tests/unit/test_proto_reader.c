@@ -487,7 +487,7 @@ static void test_meta_rules(void **state)
 	struct plg_meta m;
 	struct plg_ds d = one2("\"value_type\":\"float\"", &m);
 	assert_string_equal(d.name, "d");
-	assert_int_equal(d.owner, PLG_OWNER_HOST);
+	assert_int_equal(d.owner, MON_HOST);
 	assert_string_equal(d.uuid, "");
 	assert_int_equal(d.type, DS_ABSOLUTE);
 	assert_false(d.is_default);
@@ -503,7 +503,7 @@ static void test_meta_rules(void **state)
 	         "\"default\":\"true\",\"min\":\"1e9\",\"max\":\"nan\",\"transform\":\"inverse\","
 	         "\"value\":42,\"x\":[1,{}],\"type\":\"gauge\",\"units\":\"\\u00b5s\"",
 	         &m);
-	assert_int_equal(d.owner, PLG_OWNER_SR);
+	assert_int_equal(d.owner, MON_SR);
 	assert_string_equal(d.uuid, "e6616eb6-x");
 	assert_int_equal(d.type, DS_DERIVE); /* first "type" wins */
 	assert_true(d.is_default);
@@ -515,7 +515,7 @@ static void test_meta_rules(void **state)
 
 	d = one2("\"value_type\":\"float\",\"owner\":\"Host\",\"min\":\"-inf\",\"max\":\"0x10\"",
 	         &m);
-	assert_int_equal(d.owner, PLG_OWNER_HOST);
+	assert_int_equal(d.owner, MON_HOST);
 	assert_true(d.max == 16.0);
 	plg_meta_clear(&m);
 

@@ -49,7 +49,7 @@ static void stub_log(struct stub *s, const char *fmt, ...)
 
 static const char *owner_name(const struct rpc_owner *o)
 {
-	return o->kind == RPC_OWNER_HOST ? "host" : o->kind == RPC_OWNER_VM ? "vm" : "sr";
+	return o->kind == MON_HOST ? "host" : o->kind == MON_VM ? "vm" : "sr";
 }
 
 static int common_fail(struct stub *s, const char *uuid, const char *remote, struct rpc_err *err)
@@ -163,15 +163,15 @@ static int st_query_possible_dss(void *ctx, const struct rpc_owner *o, struct rp
 	struct stub *s = ctx;
 	stub_log(s, "query_possible_dss owner=%s uuid=%s", owner_name(o), STR(o->uuid));
 	if (s->golden) {
-		if (o->kind == RPC_OWNER_HOST)
+		if (o->kind == MON_HOST)
 			rpc_ds_add(l, &(struct rpc_ds_info){"name", "", true, true, 0, 1, "units"});
 		return 0;
 	}
-	if (o->kind == RPC_OWNER_SR)
+	if (o->kind == MON_SR)
 		return 0;
 	rpc_ds_add(l, &(struct rpc_ds_info){"cpu0", "Physical cpu usage for cpu 0", true, true, 0,
 	                                    1, "(fraction)"});
-	if (o->kind == RPC_OWNER_HOST)
+	if (o->kind == MON_HOST)
 		rpc_ds_add(l, &(struct rpc_ds_info){"odd <&> \"name\"", "description not available",
 		                                    false, false, -INFINITY, INFINITY, "unknown"});
 	return common_fail(s, o->uuid, NULL, err);

@@ -121,11 +121,11 @@ static const struct src_ds *need(const struct src_owner *o, const char *name)
 static void check_def(const struct src_ds *d, enum ds_type type, double min, double max, bool dflt,
                       const char *units)
 {
-	assert_int_equal(d->def->type, type);
-	assert_true(d->def->min == min);
-	assert_true(d->def->max == max);
-	assert_int_equal(d->def->dflt, dflt);
-	assert_string_equal(d->def->units, units);
+	assert_int_equal(d->def->d.type, type);
+	assert_true(d->def->d.min == min);
+	assert_true(d->def->d.max == max);
+	assert_int_equal(d->def->d.dflt, dflt);
+	assert_string_equal(d->def->d.units, units);
 }
 
 /* wire-format.md §8.2-8.5 names, and nothing else, for this snapshot. */
@@ -249,9 +249,9 @@ static void test_definitions(void **state)
 
 	d = need(h, "cpu2");
 	check_def(d, DS_DERIVE, 0, 1, true, "(fraction)");
-	assert_int_equal(d->def->transform, TR_INVERSE);
+	assert_int_equal(d->def->d.transform, TR_INVERSE);
 	assert_string_equal(d->description, "Physical cpu usage for cpu 2");
-	assert_int_equal(need(h, "cpu_avg")->def->transform, TR_INVERSE);
+	assert_int_equal(need(h, "cpu_avg")->def->d.transform, TR_INVERSE);
 	check_def(need(h, "loadavg"), DS_GAUGE, -INFINITY, INFINITY, true, "(fraction)");
 	check_def(need(h, "hostload"), DS_GAUGE, 0, INFINITY, true, "(fraction)");
 	check_def(need(h, "running_vcpus"), DS_GAUGE, 0, INFINITY, true, "count");
@@ -265,7 +265,7 @@ static void test_definitions(void **state)
 
 	d = need(a, "cpu1");
 	check_def(d, DS_DERIVE, 0, 1, true, "(fraction)");
-	assert_int_equal(d->def->transform, TR_IDENTITY);
+	assert_int_equal(d->def->d.transform, TR_IDENTITY);
 	assert_string_equal(d->description, "CPU1 usage");
 	check_def(need(a, "cpu_usage"), DS_DERIVE, 0, 1, true, "(fraction)");
 	check_def(need(a, "runstate_blocked"), DS_DERIVE, 0, 1, false, "(fraction)");
@@ -302,22 +302,22 @@ static void test_definitions(void **state)
 	const struct src_catdef *c = src_catalogue(&n);
 	assert_true(n >= 40);
 	for (size_t i = 0; i < n; i++) {
-		assert_non_null(c[i].name);
-		assert_true(strlen(c[i].units) > 0);
-		assert_true(strlen(c[i].description) > 0);
+		assert_non_null(c[i].d.name);
+		assert_true(strlen(c[i].d.units) > 0);
+		assert_true(strlen(c[i].d.description) > 0);
 		assert_non_null(c[i].plugin);
 		for (size_t j = i + 1; j < n; j++)
-			assert_false(c[i].owner == c[j].owner && strcmp(c[i].name, c[j].name) == 0);
+			assert_false(c[i].owner == c[j].owner &&
+			             strcmp(c[i].d.name, c[j].d.name) == 0);
 	}
-	assert_string_equal(src_catalogue_match(SRC_OWNER_VM, "vbd_xvda_io_throughput_write")->name,
+	assert_string_equal(src_catalogue_match(MON_VM, "vbd_xvda_io_throughput_write")->d.name,
 	                    "vbd_{}_io_throughput_write");
-	assert_string_equal(src_catalogue_match(SRC_OWNER_VM, "vbd_xvda_read_latency")->name,
+	assert_string_equal(src_catalogue_match(MON_VM, "vbd_xvda_read_latency")->d.name,
 	                    "vbd_{}_read_latency");
-	assert_string_equal(src_catalogue_match(SRC_OWNER_HOST, "cpu_avg")->name, "cpu_avg");
-	assert_string_equal(src_catalogue_match(SRC_OWNER_HOST, "pif_aggr_rx")->name,
-	                    "pif_aggr_rx");
-	assert_null(src_catalogue_match(SRC_OWNER_HOST, "memory"));
-	assert_null(src_catalogue_match(SRC_OWNER_VM, "cpu"));
+	assert_string_equal(src_catalogue_match(MON_HOST, "cpu_avg")->d.name, "cpu_avg");
+	assert_string_equal(src_catalogue_match(MON_HOST, "pif_aggr_rx")->d.name, "pif_aggr_rx");
+	assert_null(src_catalogue_match(MON_HOST, "memory"));
+	assert_null(src_catalogue_match(MON_VM, "cpu"));
 	src_samples_clear(&out);
 	src_snapshot_clear(&s);
 }

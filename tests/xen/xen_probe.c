@@ -149,7 +149,7 @@ static int dsval_num(struct dsval v, double *out)
 
 static void owner_prefix(const struct src_owner *o, char *buf, size_t len)
 {
-	if (o->kind == SRC_OWNER_HOST)
+	if (o->kind == MON_HOST)
 		snprintf(buf, len, "host");
 	else
 		snprintf(buf, len, "vm.%s", o->uuid);
@@ -165,7 +165,7 @@ static void print_rate(const char *pfx, const struct src_ds *ds, const struct sr
 		printf("rate.%s.%s unknown\n", pfx, ds->name);
 		return;
 	}
-	switch (ds->def->type) {
+	switch (ds->def->d.type) {
 	case DS_GAUGE:
 		r = v;
 		break;
@@ -181,7 +181,7 @@ static void print_rate(const char *pfx, const struct src_ds *ds, const struct sr
 		r = (v - pv) / dt;
 		break;
 	}
-	if (ds->def->transform == TR_INVERSE)
+	if (ds->def->d.transform == TR_INVERSE)
 		r = 1.0 - r;
 	printf("rate.%s.%s %s\n", pfx, ds->name, fmt_d(b, r));
 }
@@ -194,12 +194,11 @@ static void print_samples(const struct src_samples *cur, const struct src_sample
 	for (uint32_t i = 0; i < cur->nowner; i++) {
 		const struct src_owner *o = &cur->owner[i];
 		owner_prefix(o, pfx, sizeof(pfx));
-		if (o->kind == SRC_OWNER_VM)
+		if (o->kind == MON_VM)
 			printf("owner.%s.domid %" PRIu32 "\nowner.%s.restarted %d\n", o->uuid,
 			       o->domid, o->uuid, o->restarted ? 1 : 0);
 		const struct src_owner *po =
-		    prev ? src_samples_owner(prev, o->kind == SRC_OWNER_HOST ? NULL : o->uuid)
-		         : NULL;
+		    prev ? src_samples_owner(prev, o->kind == MON_HOST ? NULL : o->uuid) : NULL;
 		for (uint32_t k = 0; k < o->nds; k++) {
 			const struct src_ds *ds = &o->ds[k];
 			double v;
