@@ -36,6 +36,7 @@
 #include "util/json_parse.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "util/sockio.h"
 
 #define FWD_MAX_MSG 16384
 
@@ -58,21 +59,6 @@ struct fwd_job {
 	size_t len;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void write_head(int fd, const struct http_resp *r, bool with_length, size_t len)
 {
 	struct buf h = BUF_INIT;
@@ -89,7 +75,7 @@ static void write_head(int fd, const struct http_resp *r, bool with_length, size
 	if (r->cors_headers)
 		buf_adds(&h, "Access-Control-Allow-Headers: X-Requested-With\r\n");
 	buf_adds(&h, "Connection: close\r\n\r\n");
-	write_all(fd, h.p, h.len);
+	sock_send_all(fd, h.p, h.len);
 	buf_free(&h);
 }
 
@@ -99,7 +85,7 @@ static void write_resp(int fd, struct http_resp *r)
 		write_head(fd, r, false, 0);
 		struct buf b = BUF_INIT;
 		while (r->gen->next(r->gen, &b)) {
-			if (write_all(fd, b.p, b.len))
+			if (sock_send_all(fd, b.p, b.len))
 				break;
 			buf_reset(&b);
 		}
@@ -109,12 +95,12 @@ static void write_resp(int fd, struct http_resp *r)
 	if (r->blob) {
 		write_head(fd, r, true, r->blob->len);
 		if (r->blob->len)
-			write_all(fd, r->blob->p, r->blob->len);
+			sock_send_all(fd, r->blob->p, r->blob->len);
 		return;
 	}
 	write_head(fd, r, r->framing == HF_LENGTH, r->body.len);
 	if (r->body.len)
-		write_all(fd, r->body.p, r->body.len);
+		sock_send_all(fd, r->body.p, r->body.len);
 }
 
 static enum http_method method_of(const struct jp_doc *d, const struct jp_node *m)
@@ -201,7 +187,7 @@ static void do_put(struct fwd_job *j, const struct http_req *req, const struct j
 		         r.body.p ? r.body.p : "");
 		/* best effort, after the 200 (as xcp-rrdd appends its 500 page) */
 		if (r.body.len)
-			write_all(j->client, r.body.p, r.body.len);
+			sock_send_all(j->client, r.body.p, r.body.len);
 	}
 	http_resp_free(&r);
 }

@@ -17,6 +17,7 @@
 
 #include "util/json_parse.h"
 #include "util/xalloc.h"
+#include "util/utf8.h"
 
 struct conv {
 	const struct jp_doc *d;
@@ -237,32 +238,6 @@ int rpc_json_parse_call(const char *text, size_t len, const struct rpc_limits *l
 
 /* ---- encoding ---- */
 
-static size_t utf8_ok(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned min;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	unsigned cp = c & (0x3fu >> (len - 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 void rpc_json_write_string(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -291,7 +266,7 @@ void rpc_json_write_string(struct buf *b, const char *s, size_t len)
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			rep = esc;
 		} else if (c >= 0x80) {
-			adv = utf8_ok(u + i, len - i);
+			adv = utf8_seq_len(u + i, len - i);
 			if (!adv) {
 				rep = "\xef\xbf\xbd";
 				adv = 1;

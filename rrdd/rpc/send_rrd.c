@@ -20,6 +20,7 @@
 
 #include "export/rrd_xml.h"
 #include "rpc/send_rrd.h"
+#include "util/sockio.h"
 
 #define SEND_TIMEOUT_S 30
 
@@ -100,21 +101,6 @@ static int connect_to(const char *address, char *err, size_t errlen)
 	return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void urlenc(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
@@ -128,7 +114,7 @@ static void urlenc(struct buf *b, const char *s)
 }
 
 int rpc_send_rrd(const char *address, const char *uuid, bool is_host, bool archive,
-                  const char *session_id, const struct rrdb *r, char *err, size_t errlen)
+                 const char *session_id, const struct rrdb *r, char *err, size_t errlen)
 {
 	if (!address || !*address) {
 		snprintf(err, errlen, "no remote address");
@@ -154,9 +140,9 @@ int rpc_send_rrd(const char *address, const char *uuid, bool is_host, bool archi
 	           " HTTP/1.1\r\nHost: %s\r\nUser-Agent: rrdd/%s\r\nContent-Type: text/xml\r\n"
 	           "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 	           address[0] == '/' ? "localhost" : address, RRDD_VERSION, body.len);
-	int rc = send_all(fd, head.p, head.len);
+	int rc = sock_send_all(fd, head.p, head.len);
 	if (!rc)
-		rc = send_all(fd, body.p, body.len);
+		rc = sock_send_all(fd, body.p, body.len);
 	buf_free(&head);
 	buf_free(&body);
 	if (rc) {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "util/xalloc.h"
+#include "util/sockio.h"
 
 #define MAX_HEADER_BYTES (64u << 10)
 
@@ -109,21 +110,6 @@ static int open_socket(const struct cli_conn *c, char *err, size_t errlen)
 		return -e;
 	}
 	return fd;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Find "\r\n\r\n"; returns the offset after it or 0. */
@@ -273,7 +259,7 @@ int cli_http(const struct cli_conn *c, const char *method, const char *path, con
 	buf_adds(&req, "\r\n");
 	if (body)
 		buf_add(&req, body, body_len);
-	int rc = write_all(fd, req.p, req.len);
+	int rc = sock_send_all(fd, req.p, req.len);
 	buf_free(&req);
 	if (rc) {
 		snprintf(err, errlen, "sending to rrdd at %s: %s", c->socket, strerror(-rc));

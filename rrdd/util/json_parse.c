@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "util/xalloc.h"
+#include "util/utf8.h"
 
 #define JP_DEFAULT_DEPTH  64u
 #define JP_DEFAULT_NODES  (4u << 20)
@@ -95,39 +96,6 @@ static void pool_put(struct jp_doc *d, const void *p, size_t n)
 	d->pool_len += n;
 }
 
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n;
-	unsigned lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F; /* no UTF-16 surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F; /* <= U+10FFFF */
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - p) < n)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
 static int hex4(struct parser *ps, unsigned *out)
 {
 	if (ps->end - ps->p < 4)
@@ -201,7 +169,7 @@ static int parse_string(struct parser *ps)
 		if (c < 0x20)
 			return fail(ps, -EINVAL, "control character 0x%02x in string", c);
 		if (c >= 0x80) {
-			size_t n = utf8_seq(ps->p, ps->end);
+			size_t n = utf8_seq_len(ps->p, (size_t)(ps->end - ps->p));
 			if (n == 0) {
 				if (!(ps->flags & JP_F_ALLOW_BAD_UTF8))
 					return fail(ps, -EINVAL, "invalid UTF-8 in string");

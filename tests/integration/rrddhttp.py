@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+import xmlrpc.client
 
 import rrddtest as T
 
@@ -87,6 +88,22 @@ class Daemon:
                 self.p.kill()
                 self.p.wait()
         return self.p.returncode
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """xmlrpc.client over the daemon's Unix socket (as xapi's rrdd.py talks to it)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def make_connection(self, host):
+        return UnixHTTPConnection(self.path)
+
+
+def rpc_proxy(sock, url="http://_var_xapi_xcp-rrdd/"):
+    """An XML-RPC proxy on a Unix socket, with nil allowed."""
+    return xmlrpc.client.ServerProxy(url, transport=UnixTransport(sock), allow_none=True)
 
 
 def strict_json(data):

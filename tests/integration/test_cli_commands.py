@@ -18,15 +18,6 @@ import rrddhttp as H
 HOST = "0f0f0f0f-1111-4222-8333-555555555555"
 
 
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def make_connection(self, host):
-        return H.UnixHTTPConnection(self.path)
-
-
 def tool(*args, timeout=60):
     p = subprocess.run([T.TOOL] + list(args) + ["--socket", d.sock], capture_output=True,
                        text=True, timeout=timeout, env=dict(os.environ, LC_ALL="C", TZ="UTC"))
@@ -51,7 +42,7 @@ def ok(r):
 d = H.Daemon(["--source", "sim", "--clock", "real", "--sim-domains", "2", "--host-uuid", HOST],
              name="rrdd-cli-cmd-")
 try:
-    p = xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(d.sock),
+    p = xmlrpc.client.ServerProxy("http://localhost/", transport=H.UnixTransport(d.sock),
                                   allow_none=True)
     for _ in range(150):
         r = p.query_host_ds({"ds_name": "memory_total_kib"})

@@ -33,15 +33,6 @@ VM1 = Q["rrds"]["vm1"]["uuid"]
 ODD = 'x,"q"'  # a DS name that needs CSV quoting
 
 
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def make_connection(self, host):
-        return H.UnixHTTPConnection(self.path)
-
-
 def model_selector(s):
     parts = s.split(":")
     if len(parts) == 1:
@@ -212,7 +203,7 @@ try:
 
     # ---- an SR RRD (push_sr_rrd): ls and show sr, as the RPC and rrd_updates say ----
     SR = Q["rrds"]["sr"]["uuid"]
-    px = xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(d.sock),
+    px = xmlrpc.client.ServerProxy("http://localhost/", transport=H.UnixTransport(d.sock),
                                    allow_none=True)
     r = px.push_sr_rrd({"sr_uuid": SR, "path": os.path.join(RU, Q["rrds"]["sr"]["state"])})
     check(r.get("Status") == "Success", "push_sr_rrd %r" % r)

@@ -42,15 +42,6 @@ VM_MIG = "7a7a7a7a-0000-4000-8000-000000000004"   # migrate_rrd
 VM_RM = "7a7a7a7a-0000-4000-8000-000000000005"    # remove_rrd
 
 
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def make_connection(self, host):
-        return H.UnixHTTPConnection(self.path)
-
-
 class Rrdd:
     """rrdd on a given state dir (kept across restarts), like H.Daemon."""
 
@@ -82,7 +73,7 @@ class Rrdd:
             raise RuntimeError("rrdd did not start: " + self.log())
         check(self.p.poll() is None, "rrdd runs: %s" % self.log()[-1500:])
         self.rpc = xmlrpc.client.ServerProxy("http://_var_xapi_xcp-rrdd/",
-                                             transport=UnixTransport(self.sock), allow_none=True)
+                                             transport=H.UnixTransport(self.sock), allow_none=True)
 
     def log(self):
         with open(self.logf) as f:

@@ -250,21 +250,12 @@ def get_json(d, path):
     return H.strict_json(body)
 
 
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def make_connection(self, host):
-        return H.UnixHTTPConnection(self.path)
-
-
 def check_invalidation(d):
     """A cached body must not outlive a mutating RPC: after forget_vm_ds the
     very next poll lacks the DS (unless a tick came in between, which may
     re-create it: then try again)."""
     rpc = xmlrpc.client.ServerProxy("http://_var_xapi_xcp-rrdd/",
-                                    transport=UnixTransport(d.sock), allow_none=True)
+                                    transport=H.UnixTransport(d.sock), allow_none=True)
     path = "/rrd_updates?start=-10&host=true&json=true"
     for attempt in range(5):
         before = get_json(d, path)

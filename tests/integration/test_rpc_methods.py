@@ -19,17 +19,8 @@ HOST_A = "0f0f0f0f-1111-4222-8333-444444444444"
 HOST_B = "0e0e0e0e-1111-4222-8333-444444444444"
 
 
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def make_connection(self, host):
-        return H.UnixHTTPConnection(self.path)
-
-
 def proxy(d):
-    return xmlrpc.client.ServerProxy("http://_var_xapi_xcp-rrdd/", transport=UnixTransport(d.sock),
+    return xmlrpc.client.ServerProxy("http://_var_xapi_xcp-rrdd/", transport=H.UnixTransport(d.sock),
                                      allow_none=True)
 
 
