@@ -22,6 +22,7 @@
 #include "store/fileops.h"
 #include "store/xml_parse.h"
 #include "util/buf.h"
+#include "util/xalloc.h"
 
 bool store_archive_key_ok(const char *s)
 {
@@ -245,5 +246,57 @@ int store_read_rrd_file(const char *path, struct rrdb **out, struct buf *bytes, 
 	rc = store_parse_rrd_bytes(bytes->p, bytes->len, out, err, errlen);
 	if (rc)
 		buf_reset(bytes);
+	return rc;
+}
+
+int store_load_xml_file(const char *path, struct rrdb **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (errlen)
+		err[0] = 0;
+	gzFile gz = gzopen(path, "rb");
+	if (!gz) {
+		int e = errno ? errno : ENOMEM;
+		if (errlen)
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return -e;
+	}
+	gzbuffer(gz, 64u << 10);
+	struct xmlp *p = xmlp_new(NULL);
+	char *chunk = xmalloc(64u << 10);
+	int rc = 0;
+	for (;;) {
+		int n = gzread(gz, chunk, 64u << 10);
+		if (n < 0) {
+			int zerr;
+			const char *m = gzerror(gz, &zerr);
+			rc = zerr == Z_ERRNO ? -errno : -EINVAL;
+			if (rc == 0)
+				rc = -EIO;
+			if (errlen)
+				snprintf(err, errlen, "%s", m); /* zlib prefixes the path */
+			break;
+		}
+		if (n == 0) {
+			int zerr;
+			const char *m = gzerror(gz, &zerr);
+			if (zerr != Z_OK && zerr != Z_STREAM_END) { /* e.g. truncated gzip */
+				rc = -EINVAL;
+				if (errlen)
+					snprintf(err, errlen, "%s", m); /* zlib prefixes the path */
+			}
+			break;
+		}
+		rc = xmlp_feed(p, chunk, (size_t)n);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = xmlp_finish(p, out);
+	if (rc < 0 && errlen && !err[0])
+		snprintf(err, errlen, "%s: %s", path, xmlp_error(p));
+	free(chunk);
+	xmlp_free(p);
+	gzclose(gz);
 	return rc;
 }

@@ -38,6 +38,11 @@ int store_archive_write(const char *dir, const char *key, const struct rrdb *r, 
 int store_archive_load(const char *dir, const char *key, struct rrdb **out, char *err,
                        size_t errlen);
 
+/* Load an RRD from a file, plain XML or gzip (detected by zlib), reading
+ * it in chunks with default limits.  Returns 0 and *out, or a negative errno
+ * with a one-line message in err (errlen bytes, may be 0). */
+int store_load_xml_file(const char *path, struct rrdb **out, char *err, size_t errlen);
+
 /* Parse archive bytes (gzip or plain XML) into an RRD.  0, or -errno with
  * a one-line message in err. */
 int store_parse_rrd_bytes(const void *p, size_t n, struct rrdb **out, char *err, size_t errlen);

@@ -13,16 +13,14 @@
 
 #include <errno.h>
 #include <expat.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "rrd/rrd.h"
+#include "store/xml_num.h"
 #include "util/xalloc.h"
 
 /* Bytes handed to expat per call: bounds what expat may buffer beyond the
@@ -218,98 +216,6 @@ static const char *where(const struct xmlp *p, char *buf, size_t len)
 		}
 	}
 	return buf;
-}
-
-/* ---- numbers ----------------------------------------------------------- */
-
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-
-static void c_locale_init(void)
-{
-	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-}
-
-/* A float as OCaml's float_of_string reads the formats xcp-rrdd ever wrote:
- * decimal with optional exponent, or nan / inf / infinity in any case, each
- * with an optional sign.  s is already trimmed. */
-static int parse_double(const char *s, double *out)
-{
-	const char *q = s;
-	int neg = 0;
-	if (*q == '+' || *q == '-')
-		neg = *q++ == '-';
-	if ((*q | 0x20) == 'n' || (*q | 0x20) == 'i') {
-		if (strcasecmp(q, "nan") == 0)
-			*out = NAN;
-		else if (strcasecmp(q, "inf") == 0 || strcasecmp(q, "infinity") == 0)
-			*out = neg ? -INFINITY : INFINITY;
-		else
-			return -EINVAL;
-		return 0;
-	}
-	int digits = 0;
-	while (*q >= '0' && *q <= '9')
-		q++, digits++;
-	if (*q == '.') {
-		q++;
-		while (*q >= '0' && *q <= '9')
-			q++, digits++;
-	}
-	if (!digits)
-		return -EINVAL;
-	if (*q == 'e' || *q == 'E') {
-		q++;
-		if (*q == '+' || *q == '-')
-			q++;
-		if (!(*q >= '0' && *q <= '9'))
-			return -EINVAL;
-		while (*q >= '0' && *q <= '9')
-			q++;
-	}
-	if (*q)
-		return -EINVAL;
-	pthread_once(&c_locale_once, c_locale_init);
-	char *end;
-	*out = c_locale ? strtod_l(s, &end, c_locale) : strtod(s, &end);
-	return *end ? -EINVAL : 0; /* overflow gives +-inf, as OCaml does */
-}
-
-/* A decimal unsigned integer that fits in 32 bits. */
-static int parse_u32(const char *s, uint32_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > UINT32_MAX)
-			return -ERANGE;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Replace every run of white space by one space, in place. */
-static void collapse_space(char *s)
-{
-	char *w = s;
-	for (const char *q = s; *q; q++) {
-		if (is_space(*q)) {
-			if (w == s || w[-1] != ' ')
-				*w++ = ' ';
-		} else {
-			*w++ = *q;
-		}
-	}
-	*w = 0;
 }
 
 /* ---- element handlers ------------------------------------------------ */
@@ -517,7 +423,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 	struct frame *t = &p->stack[p->depth];
 	if (t->ctx != X_LEAF) {
 		for (int i = 0; i < len; i++)
-			if (!is_space(s[i])) {
+			if (!xmlnum_is_space(s[i])) {
 				fail(p, -EINVAL, "<%s>: unexpected text", t->name);
 				return;
 			}
@@ -541,7 +447,7 @@ static void bad_value(struct xmlp *p, const char *el, const char *what, const ch
 /* Parse a double field with a validity check; 0 or an error already set. */
 static int num(struct xmlp *p, const char *el, const char *s, double *out, int need_finite)
 {
-	if (parse_double(s, out) < 0) {
+	if (xmlnum_double(s, out) < 0) {
 		bad_value(p, el, "bad number", s);
 		return -1;
 	}
@@ -567,7 +473,7 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 	case F_SECONDARY:
 		return;
 	case F_STEP:
-		if (parse_u32(s, &u) < 0 || u == 0)
+		if (xmlnum_u32(s, &u) < 0 || u == 0)
 			bad_value(p, el, "step must be a positive integer, got", s);
 		p->step = u;
 		return;
@@ -583,7 +489,7 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 		}
 		/* Xmlm's strip (as rrd_of_fd reads) collapses inner white space */
 		d->name = xstrdup(s);
-		collapse_space(d->name);
+		xmlnum_collapse_space(d->name);
 		return;
 	case F_TYPE:
 		if (rrdb_type_parse(s, &d->type) < 0)
@@ -625,7 +531,7 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 			bad_value(p, el, "unknown consolidation function", s);
 		return;
 	case F_PDP_PER_ROW:
-		if (parse_u32(s, &u) < 0 || u == 0)
+		if (xmlnum_u32(s, &u) < 0 || u == 0)
 			bad_value(p, el, "pdp_per_row must be a positive integer, got", s);
 		a->pdp_cnt = u;
 		return;
@@ -638,7 +544,7 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 		num(p, el, s, &a->cdp_value[a->ncdp], 0);
 		return;
 	case F_UNKNOWN_DP:
-		if (parse_u32(s, &u) < 0)
+		if (xmlnum_u32(s, &u) < 0)
 			bad_value(p, el, "bad count", s);
 		else if (u > a->pdp_cnt)
 			bad_value(p, el, "more unknown PDPs than pdp_per_row", s);
@@ -677,9 +583,9 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 		return;
 	case X_LEAF: {
 		size_t b = 0, e = p->text_len;
-		while (b < e && is_space(p->text[b]))
+		while (b < e && xmlnum_is_space(p->text[b]))
 			b++;
-		while (e > b && is_space(p->text[e - 1]))
+		while (e > b && xmlnum_is_space(p->text[e - 1]))
 			e--;
 		p->text[e] = 0;
 		if (memchr(p->text + b, 0, e - b)) {
@@ -999,56 +905,4 @@ void xmlp_free(struct xmlp *p)
 	free(p->rra);
 	free(p->text);
 	free(p);
-}
-
-int store_load_xml_file(const char *path, struct rrdb **out, char *err, size_t errlen)
-{
-	*out = NULL;
-	if (errlen)
-		err[0] = 0;
-	gzFile gz = gzopen(path, "rb");
-	if (!gz) {
-		int e = errno ? errno : ENOMEM;
-		if (errlen)
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
-		return -e;
-	}
-	gzbuffer(gz, 64u << 10);
-	struct xmlp *p = xmlp_new(NULL);
-	char *chunk = xmalloc(64u << 10);
-	int rc = 0;
-	for (;;) {
-		int n = gzread(gz, chunk, 64u << 10);
-		if (n < 0) {
-			int zerr;
-			const char *m = gzerror(gz, &zerr);
-			rc = zerr == Z_ERRNO ? -errno : -EINVAL;
-			if (rc == 0)
-				rc = -EIO;
-			if (errlen)
-				snprintf(err, errlen, "%s", m); /* zlib prefixes the path */
-			break;
-		}
-		if (n == 0) {
-			int zerr;
-			const char *m = gzerror(gz, &zerr);
-			if (zerr != Z_OK && zerr != Z_STREAM_END) { /* e.g. truncated gzip */
-				rc = -EINVAL;
-				if (errlen)
-					snprintf(err, errlen, "%s", m); /* zlib prefixes the path */
-			}
-			break;
-		}
-		rc = xmlp_feed(p, chunk, (size_t)n);
-		if (rc < 0)
-			break;
-	}
-	if (rc == 0)
-		rc = xmlp_finish(p, out);
-	if (rc < 0 && errlen && !err[0])
-		snprintf(err, errlen, "%s: %s", path, xmlp_error(p));
-	free(chunk);
-	xmlp_free(p);
-	gzclose(gz);
-	return rc;
 }

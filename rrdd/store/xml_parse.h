@@ -62,9 +62,4 @@ const char *xmlp_error(const struct xmlp *p);
 /* Free the parser and everything it holds; NULL is a no-op. */
 void xmlp_free(struct xmlp *p);
 
-/* Load an RRD from a file, plain XML or gzip (detected by zlib), reading
- * it in chunks with default limits.  Returns 0 and *out, or a negative errno
- * with a one-line message in err (errlen bytes, may be 0). */
-int store_load_xml_file(const char *path, struct rrdb **out, char *err, size_t errlen);
-
 #endif

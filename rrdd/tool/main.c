@@ -22,6 +22,7 @@
 #include "export/rrd_xml.h"
 #include "export/updates.h"
 #include "rrd/rrd.h"
+#include "store/archive.h"
 #include "store/xml_parse.h"
 #include "rpc/methods.h"
 #include "tool/cli.h"

@@ -13,6 +13,7 @@
 
 #include "export/rrdfile.h"
 #include "export/rrdgraph.h"
+#include "store/archive.h"
 #include "store/xml_parse.h"
 #include "util/buf.h"
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 
 #include "export/updates.h"
+#include "store/archive.h"
 #include "store/xml_parse.h"
 
 #define DIR RRDD_FIXTURES "/rrd_updates"

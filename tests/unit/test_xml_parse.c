@@ -29,6 +29,7 @@
 #include "export/numfmt.h"
 #include "export/rrd_xml.h"
 #include "rrd/rrd.h"
+#include "store/archive.h"
 #include "store/xml_parse.h"
 #include "util/buf.h"
 
