@@ -65,9 +65,6 @@ struct mon_table {
 };
 
 struct mon_registry {
-	pthread_mutex_t commit_mu; /* serialises mon_commit (record, apply, applied) */
-	const struct mon_log_ops *log;
-	void *log_ctx;
 	pthread_rwlock_t lock;
 	char host_uuid[MON_UUID_LEN + 1];
 	bool use_min_max, enable_all;
@@ -78,6 +75,9 @@ struct mon_registry {
 	struct mon_table vms, srs;
 	struct rrdb_upd *scratch; /* update buffer of reg_apply, write lock held */
 	uint32_t scratch_cap;
+	pthread_mutex_t commit_mu; /* serialises mon_commit (record, apply, applied) */
+	const struct mon_log_ops *log;
+	void *log_ctx;
 };
 
 void mon_wrlock(struct mon_registry *reg);
