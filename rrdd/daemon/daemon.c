@@ -43,7 +43,7 @@ int dmn_init(struct dmn *d, const struct dmn_options *opt, struct clk *clk, stru
 	}
 	const char *host = mon_host_uuid(reg);
 	if (*host && !mon_has(reg, MON_HOST, NULL) &&
-	    store_dur_load(d->opt.dur, MON_HOST, NULL) == 0) {
+	    store_dur_load(d->opt.dur, MON_HOST, NULL, false) == 0) {
 		d->st.loaded++;
 		log_info("host %s: RRD loaded from its archive", host);
 	}
@@ -105,7 +105,7 @@ static void arrive(struct dmn *d, const struct src_domain *dom)
 {
 	if (!dom->uuid[0] || mon_has(d->reg, MON_VM, dom->uuid))
 		return;
-	if (store_dur_load(d->opt.dur, MON_VM, dom->uuid) == 0) {
+	if (store_dur_load(d->opt.dur, MON_VM, dom->uuid, false) == 0) {
 		d->st.loaded++;
 		log_info("vm %s (domid %u): RRD loaded from its archive", dom->uuid, dom->domid);
 	}
@@ -121,7 +121,7 @@ static void arrive_srs(struct dmn *d, const struct mon_chunk *const *chunks, siz
 			if (o->kind != MON_SR || !o->uuid[0] || !store_archive_key_ok(o->uuid) ||
 			    mon_has(d->reg, MON_SR, o->uuid))
 				continue;
-			if (store_dur_load(d->opt.dur, MON_SR, o->uuid) == 0) {
+			if (store_dur_load(d->opt.dur, MON_SR, o->uuid, false) == 0) {
 				d->st.loaded++;
 				log_info("sr %s: RRD loaded from its archive", o->uuid);
 			}

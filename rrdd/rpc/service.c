@@ -221,7 +221,7 @@ static int be_push_rrd_local(void *ctx, const char *vm, int64_t domid, struct rp
 	struct rpc_service *s = ctx;
 	if (!uuid_ok(vm, err))
 		return -1;
-	int rc = store_dur_load(s->dur, MON_VM, vm);
+	int rc = store_dur_load(s->dur, MON_VM, vm, true);
 	if (rc && rc != -ENOENT) /* xcp-rrdd swallows these (the store logged why) */
 		log_warn("push_rrd_local %s: %s", vm, strerror(-rc));
 	return 0;
@@ -412,7 +412,7 @@ static int be_load_rrd(void *ctx, const char *uuid, int64_t timescale, const cha
 	struct rpc_service *s = ctx;
 	if (!uuid_ok(uuid, err))
 		return -1;
-	int rc = store_dur_load(s->dur, MON_HOST, NULL);
+	int rc = store_dur_load(s->dur, MON_HOST, NULL, true);
 	if (rc)
 		log_info("Deprecated.load_rrd %s: %s%s", uuid,
 		         rc == -ENOENT ? "no local archive" : strerror(-rc),

@@ -471,10 +471,10 @@ int store_dur_read(struct store_dur *d, enum mon_owner_kind kind, const char *uu
 	return rc;
 }
 
-int store_dur_load(struct store_dur *d, enum mon_owner_kind kind, const char *uuid)
+int store_dur_load(struct store_dur *d, enum mon_owner_kind kind, const char *uuid, bool sync)
 {
 	struct buf b = BUF_INIT;
-	struct mon_change c = {.kind = MON_CH_INSTALL, .owner = kind, .uuid = uuid};
+	struct mon_change c = {.kind = MON_CH_INSTALL, .owner = kind, .uuid = uuid, .sync = sync};
 	int rc = store_dur_read(d, kind, uuid, &c.rrd, &b);
 	if (!rc) {
 		c.bytes = b.len ? b.p : NULL;

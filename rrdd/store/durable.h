@@ -107,9 +107,9 @@ int store_dur_read(struct store_dur *d, enum mon_owner_kind kind, const char *uu
                    struct rrdb **rrd, struct buf *bytes);
 
 /* store_dur_read, then the RRD installed with mon_commit (MON_CH_INSTALL,
- * recording the archive's bytes).  0 (loaded), -ENOENT (none) or another
- * negative errno. */
-int store_dur_load(struct store_dur *d, enum mon_owner_kind kind, const char *uuid);
+ * recording the archive's bytes; with sync, fsynced first: a client waits
+ * for the answer).  0 (loaded), -ENOENT (none) or another negative errno. */
+int store_dur_load(struct store_dur *d, enum mon_owner_kind kind, const char *uuid, bool sync);
 
 /* Write the archive <uuid>.gz from r now (PUT /rrd?archive, which may
  * archive another host's RRD, and archive_sr_rrd), in turn with the
