@@ -42,9 +42,7 @@ static int precheck(struct mon_registry *reg, const struct mon_change *c)
 	else if (c->kind == MON_CH_ENABLE_DS)
 		rc = e->rrd && c->ds_name && reg_live_find(e, c->ds_name) >= 0 ? 0 : -ENOENT;
 	else if (c->kind == MON_CH_FORGET_DS)
-		rc = !e->rrd                                               ? -ENOENT
-		     : c->ds_name && rrdb_find_ds(e->rrd, c->ds_name) >= 0 ? 0
-		                                                           : 1;
+		rc = !e->rrd ? -ENOENT : c->ds_name && reg_rrd_find(e, c->ds_name) >= 0 ? 0 : 1;
 	mon_unlock(reg);
 	return rc;
 }

@@ -122,6 +122,50 @@ static void entry_drop_live(struct mon_rrd *e)
 	e->nlive = e->cap_live = e->nslot = e->hint = 0;
 }
 
+/* ---- the RRD's DS names, indexed ---- */
+
+static void rslot_insert(struct mon_rrd *e, uint32_t i)
+{
+	uint32_t mask = e->nrslot - 1;
+	uint32_t h = str_hash(e->rrd->ds[i].name) & mask;
+	while (e->rslot[h])
+		h = (h + 1) & mask;
+	e->rslot[h] = i + 1;
+}
+
+/* Make room for the RRD's nds names (rebuilding when it grows, or when
+ * rebuild). */
+static void rslot_fit(struct mon_rrd *e, bool rebuild)
+{
+	uint32_t nds = e->rrd ? e->rrd->nds : 0;
+	if (!rebuild && e->nrslot >= 2 * nds)
+		return;
+	uint32_t n = e->nrslot && e->nrslot >= 2 * nds ? e->nrslot : 32;
+	while (n < 2 * nds)
+		n *= 2;
+	if (n != e->nrslot) {
+		free(e->rslot);
+		e->rslot = xmalloc(sizeof(*e->rslot) * n);
+		e->nrslot = n;
+	}
+	memset(e->rslot, 0, sizeof(*e->rslot) * n);
+	for (uint32_t i = 0; i < nds; i++)
+		rslot_insert(e, i);
+}
+
+int reg_rrd_find(const struct mon_rrd *e, const char *name)
+{
+	if (!e->rrd || !e->nrslot)
+		return -1;
+	uint32_t mask = e->nrslot - 1;
+	for (uint32_t h = str_hash(name) & mask; e->rslot[h]; h = (h + 1) & mask) {
+		uint32_t i = e->rslot[h] - 1;
+		if (i < e->rrd->nds && strcmp(e->rrd->ds[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 static void entry_free(struct mon_rrd *e)
 {
 	if (!e)
@@ -133,6 +177,7 @@ static void entry_free(struct mon_rrd *e)
 	free(e->seen);
 	free(e->latest);
 	free(e->key_off);
+	free(e->rslot);
 	buf_free(&e->keys);
 	free(e);
 }
@@ -239,7 +284,7 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 	l->d.name = intern_get(d->name);
 	l->d.description = intern_get(d->description);
 	l->d.units = intern_get(d->units);
-	l->rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, l->d.name) : -1;
+	l->rrd_idx = reg_rrd_find(e, l->d.name);
 	if (e->nslot < 2 * e->nlive) {
 		uint32_t n = e->nslot ? e->nslot : 32;
 		while (n < 2 * e->nlive)
@@ -264,12 +309,9 @@ void reg_live_fit(struct mon_rrd *e)
 	}
 }
 
-void reg_reindex(struct mon_rrd *e)
+/* Room for nds entries in seen, latest and the key offsets. */
+static void fit_per_ds(struct mon_rrd *e, uint32_t nds)
 {
-	e->epoch++;
-	for (uint32_t i = 0; i < e->nlive; i++)
-		e->live[i].rrd_idx = e->rrd ? rrdb_find_ds(e->rrd, e->live[i].d.name) : -1;
-	uint32_t nds = e->rrd ? e->rrd->nds : 0;
 	if (nds > e->cap_seen) {
 		uint32_t cap = e->cap_seen + e->cap_seen / 2;
 		if (cap < nds)
@@ -279,17 +321,59 @@ void reg_reindex(struct mon_rrd *e)
 		e->latest = xrealloc(e->latest, sizeof(*e->latest) * cap);
 		e->cap_seen = cap;
 	}
+	if (nds + 1 > e->cap_key_off) {
+		uint32_t cap = e->cap_key_off + e->cap_key_off / 2;
+		if (cap < nds + 1)
+			cap = nds + 1;
+		e->key_off = xrealloc(e->key_off, sizeof(*e->key_off) * cap);
+		e->cap_key_off = cap;
+	}
+}
+
+/* The latest value and the dump key of RRD DS i (the keys of 0..i-1 are
+ * in place). */
+static void index_ds(struct mon_rrd *e, uint32_t i)
+{
+	reg_touch(e, i);
+	e->key_off[i] = (uint32_t)e->keys.len;
+	exp_json_str(&e->keys, e->rrd->ds[i].name, strlen(e->rrd->ds[i].name));
+	buf_add(&e->keys, ": ", 2);
+	e->key_off[i + 1] = (uint32_t)e->keys.len;
+	buf_reserve(&e->keys, KEY_COPY); /* readable slack for fixed-size copies */
+}
+
+void reg_reindex(struct mon_rrd *e)
+{
+	e->epoch++;
+	rslot_fit(e, true);
+	for (uint32_t i = 0; i < e->nlive; i++)
+		e->live[i].rrd_idx = reg_rrd_find(e, e->live[i].d.name);
+	uint32_t nds = e->rrd ? e->rrd->nds : 0;
+	fit_per_ds(e, nds);
 	/* the latest values and the JSON keys of the dumps */
 	buf_reset(&e->keys);
-	e->key_off = xrealloc(e->key_off, sizeof(*e->key_off) * (nds + 1));
-	for (uint32_t i = 0; i < nds; i++) {
-		reg_touch(e, i);
-		e->key_off[i] = (uint32_t)e->keys.len;
-		exp_json_str(&e->keys, e->rrd->ds[i].name, strlen(e->rrd->ds[i].name));
-		buf_add(&e->keys, ": ", 2);
-	}
-	e->key_off[nds] = (uint32_t)e->keys.len;
-	buf_reserve(&e->keys, KEY_COPY); /* readable slack for fixed-size copies */
+	e->key_off[0] = 0;
+	for (uint32_t i = 0; i < nds; i++)
+		index_ds(e, i);
+	buf_reserve(&e->keys, KEY_COPY);
+}
+
+int reg_record_live(struct mon_rrd *e, int li, double t)
+{
+	struct rrdb_ds_def def;
+	reg_ds_def(&e->live[li].d, &def);
+	int idx = rrdb_append_ds(e->rrd, t, &def);
+	if (idx < 0)
+		return idx;
+	e->epoch++;
+	e->live[li].rrd_idx = idx;
+	rslot_fit(e, false);
+	if (e->nrslot >= 2 * e->rrd->nds && reg_rrd_find(e, def.name) != idx)
+		rslot_insert(e, (uint32_t)idx); /* not placed by a rebuild above */
+	fit_per_ds(e, e->rrd->nds);
+	e->seen[idx] = 0;
+	index_ds(e, (uint32_t)idx);
+	return 0;
 }
 
 /* The dump object of entry e (NULL: "{}"). */
@@ -488,10 +572,10 @@ int mon_latest(struct mon_registry *reg, enum mon_owner_kind kind, const char *u
 {
 	int rc = -ENOENT;
 	mon_rdlock(reg);
-	const struct rrdb *r = mon_get_locked(reg, kind, uuid);
-	int i = r ? rrdb_find_ds(r, name) : -1;
+	const struct mon_rrd *e = reg_find(reg, kind, uuid);
+	int i = e ? reg_rrd_find(e, name) : -1;
 	if (i >= 0) {
-		*out = rrdb_query_latest(r, (uint32_t)i);
+		*out = rrdb_query_latest(e->rrd, (uint32_t)i);
 		rc = 0;
 	}
 	mon_unlock(reg);
@@ -641,14 +725,8 @@ int reg_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
 	int li = e && e->rrd ? reg_live_find(e, name) : -1;
 	if (li >= 0) {
 		rc = 0;
-		if (e->live[li].rrd_idx < 0) {
-			struct rrdb_ds_def def;
-			reg_ds_def(&e->live[li].d, &def);
-			int idx = rrdb_add_ds(e->rrd, t, &def);
-			if (idx < 0)
-				rc = idx;
-			reg_reindex(e);
-		}
+		if (e->live[li].rrd_idx < 0)
+			rc = reg_record_live(e, li, t);
 	}
 	mon_unlock(reg);
 	return rc;
@@ -661,7 +739,7 @@ int reg_forget_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
 	mon_wrlock(reg);
 	struct mon_rrd *e = reg_find(reg, kind, uuid);
 	if (e && e->rrd) {
-		int idx = rrdb_find_ds(e->rrd, name);
+		int idx = reg_rrd_find(e, name);
 		if (idx >= 0) {
 			/* keep the seen marks of the DSs that move down */
 			memmove(e->seen + idx, e->seen + idx + 1,

@@ -237,13 +237,9 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 			continue;
 		int li = live_of(e, s);
 		struct mon_live *l = &e->live[li];
-		if (l->rrd_idx < 0 && recordable(reg, l)) {
-			struct rrdb_ds_def def;
-			reg_ds_def(&l->d, &def);
-			if (rrdb_add_ds(e->rrd, c->t, &def) >= 0) {
-				reg_reindex(e);
-				ax->st->ds_added++;
-			}
+		if (l->rrd_idx < 0 && recordable(reg, l) && reg_record_live(e, li, c->t) == 0) {
+			l = &e->live[li];
+			ax->st->ds_added++;
 		}
 		if (l->rrd_idx < 0)
 			continue;

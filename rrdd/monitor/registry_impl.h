@@ -44,15 +44,18 @@ struct mon_rrd {
 	struct rrdb *rrd;       /* NULL until the first chunk creates it */
 	uint32_t nlive, cap_live;
 	struct mon_live *live;
-	uint32_t *slot; /* open-addressing name -> live index + 1 */
-	uint32_t nslot; /* power of two, >= 2 * nlive, or 0 */
-	uint32_t hint;  /* live index expected for the next sample */
-	uint64_t *seen; /* per RRD DS: the cycle it was last reported in */
-	double *latest; /* per RRD DS: rrdb_query_latest, refreshed on update */
+	uint32_t *slot;  /* open-addressing name -> live index + 1 */
+	uint32_t nslot;  /* power of two, >= 2 * nlive, or 0 */
+	uint32_t *rslot; /* open-addressing RRD DS name -> RRD index + 1 */
+	uint32_t nrslot; /* power of two, >= 2 * nds, or 0 */
+	uint32_t hint;   /* live index expected for the next sample */
+	uint64_t *seen;  /* per RRD DS: the cycle it was last reported in */
+	double *latest;  /* per RRD DS: rrdb_query_latest, refreshed on update */
 	uint32_t cap_seen;
 	struct buf keys;   /* per RRD DS: its name as a JSON key, '"n": ' */
 	uint32_t *key_off; /* nds + 1 offsets into keys */
-	uint64_t epoch;    /* bumped whenever live or the RRD's DS list changes */
+	uint32_t cap_key_off;
+	uint64_t epoch; /* bumped whenever live or the RRD's DS list changes */
 	uint32_t nfast, fast_next;
 	struct mon_fast fast[MON_FAST_MAX];
 };
@@ -124,9 +127,18 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d);
  * reg_live_add: most RRDs never get another; moves e->live). */
 void reg_live_fit(struct mon_rrd *e);
 
-/* Recompute every live rrd_idx after the RRD's DS list changed, and size
- * the seen array. */
+/* Recompute every live rrd_idx after the RRD's DS list changed (an RRD
+ * installed, a DS removed), size the seen array, rebuild the dump keys.
+ * O(DSs + live descriptors). */
 void reg_reindex(struct mon_rrd *e);
+
+/* Add the live descriptor li's DS to the RRD as of t (it has none) and
+ * update the indices for that one DS: O(1) amortised, so n DSs appearing
+ * cost O(n), not O(n^2).  0, or -EINVAL. */
+int reg_record_live(struct mon_rrd *e, int li, double t);
+
+/* The RRD's DS called name, or -1 (O(1): the name index). */
+int reg_rrd_find(const struct mon_rrd *e, const char *name);
 
 /* Refresh the latest-value cache of RRD DS i (just updated: cache-warm). */
 static inline void reg_touch(struct mon_rrd *e, uint32_t i)

@@ -334,6 +334,13 @@ int rrdb_add_ds(struct rrdb *r, double t, const struct rrdb_ds_def *def)
 	int i = rrdb_find_ds(r, def->name);
 	if (i >= 0)
 		return i;
+	return rrdb_append_ds(r, t, def);
+}
+
+int rrdb_append_ds(struct rrdb *r, double t, const struct rrdb_ds_def *def)
+{
+	if (!valid_def(def) || !isfinite(t))
+		return -EINVAL;
 	if (r->nds == r->cap_ds) {
 		r->cap_ds *= 2;
 		r->ds = xrealloc(r->ds, sizeof(*r->ds) * r->cap_ds);

@@ -160,6 +160,11 @@ int rrdb_find_ds(const struct rrdb *r, const char *name);
  * new index, or the existing index if a DS of that name exists, or -EINVAL. */
 int rrdb_add_ds(struct rrdb *r, double t, const struct rrdb_ds_def *def);
 
+/* rrdb_add_ds for a caller that knows no DS of that name exists (it keeps
+ * an index of the names): no search, so adding n DSs costs O(n).  Returns
+ * the new index or -EINVAL. */
+int rrdb_append_ds(struct rrdb *r, double t, const struct rrdb_ds_def *def);
+
 /* Remove the DS called name and its history.  Returns 0, or -ENOENT. */
 int rrdb_remove_ds(struct rrdb *r, const char *name);
 
