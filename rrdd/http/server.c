@@ -208,8 +208,19 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
 		MHD_add_response_header(mr, "Access-Control-Allow-Origin", "*");
 	if (r->cors_headers)
 		MHD_add_response_header(mr, "Access-Control-Allow-Headers", "X-Requested-With");
-	if (r->framing == HF_CLOSE || r->status >= 400)
+	if (r->framing == HF_CLOSE || r->status >= 400) {
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	} else {
+		/* how long an idle kept-alive connection stays open: a client
+		 * reusing it later opens a new one instead of losing a request */
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+		if (ci && ci->connection_timeout) {
+			char ka[32];
+			snprintf(ka, sizeof(ka), "timeout=%u", ci->connection_timeout);
+			MHD_add_response_header(mr, "Keep-Alive", ka);
+		}
+	}
 	if (r->status == 401)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        "Basic realm=\"rrdd\"");

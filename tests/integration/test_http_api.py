@@ -89,8 +89,11 @@ try:
     check(st == 200 and all(e.startswith("AVERAGE:") for e in lg), "cf=AVERAGE")
     st, lg = legend("start=-10&host=true&cf=average")
     check(st == 200, "cf=average (lowercase) = every CF, as xcp-rrdd")
-    st, _, body, _ = d.get("/rrd_updates?start=-3600&host=true&cf=MIN&vm_uuid=none")
+    st, hd, body, _ = d.get("/rrd_updates?start=-3600&host=true&cf=MIN&vm_uuid=none")
     check(st == 200 and b"MIN:host:" in body, "cf=MIN on the host")
+    # a kept-alive answer says how long the idle connection stays open
+    check(hd.get("keep-alive") == "timeout=30" and hd.get("connection") != "close",
+          "Keep-Alive: timeout=30 (the default --http-timeout): %r" % hd.get("keep-alive"))
     st, _, body, _ = d.get("/rrd_updates?start=%d&host=true&vm_uuid=none" % int(time.time() - 20),
                            accept="text/xml")
     check(st == 200 and ET.fromstring(body).find("meta/rows").text in ("3", "4", "5"),
