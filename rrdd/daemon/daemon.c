@@ -243,9 +243,15 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	if (rc == 0)
 		keep_as_prev(d);
 	if (has_dir(d->opt.metrics_dir)) {
+		/* a failing dump (a full tmpfs) is logged when it starts failing and
+		 * when it works again, not every cycle */
 		char err[512];
-		if (dump_metrics(d->reg, d->opt.metrics_dir, &d->dumps, err, sizeof(err)))
-			log_warn("metrics dump: %s", err);
+		int drc = dump_metrics(d->reg, d->opt.metrics_dir, &d->dumps, err, sizeof(err));
+		if (drc && !d->dump_failing)
+			log_warn("metrics dump: %s (not logged again until it works)", err);
+		else if (!drc && d->dump_failing)
+			log_info("metrics dump: written again");
+		d->dump_failing = drc != 0;
 	}
 	d->st.ticks++;
 	return rc;

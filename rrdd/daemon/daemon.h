@@ -70,6 +70,7 @@ struct dmn {
 	uint32_t *order_prev, *order_cur; /* domain indices sorted by uuid */
 	uint32_t cap_order_prev, cap_order_cur;
 	struct dump_state dumps; /* piece buffer and number texts of the dumps */
+	bool dump_failing;       /* the last dump failed (logged once per change) */
 	struct dmn_stats st;
 	struct mon_apply_stats last_apply;
 	struct store_dur *own_dur; /* opened by dmn_init when opt.dur is NULL */

@@ -201,12 +201,20 @@ int store_parse_rrd_bytes(const void *data, size_t n, struct rrdb **out, char *e
 	return rc;
 }
 
-/* Read a whole file of at most max bytes into b.  0 or -errno (-E2BIG). */
+/* Read a whole regular file of at most max bytes into b.  Opened without
+ * blocking (a FIFO or device named by a client never stalls the caller)
+ * and refused unless regular.  0 or -errno (-E2BIG, -EINVAL: not a regular
+ * file). */
 static int read_file(const char *path, size_t max, struct buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	int rc = 0;
 	for (;;) {
 		char *p = buf_reserve(b, 1 << 16);
@@ -239,7 +247,9 @@ int store_read_rrd_file(const char *path, struct rrdb **out, struct buf *bytes, 
 	int rc = read_file(path, XMLP_DEFAULT_MAX_BYTES, bytes);
 	if (rc) {
 		snprintf(err, errlen, "%s",
-		         rc == -E2BIG ? "larger than an archive can be" : strerror(-rc));
+		         rc == -E2BIG    ? "larger than an archive can be"
+		         : rc == -EINVAL ? "not a regular file"
+		                         : strerror(-rc));
 		buf_reset(bytes);
 		return rc;
 	}

@@ -68,16 +68,42 @@ bool log_enabled(int level)
 	return level <= log_level;
 }
 
+/* Messages carry names that come from outside (plugin files, uuids, paths,
+ * request fields): control characters are written as \xNN so that one
+ * message stays one line and cannot move the terminal or forge another
+ * line.  In place into out (at most cap - 1 bytes, NUL-terminated). */
+static size_t escape_controls(const char *in, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < cap; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			out[o++] = (char)*p;
+			continue;
+		}
+		if (o + 5 >= cap)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 15];
+	}
+	out[o] = 0;
+	return o;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	if (!log_enabled(level))
 		return;
 	int saved = errno;
-	char line[1024];
+	char text[1024], line[1100];
 	va_list ap;
 	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	if (log_target == LOG_TO_SYSLOG) {
-		vsnprintf(line, sizeof(line), fmt, ap);
+		escape_controls(text, line, sizeof(line));
 		syslog(level, "%s", line);
 	} else {
 		int n = log_journal ? snprintf(line, sizeof(line), "<%d>", level)
@@ -85,14 +111,11 @@ void log_msg(int level, const char *fmt, ...)
 		                               log_level_name(level));
 		if (n < 0)
 			n = 0;
-		int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-		size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-		if (len > sizeof(line) - 2)
-			len = sizeof(line) - 2;
+		size_t len =
+		    (size_t)n + escape_controls(text, line + n, sizeof(line) - (size_t)n - 1);
 		line[len++] = '\n';
 		ssize_t w = write(STDERR_FILENO, line, len);
 		(void)w;
 	}
-	va_end(ap);
 	errno = saved;
 }

@@ -23,6 +23,18 @@ FLAKY = "66666666-7777-4888-8999-aaaaaaaaaaaa"
 DOM0 = "0a0a0a0a-0000-4000-8000-0000000000a0"
 MIB = 1 << 20
 
+# dumps that cannot be written (a directory where host-metrics.json goes):
+# logged when they start failing, not every cycle, and the cycles go on
+bad = T.tmpdir("rrdd-dumps-")
+os.makedirs(os.path.join(bad, "metrics", "host-metrics.json"))
+status, log = T.run_rrdd(["--source", "sim", "--clock", "sim", "--sim-domains", "2", "--run-for", "2m",
+                          "--state-dir", bad, "--metrics-dir", os.path.join(bad, "metrics"),
+                          "--log-level", "info"])
+check(status == 0, "rrdd runs with unwritable dumps (got %d): %s" % (status, log[-1000:]))
+check(log.count("metrics dump:") == 1 and "not logged again" in log,
+      "a failing dump is logged once in 24 cycles, not every cycle: %d lines"
+      % log.count("metrics dump:"))
+
 state = T.tmpdir("rrdd-lifecycle-")
 status, log = T.run_rrdd(["--source", "sim", "--clock", "sim", "--sim-scenario",
                           os.path.join(T.DATA, "lifecycle.scn"), "--run-for", "10m",

@@ -9,8 +9,9 @@
  *    from the real time), not at the real time;
  *  - the archive methods: archive_rrd releases into the archive,
  *    push_rrd_local loads it back, archive_sr_rrd returns the path and
- *    push_sr_rrd reads it, remove_rrd deletes it, forget on an owner
- *    without RRD is Datasource_missing, forget of an absent DS succeeds.
+ *    push_sr_rrd reads it (and refuses a FIFO at once), remove_rrd deletes
+ *    it, forget on an owner without RRD is Datasource_missing, forget of an
+ *    absent DS succeeds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock/clock.h"
@@ -322,6 +324,20 @@ static void test_archive_methods(void **state)
 	assert_int_equal(call(f, "push_sr_rrd", one("sr_uuid", SR1, "path", path), &result, &err),
 	                 RPC_CALL_OK);
 	assert_true(mon_has(f->reg, MON_SR, SR1));
+	/* a path that is not a regular file (a FIFO: no writer would ever come)
+	 * is refused at once, without blocking the caller */
+	char fifo[400];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(20); /* a blocked open would end the test here */
+	assert_int_equal(call(f, "push_sr_rrd", one("sr_uuid", SR1, "path", fifo), &result, &err),
+	                 RPC_CALL_FAILED);
+	alarm(0);
+	assert_int_equal(err.kind, RPC_ERR_ARCHIVE_FAILED);
+	if (!strstr(err.msg, "not a regular file"))
+		fail_msg("push_sr_rrd of a FIFO: %s", err.msg);
+	rpc_err_clear(&err);
+	unlink(fifo);
 	/* forget: an absent DS is done (CA-404020), an owner without RRD is not */
 	assert_int_equal(
 	    call(f, "forget_sr_ds", one("sr_uuid", SR1, "ds_name", "nope"), &result, &err),
