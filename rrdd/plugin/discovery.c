@@ -7,6 +7,10 @@
  * tick; an overflowed queue triggers a rescan.  Without inotify (disabled,
  * or unavailable) the directory is rescanned every tick.
  *
+ * The path's identity is checked every tick: a symlink re-pointed or a
+ * directory renamed over it makes discovery follow the new directory
+ * (its plugins registered, the old ones deregistered).
+ *
  * A missing directory is created with its parents, mode 0755 (xcp-rrdd's
  * tmpfiles rule makes it 0775 root:rrdmetrics so unprivileged plugins in
  * that group can write; rrdd does not change an existing directory's mode
@@ -111,7 +115,28 @@ static void ensure_watch(struct plg_registry *reg)
 			log_info("watching plugin directory %s again", reg->dir);
 		reg->dir_warned = false;
 		reg->need_scan = true; /* whatever appeared while unwatched */
+		struct stat st;
+		if (stat(reg->dir, &st) == 0) {
+			reg->dir_dev = st.st_dev;
+			reg->dir_ino = st.st_ino;
+		}
 	}
+}
+
+/* The path may now name another directory (a symlink re-pointed, a
+ * directory renamed over it) without any event on the one watched: check
+ * its identity once per tick and follow the new one. */
+static void recheck_identity(struct plg_registry *reg)
+{
+	struct stat st;
+	if (reg->watch_wd < 0 || stat(reg->dir, &st) < 0 ||
+	    (st.st_dev == reg->dir_dev && st.st_ino == reg->dir_ino))
+		return;
+	log_warn("plugin directory %s now names another directory: watching it instead", reg->dir);
+	inotify_rm_watch(reg->ino_fd, reg->watch_wd);
+	reg->watch_wd = -1;
+	reg->need_scan = true;
+	ensure_watch(reg);
 }
 
 void plg_discovery_start(struct plg_registry *reg)
@@ -158,6 +183,8 @@ void plg_discovery_poll(struct plg_registry *reg)
 	}
 	if (reg->watch_wd < 0)
 		ensure_watch(reg);
+	else
+		recheck_identity(reg);
 	if (reg->ino_fd >= 0) {
 		/* Bounded: at most 64 reads of 64 KiB per tick; more means an
 		 * overflow-like burst, handled by a rescan. */

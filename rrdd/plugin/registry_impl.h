@@ -13,6 +13,7 @@
 #define RRDD_PLUGIN_REGISTRY_IMPL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,8 +91,10 @@ struct plg_registry {
 	struct mon_chunk **out;
 	pthread_mutex_t collect_mu;
 	/* discovery (tick thread, under collect_mu) */
-	int ino_fd;   /* -1: none */
-	int watch_wd; /* -1: not watching */
+	int ino_fd;    /* -1: none */
+	int watch_wd;  /* -1: not watching */
+	dev_t dir_dev; /* the directory watched (the path may be re-pointed) */
+	ino_t dir_ino;
 	bool need_scan;
 	bool dir_warned;
 	/* timing: CLOCK_MONOTONIC of the next tick, 0 = unknown */

@@ -194,6 +194,42 @@ static void test_discovery_scan(void **state)
 	discovery_basic(false);
 }
 
+/* The directory's path re-pointed (a symlink replaced atomically): no event
+ * reaches the watch on the old directory, the identity check follows the
+ * new one at the next collection. */
+static void test_dir_repointed(void **state)
+{
+	(void)state;
+	struct mon_chunk **c;
+	char *base = t_tmpdir();
+	char a[600], b[600], link[600], tmp[600];
+	snprintf(a, sizeof(a), "%s/a", base);
+	snprintf(b, sizeof(b), "%s/b", base);
+	snprintf(link, sizeof(link), "%s/plugins", base);
+	snprintf(tmp, sizeof(tmp), "%s/plugins.new", base);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	t_write_v2(a, "in_a", 1700000000.5, HOST1, 2);
+	t_write_v2(b, "in_b", 1700000000.5, HOST1, 2);
+	assert_int_equal(symlink("a", link), 0);
+	struct plg_registry *r = mk(link, true);
+	collect(r, &c);
+	assert_true(plg_is_registered(r, "in_a"));
+	assert_false(plg_is_registered(r, "in_b"));
+	assert_int_equal(symlink("b", tmp), 0);
+	assert_int_equal(rename(tmp, link), 0);
+	collect(r, &c);
+	assert_true(plg_is_registered(r, "in_b"));
+	assert_false(plg_is_registered(r, "in_a"));
+	/* and it keeps watching the new one */
+	t_write_v2(b, "later", 1700000000.5, HOST1, 2);
+	collect(r, &c);
+	assert_true(plg_is_registered(r, "later"));
+	plg_registry_free(r);
+	t_rmrf(base);
+	free(base);
+}
+
 /* A file present before the registry starts is found by the first scan. */
 static void test_discovery_existing(void **state)
 {
@@ -572,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_discovery_inotify),
 	    cmocka_unit_test(test_discovery_scan),
 	    cmocka_unit_test(test_discovery_existing),
+	    cmocka_unit_test(test_dir_repointed),
 	    cmocka_unit_test(test_rename_grow_inotify),
 	    cmocka_unit_test(test_rename_grow_scan),
 	    cmocka_unit_test(test_refusals),
