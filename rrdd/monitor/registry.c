@@ -115,55 +115,25 @@ static void entry_drop_live(struct mon_rrd *e)
 	for (uint32_t i = 0; i < e->nlive; i++)
 		live_free(&e->live[i]);
 	free(e->live);
-	free(e->slot);
+	nidx_free(&e->live_names);
 	e->epoch++;
 	e->live = NULL;
-	e->slot = NULL;
-	e->nlive = e->cap_live = e->nslot = e->hint = 0;
+	e->nlive = e->cap_live = e->hint = 0;
 }
 
-/* ---- the RRD's DS names, indexed ---- */
-
-static void rslot_insert(struct mon_rrd *e, uint32_t i)
+static const char *live_name(const void *ctx, uint32_t i)
 {
-	uint32_t mask = e->nrslot - 1;
-	uint32_t h = str_hash(e->rrd->ds[i].name) & mask;
-	while (e->rslot[h])
-		h = (h + 1) & mask;
-	e->rslot[h] = i + 1;
+	return ((const struct mon_rrd *)ctx)->live[i].d.name;
 }
 
-/* Make room for the RRD's nds names (rebuilding when it grows, or when
- * rebuild). */
-static void rslot_fit(struct mon_rrd *e, bool rebuild)
+static const char *ds_name(const void *ctx, uint32_t i)
 {
-	uint32_t nds = e->rrd ? e->rrd->nds : 0;
-	if (!rebuild && e->nrslot >= 2 * nds)
-		return;
-	uint32_t n = e->nrslot && e->nrslot >= 2 * nds ? e->nrslot : 32;
-	while (n < 2 * nds)
-		n *= 2;
-	if (n != e->nrslot) {
-		free(e->rslot);
-		e->rslot = xmalloc(sizeof(*e->rslot) * n);
-		e->nrslot = n;
-	}
-	memset(e->rslot, 0, sizeof(*e->rslot) * n);
-	for (uint32_t i = 0; i < nds; i++)
-		rslot_insert(e, i);
+	return ((const struct mon_rrd *)ctx)->rrd->ds[i].name;
 }
 
 int reg_rrd_find(const struct mon_rrd *e, const char *name)
 {
-	if (!e->rrd || !e->nrslot)
-		return -1;
-	uint32_t mask = e->nrslot - 1;
-	for (uint32_t h = str_hash(name) & mask; e->rslot[h]; h = (h + 1) & mask) {
-		uint32_t i = e->rslot[h] - 1;
-		if (i < e->rrd->nds && strcmp(e->rrd->ds[i].name, name) == 0)
-			return (int)i;
-	}
-	return -1;
+	return e->rrd ? nidx_find(&e->ds_names, name, e->rrd->nds, ds_name, e) : -1;
 }
 
 static void entry_free(struct mon_rrd *e)
@@ -177,7 +147,7 @@ static void entry_free(struct mon_rrd *e)
 	free(e->seen);
 	free(e->latest);
 	free(e->key_off);
-	free(e->rslot);
+	nidx_free(&e->ds_names);
 	buf_free(&e->keys);
 	free(e);
 }
@@ -244,30 +214,14 @@ static struct mon_rrd *reg_unlink(struct mon_registry *reg, enum mon_owner_kind 
 
 /* ---- live descriptors ---- */
 
-static void slot_insert(struct mon_rrd *e, uint32_t idx)
-{
-	uint32_t mask = e->nslot - 1;
-	uint32_t h = str_hash(e->live[idx].d.name) & mask;
-	while (e->slot[h])
-		h = (h + 1) & mask;
-	e->slot[h] = idx + 1;
-}
-
 int reg_live_find(struct mon_rrd *e, const char *name)
 {
 	if (e->hint < e->nlive && strcmp(e->live[e->hint].d.name, name) == 0)
 		return (int)e->hint++;
-	if (!e->nslot)
-		return -1;
-	uint32_t mask = e->nslot - 1;
-	for (uint32_t h = str_hash(name) & mask; e->slot[h]; h = (h + 1) & mask) {
-		uint32_t idx = e->slot[h] - 1;
-		if (strcmp(e->live[idx].d.name, name) == 0) {
-			e->hint = idx + 1;
-			return (int)idx;
-		}
-	}
-	return -1;
+	int idx = nidx_find(&e->live_names, name, e->nlive, live_name, e);
+	if (idx >= 0)
+		e->hint = (uint32_t)idx + 1;
+	return idx;
 }
 
 int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
@@ -285,18 +239,7 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 	l->d.description = intern_get(d->description);
 	l->d.units = intern_get(d->units);
 	l->rrd_idx = reg_rrd_find(e, l->d.name);
-	if (e->nslot < 2 * e->nlive) {
-		uint32_t n = e->nslot ? e->nslot : 32;
-		while (n < 2 * e->nlive)
-			n *= 2;
-		free(e->slot);
-		e->slot = xcalloc(n, sizeof(*e->slot));
-		e->nslot = n;
-		for (uint32_t i = 0; i < e->nlive; i++)
-			slot_insert(e, i);
-	} else {
-		slot_insert(e, idx);
-	}
+	nidx_append(&e->live_names, e->nlive, live_name, e);
 	e->hint = idx + 1;
 	return (int)idx;
 }
@@ -345,7 +288,7 @@ static void index_ds(struct mon_rrd *e, uint32_t i)
 void reg_reindex(struct mon_rrd *e)
 {
 	e->epoch++;
-	rslot_fit(e, true);
+	nidx_rebuild(&e->ds_names, e->rrd ? e->rrd->nds : 0, ds_name, e);
 	for (uint32_t i = 0; i < e->nlive; i++)
 		e->live[i].rrd_idx = reg_rrd_find(e, e->live[i].d.name);
 	uint32_t nds = e->rrd ? e->rrd->nds : 0;
@@ -367,9 +310,7 @@ int reg_record_live(struct mon_rrd *e, int li, double t)
 		return idx;
 	e->epoch++;
 	e->live[li].rrd_idx = idx;
-	rslot_fit(e, false);
-	if (e->nrslot >= 2 * e->rrd->nds && reg_rrd_find(e, def.name) != idx)
-		rslot_insert(e, (uint32_t)idx); /* not placed by a rebuild above */
+	nidx_append(&e->ds_names, e->rrd->nds, ds_name, e);
 	fit_per_ds(e, e->rrd->nds);
 	e->seen[idx] = 0;
 	index_ds(e, (uint32_t)idx);

@@ -13,6 +13,7 @@
 #include "monitor/change.h"
 #include "monitor/registry.h"
 #include "util/buf.h"
+#include "util/nameidx.h"
 
 /* A live DS descriptor of one RRD (its strings interned, util/intern.h:
  * one reference each). */
@@ -44,13 +45,11 @@ struct mon_rrd {
 	struct rrdb *rrd;       /* NULL until the first chunk creates it */
 	uint32_t nlive, cap_live;
 	struct mon_live *live;
-	uint32_t *slot;  /* open-addressing name -> live index + 1 */
-	uint32_t nslot;  /* power of two, >= 2 * nlive, or 0 */
-	uint32_t *rslot; /* open-addressing RRD DS name -> RRD index + 1 */
-	uint32_t nrslot; /* power of two, >= 2 * nds, or 0 */
-	uint32_t hint;   /* live index expected for the next sample */
-	uint64_t *seen;  /* per RRD DS: the cycle it was last reported in */
-	double *latest;  /* per RRD DS: rrdb_query_latest, refreshed on update */
+	struct name_index live_names; /* name -> live index */
+	struct name_index ds_names;   /* name -> the RRD's DS index */
+	uint32_t hint;                /* live index expected for the next sample */
+	uint64_t *seen;               /* per RRD DS: the cycle it was last reported in */
+	double *latest;               /* per RRD DS: rrdb_query_latest, refreshed on update */
 	uint32_t cap_seen;
 	struct buf keys;   /* per RRD DS: its name as a JSON key, '"n": ' */
 	uint32_t *key_off; /* nds + 1 offsets into keys */

@@ -22,6 +22,7 @@
 #include "store/fileops.h"
 #include "store/xml_parse.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/xalloc.h"
 
 bool store_archive_key_ok(const char *s)
@@ -201,42 +202,6 @@ int store_parse_rrd_bytes(const void *data, size_t n, struct rrdb **out, char *e
 	return rc;
 }
 
-/* Read a whole regular file of at most max bytes into b.  Opened without
- * blocking (a FIFO or device named by a client never stalls the caller)
- * and refused unless regular.  0 or -errno (-E2BIG, -EINVAL: not a regular
- * file). */
-static int read_file(const char *path, size_t max, struct buf *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	int rc = 0;
-	for (;;) {
-		char *p = buf_reserve(b, 1 << 16);
-		ssize_t n = read(fd, p, 1 << 16);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		buf_commit(b, (size_t)n);
-		if (b->len > max) {
-			rc = -E2BIG;
-			break;
-		}
-	}
-	close(fd);
-	return rc;
-}
-
 int store_read_rrd_file(const char *path, struct rrdb **out, struct buf *bytes, char *err,
                         size_t errlen)
 {
@@ -244,7 +209,7 @@ int store_read_rrd_file(const char *path, struct rrdb **out, struct buf *bytes, 
 	if (errlen)
 		err[0] = 0;
 	buf_reset(bytes);
-	int rc = read_file(path, XMLP_DEFAULT_MAX_BYTES, bytes);
+	int rc = fs_read_file(path, XMLP_DEFAULT_MAX_BYTES, bytes);
 	if (rc) {
 		snprintf(err, errlen, "%s",
 		         rc == -E2BIG    ? "larger than an archive can be"

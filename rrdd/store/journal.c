@@ -18,6 +18,7 @@
 
 #include "store/binio.h"
 #include "store/fileops.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -188,44 +189,6 @@ int store_jnl_prune(const char *dir, uint64_t segno)
 	return deleted;
 }
 
-static int read_file(const char *path, unsigned char **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	size_t cap = (size_t)st.st_size, len = 0;
-	unsigned char *p = xmalloc(cap + 1);
-	for (;;) {
-		if (len == cap) {
-			cap = cap * 2 + 4096;
-			p = xrealloc(p, cap + 1);
-		}
-		ssize_t r = read(fd, p + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = -errno;
-			close(fd);
-			free(p);
-			return e;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	*out = p;
-	*n = len;
-	return 0;
-}
-
 static void move_aside(const char *path, const char *why, struct store_jnl_scan *s)
 {
 	char aside[1200];
@@ -275,10 +238,12 @@ int store_jnl_replay(const char *dir, uint64_t from_segno, uint64_t after_seq, s
 			continue;
 		}
 		expect_seg++;
-		unsigned char *p;
-		size_t len;
-		int rc = read_file(path, &p, &len);
+		struct buf seg_bytes = BUF_INIT;
+		int rc = fs_read_file(path, SIZE_MAX, &seg_bytes);
+		unsigned char *p = (unsigned char *)seg_bytes.p; /* owned: freed below */
+		size_t len = seg_bytes.len;
 		if (rc) {
+			free(p);
 			log_err("journal %s: cannot read: %s", path, strerror(-rc));
 			move_aside(path, "unreadable", out);
 			stop = true;

@@ -2,9 +2,14 @@
 #include "util/fsutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "util/buf.h"
 
 int fs_mkdirs(const char *path, mode_t leaf_mode)
 {
@@ -26,4 +31,39 @@ int fs_mkdirs(const char *path, mode_t leaf_mode)
 	if (stat(path, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int fs_read_file(const char *path, size_t max, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	size_t chunk =
+	    st.st_size > 0 && (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : 1 << 16;
+	int rc = 0;
+	for (;;) {
+		char *p = buf_reserve(b, chunk);
+		ssize_t n = read(fd, p, chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		buf_commit(b, (size_t)n);
+		if (b->len > max) {
+			rc = -E2BIG;
+			break;
+		}
+		chunk = 1 << 16;
+	}
+	close(fd);
+	return rc;
 }

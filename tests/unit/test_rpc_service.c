@@ -140,7 +140,6 @@ static void listing(const char *dir, char *out, size_t len)
 static struct rpc_value params_for(const struct rpc_method *m, const char *dir)
 {
 	struct rpc_value arr = rpc_array(), st = rpc_struct();
-	bool named = false;
 	for (int i = 0; i < m->nparams; i++) {
 		const struct rpc_param_spec *p = &m->params[i];
 		struct rpc_value v;
@@ -182,9 +181,7 @@ static struct rpc_value params_for(const struct rpc_method *m, const char *dir)
 			continue;
 		}
 		rpc_struct_add(&st, p->name, v);
-		named = true;
 	}
-	(void)named;
 	rpc_array_push(&arr, st);
 	for (int i = 0; i < m->nparams; i++)
 		if (m->params[i].type == RPC_P_UNIT)
