@@ -46,17 +46,17 @@ struct mon_rrd {
 	uint32_t nlive, cap_live;
 	struct mon_live *live;
 	struct name_index live_names; /* name -> live index */
-	struct name_index ds_names;   /* name -> the RRD's DS index */
-	uint32_t hint;                /* live index expected for the next sample */
 	uint64_t *seen;               /* per RRD DS: the cycle it was last reported in */
 	double *latest;               /* per RRD DS: rrdb_query_latest, refreshed on update */
 	uint32_t cap_seen;
+	uint32_t hint;     /* live index expected for the next sample */
 	struct buf keys;   /* per RRD DS: its name as a JSON key, '"n": ' */
 	uint32_t *key_off; /* nds + 1 offsets into keys */
 	uint32_t cap_key_off;
 	uint64_t epoch; /* bumped whenever live or the RRD's DS list changes */
 	uint32_t nfast, fast_next;
 	struct mon_fast fast[MON_FAST_MAX];
+	struct name_index ds_names; /* name -> the RRD's DS index (when DSs come and go) */
 };
 
 struct mon_table {
