@@ -186,6 +186,23 @@ int put_feed(struct put_session *s, const void *data, size_t n, struct http_resp
 void put_finish(struct put_session *s, struct http_resp *resp);
 void put_abort(struct put_session *s);
 
+/* The HTTP workers (workers.c): threads that run jobs handed over by the
+ * event threads, in submission order. */
+struct http_job {
+	void (*run)(struct http_job *j); /* may free the job */
+	struct http_job *next;           /* the queue's */
+};
+struct http_workers;
+/* nthreads threads (at least one); name is for log lines. */
+struct http_workers *http_workers_new(unsigned nthreads, const char *name);
+/* Queue j for a worker: true, or false once the workers are closed (the
+ * caller then runs it itself). */
+bool http_workers_submit(struct http_workers *w, struct http_job *j);
+/* Refuse new jobs, run every queued one, join the threads. */
+void http_workers_close(struct http_workers *w);
+/* Close and free (NULL is a no-op). */
+void http_workers_free(struct http_workers *w);
+
 /* Forwarded-socket listener (forwarded.c). */
 struct fwd_server;
 int fwd_start(struct http_ctx *c, const char *path, unsigned max_conns, unsigned timeout_s,

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,10 @@ struct http_server {
 	size_t ncreds;
 	unsigned tcp_port;
 	char *tls_key, *tls_cert;
+	/* answers off the event threads: reads (renders) and everything else
+	 * (RPC calls, PUT installs, graphs, archives), so a slow call never
+	 * delays a read */
+	struct http_workers *reads, *calls;
 };
 
 /* ---- per-connection state ---- */
@@ -73,6 +78,14 @@ struct conn {
 	bool answered;
 	struct put_session *put;
 	struct http_resp *failed; /* a refusal to send once the body is consumed */
+	/* the answer a worker produces while the connection is suspended */
+	struct http_job job;
+	struct http_server *srv;
+	struct MHD_Connection *mc;
+	struct http_req req;
+	struct http_resp resp;
+	bool ready;   /* resp is set: send it on the next call */
+	bool discard; /* a body the endpoint does not read */
 };
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -369,6 +382,46 @@ static void fill_req(struct http_req *req, struct conn *c, struct MHD_Connection
 	req->body_len = c->body.len;
 }
 
+/* A worker's job: answer the request, then let the event thread send it. */
+static void conn_job(struct http_job *j)
+{
+	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
+	struct http_server *s = c->srv;
+	if (c->put) {
+		put_finish(c->put, &c->resp);
+		c->put = NULL;
+	} else {
+		http_dispatch(&s->ctx, c->route, &c->req, &c->resp);
+	}
+	if (c->resp.status >= 400)
+		atomic_fetch_add(&s->ctx.errors, 1);
+	c->ready = true;
+	MHD_resume_connection(c->mc); /* c belongs to the event thread again */
+}
+
+static bool is_read(enum http_route r)
+{
+	return r == R_UPDATES || r == R_HOST_RRD || r == R_VM_RRD || r == R_SR_RRD ||
+	       r == R_METRICS;
+}
+
+/* The whole request is here: suspend the connection and hand the answer to
+ * a worker (or, once the workers are closed, answer here and resume). */
+static enum MHD_Result hand_over(struct http_server *s, struct conn *c, struct MHD_Connection *conn,
+                                 const char *url)
+{
+	c->answered = true;
+	c->srv = s;
+	c->mc = conn;
+	fill_req(&c->req, c, conn, url);
+	http_resp_init(&c->resp);
+	c->job.run = conn_job;
+	MHD_suspend_connection(conn);
+	if (!http_workers_submit(is_read(c->route) ? s->reads : s->calls, &c->job))
+		conn_job(&c->job);
+	return MHD_YES;
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -418,17 +471,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
 			/* a body nobody wants: answer once it is consumed */
-			struct http_req req;
-			fill_req(&req, c, conn, url);
-			c->failed = xmalloc(sizeof(*c->failed));
-			http_resp_init(c->failed);
-			http_dispatch(&s->ctx, c->route, &req, c->failed);
+			c->discard = true;
 			return MHD_YES;
 		}
 		/* No body: answer on the next call.  MHD closes the connection
 		 * after a response queued on the first call, so answering now
 		 * would cost every client a new connection per request. */
 		return MHD_YES;
+	}
+	if (c->ready) {
+		c->ready = false;
+		enum MHD_Result ret = send_resp(conn, &c->resp);
+		http_resp_free(&c->resp);
+		return ret;
 	}
 	if (c->answered) {
 		*upload_size = 0; /* discard the rest of a refused body */
@@ -463,6 +518,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			http_resp_free(&r);
 			return MHD_YES;
 		}
+		if (c->discard)
+			return MHD_YES;
 		if (c->body.len + n > s->ctx.max_rpc_bytes) {
 			c->failed = xmalloc(sizeof(*c->failed));
 			http_resp_init(c->failed);
@@ -473,23 +530,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		buf_add(&c->body, upload, n);
 		return MHD_YES;
 	}
-	/* the whole request is here */
-	c->answered = true;
-	struct http_resp r;
-	http_resp_init(&r);
-	if (c->put) {
-		put_finish(c->put, &r);
-		c->put = NULL;
-	} else {
-		struct http_req req;
-		fill_req(&req, c, conn, url);
-		http_dispatch(&s->ctx, c->route, &req, &r);
-	}
-	if (r.status >= 400)
-		atomic_fetch_add(&s->ctx.errors, 1);
-	enum MHD_Result ret = send_resp(conn, &r);
-	http_resp_free(&r);
-	return ret;
+	return hand_over(s, c, conn, url);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -506,6 +547,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_resp_free(c->failed);
 		free(c->failed);
 	}
+	if (c->ready)
+		http_resp_free(&c->resp);
 	free(c->q.v);
 	buf_free(&c->body);
 	free(c);
@@ -546,7 +589,8 @@ static int start_mhd(struct listener *l, const struct http_config *cfg, bool tls
                      size_t errlen)
 {
 	struct http_server *s = l->srv;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	if (tls)
 		flags |= MHD_USE_TLS;
 	unsigned threads = cfg->threads ? cfg->threads : 4;
@@ -593,6 +637,8 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	                                    .next_tick_ctx = cfg->next_tick_ctx};
 	s->ctx.rpc = rpc_service_new(&rc_cfg, &s->ctx.be);
 	s->ctx.ucache = ucache_new(UCACHE_ENTRIES, UCACHE_BYTES, UCACHE_RENDERS);
+	s->reads = http_workers_new(cfg->threads ? cfg->threads : 4, "read");
+	s->calls = http_workers_new(cfg->threads ? cfg->threads : 4, "call");
 	s->unix_l.fd = s->tcp_l.fd = -1;
 	s->unix_l.srv = s->tcp_l.srv = s;
 	s->unix_l.name = "unix";
@@ -690,6 +736,11 @@ void http_stop(struct http_server *s)
 	if (!s)
 		return;
 	fwd_stop(s->fwd);
+	/* answer every handed-over request first: MHD cannot stop with a
+	 * connection suspended (later requests are answered on the event
+	 * threads) */
+	http_workers_close(s->reads);
+	http_workers_close(s->calls);
 	stop_listener(&s->tcp_l);
 	stop_listener(&s->unix_l);
 	if (s->ctx.ucache) {
@@ -706,6 +757,8 @@ void http_stop(struct http_server *s)
 		unlink(s->socket_path);
 		free(s->socket_path);
 	}
+	http_workers_free(s->reads);
+	http_workers_free(s->calls);
 	rpc_service_free(s->ctx.rpc);
 	ucache_free(s->ctx.ucache);
 	for (size_t i = 0; i < s->ncreds; i++)
