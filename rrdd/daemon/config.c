@@ -31,6 +31,9 @@ void cfg_defaults(struct rrdd_config *c)
 	c->max_connections = 256;
 	c->http_threads = 4;
 	c->http_timeout = 30;
+	c->http_header_timeout = 10;
+	c->http_body_timeout = 60;
+	c->max_per_address = 64;
 	c->max_put_bytes = 256u << 20;
 	c->journal_fsync_interval = 5;
 	c->checkpoint_interval = 3600;
@@ -88,6 +91,20 @@ static int parse_bool(const char *s, bool *out)
 			return *out = false, 0;
 	}
 	return -EINVAL;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* A count or a number of seconds in [1, max]. */
+static int parse_positive(const char *s, uint64_t max, uint32_t *out)
+{
+	uint64_t u;
+	int rc = parse_u64(s, max, &u);
+	if (!rc && u == 0)
+		rc = -EINVAL;
+	if (!rc)
+		*out = (uint32_t)u;
+	return rc;
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -251,6 +268,12 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 			rc = -EINVAL;
 		if (!rc)
 			c->http_timeout = (uint32_t)u;
+	} else if (!strcmp(key, "http-header-timeout")) {
+		rc = parse_positive(v, 86400, &c->http_header_timeout);
+	} else if (!strcmp(key, "http-body-timeout")) {
+		rc = parse_positive(v, 86400, &c->http_body_timeout);
+	} else if (!strcmp(key, "max-connections-per-address")) {
+		rc = parse_positive(v, 100000, &c->max_per_address);
 	} else if (!strcmp(key, "max-put-bytes")) {
 		rc = parse_u64(v, 1ull << 34, &u);
 		if (!rc && u < 4096)
@@ -397,6 +420,9 @@ static const struct option long_opts[] = {
     {"max-connections", required_argument, 0, 0},
     {"http-threads", required_argument, 0, 0},
     {"http-timeout", required_argument, 0, 0},
+    {"http-header-timeout", required_argument, 0, 0},
+    {"http-body-timeout", required_argument, 0, 0},
+    {"max-connections-per-address", required_argument, 0, 0},
     {"max-put-bytes", required_argument, 0, 0},
     {0, 0, 0, 0},
 };
@@ -528,6 +554,9 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "max-connections = %u\n", c->max_connections);
 	fprintf(f, "http-threads = %u\n", c->http_threads);
 	fprintf(f, "http-timeout = %u\n", c->http_timeout);
+	fprintf(f, "http-header-timeout = %u\n", c->http_header_timeout);
+	fprintf(f, "http-body-timeout = %u\n", c->http_body_timeout);
+	fprintf(f, "max-connections-per-address = %u\n", c->max_per_address);
 	fprintf(f, "max-put-bytes = %llu\n", (unsigned long long)c->max_put_bytes);
 	fprintf(f, "journal-fsync-interval = %.15gs\n", c->journal_fsync_interval);
 	fprintf(f, "checkpoint-interval = %.15gs\n", c->checkpoint_interval);
@@ -577,6 +606,10 @@ void cfg_usage(FILE *f)
 	    "  --max-connections N     per listener (default 256)\n"
 	    "  --http-threads N        HTTP worker threads (default 4)\n"
 	    "  --http-timeout SECONDS  idle connection timeout (default 30)\n"
+	    "  --http-header-timeout SECONDS  a request's headers must arrive within this\n"
+	    "                          (default 10; after an answer: idle timeout + this)\n"
+	    "  --http-body-timeout SECONDS  and its body within this after them (default 60)\n"
+	    "  --max-connections-per-address N  TCP connections from one address (default 64)\n"
 	    "  --max-put-bytes N       largest PUT /rrd body (default 268435456)\n"
 	    "  --journal-fsync-interval DURATION  fsync the journal this often (default 5s,\n"
 	    "                          every cycle; 0: every record); a power loss loses at\n"

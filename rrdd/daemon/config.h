@@ -48,8 +48,10 @@ struct rrdd_config {
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	uint32_t max_connections; /* per listener */
 	uint32_t http_threads;
-	uint32_t http_timeout;  /* idle seconds */
-	uint64_t max_put_bytes; /* PUT /rrd body cap */
+	uint32_t http_timeout;                           /* idle seconds */
+	uint32_t http_header_timeout, http_body_timeout; /* seconds to receive them */
+	uint32_t max_per_address;                        /* TCP connections per client address */
+	uint64_t max_put_bytes;                          /* PUT /rrd body cap */
 	/* durability (store/durable.h) */
 	double journal_fsync_interval; /* seconds between journal fsyncs, 0 = every record */
 	double checkpoint_interval;    /* seconds between checkpoints, 0 = start/stop only */

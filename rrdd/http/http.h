@@ -36,6 +36,9 @@ struct http_config {
 	const char *tls_cert, *tls_key; /* PEM files: HTTPS on the TCP listener */
 	unsigned max_connections;       /* per listener; 0 = 256 */
 	unsigned timeout_s;             /* idle connection timeout; 0 = 30 */
+	unsigned header_timeout_s;      /* request headers complete within; 0 = 10 */
+	unsigned body_timeout_s;        /* request body complete within; 0 = 60 */
+	unsigned max_per_address;       /* TCP connections per client address; 0 = 64 */
 	size_t max_put_bytes;           /* PUT /rrd body cap; 0 = 256 MiB */
 	size_t max_rpc_bytes;           /* RPC body cap; 0 = 1 MiB */
 	unsigned threads;               /* MHD worker threads; 0 = 4 */

@@ -203,6 +203,35 @@ void http_workers_close(struct http_workers *w);
 /* Close and free (NULL is a no-op). */
 void http_workers_free(struct http_workers *w);
 
+/* The connection guard of a listener (connguard.c): time limits on
+ * receiving a request, and free slots under pressure. */
+enum gd_phase {
+	GD_WAITING, /* no request yet, or idle after an answer */
+	GD_BODY,    /* headers received, body arriving */
+	GD_BUSY,    /* being answered or sent: not the guard's */
+};
+struct gd_stats {
+	uint64_t header_late; /* closed: no complete request headers in time */
+	uint64_t body_late;   /* closed: body not complete in time */
+	uint64_t evicted;     /* closed waiting, to free slots under pressure */
+	unsigned live;        /* connections now */
+};
+struct conn_guard;
+struct gd_conn;
+/* A guard for a listener of max_conns connections with its sweeping
+ * thread; name is for log lines (borrowed). */
+struct conn_guard *gd_new(const char *name, unsigned max_conns, unsigned header_s, unsigned body_s,
+                          unsigned idle_s);
+/* Stop the thread and free every entry (the listener is stopped first). */
+void gd_free(struct conn_guard *g);
+/* A connection accepted on socket fd: its entry, in GD_WAITING. */
+struct gd_conn *gd_open(struct conn_guard *g, int fd);
+/* The connection entered phase (its deadline starts now); NULL is a no-op. */
+void gd_phase(struct conn_guard *g, struct gd_conn *e, enum gd_phase phase);
+/* The connection is closed (before its socket is): forget it.  NULL ok. */
+void gd_close(struct conn_guard *g, struct gd_conn *e);
+void gd_stats(struct conn_guard *g, struct gd_stats *out);
+
 /* Forwarded-socket listener (forwarded.c). */
 struct fwd_server;
 int fwd_start(struct http_ctx *c, const char *path, unsigned max_conns, unsigned timeout_s,

@@ -46,6 +46,7 @@ struct listener {
 	int fd;
 	bool need_auth;
 	const char *name;
+	struct conn_guard *guard;
 };
 
 struct http_server {
@@ -84,8 +85,9 @@ struct conn {
 	struct MHD_Connection *mc;
 	struct http_req req;
 	struct http_resp resp;
-	bool ready;   /* resp is set: send it on the next call */
-	bool discard; /* a body the endpoint does not read */
+	struct gd_conn *ge; /* the guard's entry */
+	bool ready;         /* resp is set: send it on the next call */
+	bool discard;       /* a body the endpoint does not read */
 };
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -407,10 +409,11 @@ static bool is_read(enum http_route r)
 
 /* The whole request is here: suspend the connection and hand the answer to
  * a worker (or, once the workers are closed, answer here and resume). */
-static enum MHD_Result hand_over(struct http_server *s, struct conn *c, struct MHD_Connection *conn,
-                                 const char *url)
+static enum MHD_Result hand_over(struct listener *l, struct http_server *s, struct conn *c,
+                                 struct MHD_Connection *conn, const char *url)
 {
 	c->answered = true;
+	gd_phase(l->guard, c->ge, GD_BUSY);
 	c->srv = s;
 	c->mc = conn;
 	fill_req(&c->req, c, conn, url);
@@ -435,6 +438,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		*con_cls = c;
 		c->m = method_of(method);
 		c->route = http_route(c->m, url);
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		c->ge = ci ? ci->socket_context : NULL;
+		gd_phase(l->guard, c->ge, GD_BODY); /* the headers are here */
 		atomic_fetch_add(&s->ctx.requests, 1);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c->q);
 		if (l->need_auth && !authorized(s, conn)) {
@@ -462,6 +469,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 			if (cl && strtoull(cl, NULL, 10) > s->ctx.max_rpc_bytes) {
 				c->answered = true;
+				gd_phase(l->guard, c->ge, GD_BUSY);
 				return send_error(conn, 413, "request body too large");
 			}
 			return MHD_YES;
@@ -496,6 +504,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			return MHD_YES;
 		}
 		c->answered = true;
+		gd_phase(l->guard, c->ge, GD_BUSY);
 		enum MHD_Result ret = send_resp(conn, c->failed);
 		http_resp_free(c->failed);
 		free(c->failed);
@@ -530,18 +539,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		buf_add(&c->body, upload, n);
 		return MHD_YES;
 	}
-	return hand_over(s, c, conn, url);
+	return hand_over(l, s, c, conn, url);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
 	(void)conn;
-	(void)toe;
+	struct listener *l = cls;
 	struct conn *c = *con_cls;
 	if (!c)
 		return;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		gd_phase(l->guard, c->ge, GD_WAITING); /* kept alive for the next request */
 	put_abort(c->put);
 	if (c->failed) {
 		http_resp_free(c->failed);
@@ -553,6 +563,21 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	buf_free(&c->body);
 	free(c);
 	*con_cls = NULL;
+}
+
+/* Connections accepted and closed: the guard's entries. */
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+	struct listener *l = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? gd_open(l->guard, ci->connect_fd) : NULL;
+	} else {
+		gd_close(l->guard, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -596,6 +621,9 @@ static int start_mhd(struct listener *l, const struct http_config *cfg, bool tls
 	unsigned threads = cfg->threads ? cfg->threads : 4;
 	unsigned maxc = cfg->max_connections ? cfg->max_connections : 256;
 	unsigned timeout = cfg->timeout_s ? cfg->timeout_s : 30;
+	unsigned per_addr = cfg->max_per_address ? cfg->max_per_address : 64;
+	l->guard = gd_new(l->name, maxc, cfg->header_timeout_s ? cfg->header_timeout_s : 10,
+	                  cfg->body_timeout_s ? cfg->body_timeout_s : 60, timeout);
 	struct MHD_OptionItem ops[] = {
 	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, l},
 	    {MHD_OPTION_LISTEN_SOCKET, l->fd, NULL},
@@ -603,7 +631,10 @@ static int start_mhd(struct listener *l, const struct http_config *cfg, bool tls
 	    {MHD_OPTION_CONNECTION_LIMIT, maxc, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL},
 	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
-	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, l},
+	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_conn, l},
+	    /* per client address (TCP; Unix clients have none) */
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, l == &s->tcp_l ? per_addr : 0, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key},
 	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert},
 	    {MHD_OPTION_END, 0, NULL},
@@ -729,6 +760,8 @@ static void stop_listener(struct listener *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+	gd_free(l->guard);
+	l->guard = NULL;
 }
 
 void http_stop(struct http_server *s)
