@@ -6,6 +6,7 @@
  * the log.  Stays in the foreground (systemd Type=notify).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +96,10 @@ int main(int argc, char **argv)
 	struct rrdd_config cfg;
 	enum cfg_action action;
 	char err[1024];
+	/* Large blocks (rendered bodies, RRD copies, plugin pages) straight from
+	 * and back to the system: a fixed threshold, not glibc's adaptive one,
+	 * which keeps freed big blocks in the heap after a burst of clients. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	if (cfg_parse_args(&cfg, argc, argv, &action, err, sizeof(err))) {
 		fprintf(stderr, "rrdd: %s\n", err);
 		cfg_usage(stderr);

@@ -29,10 +29,18 @@
 
 /* ---- blobs ---- */
 
+static atomic_size_t live_bytes;
+
+size_t http_blob_live_bytes(void)
+{
+	return atomic_load_explicit(&live_bytes, memory_order_relaxed);
+}
+
 struct http_blob *http_blob_take(struct buf *b)
 {
 	struct http_blob *o = xmalloc(sizeof(*o));
 	atomic_init(&o->ref, 1);
+	atomic_fetch_add_explicit(&live_bytes, b->len, memory_order_relaxed);
 	o->len = b->len;
 	o->p = b->p;
 	*b = BUF_INIT;
@@ -48,6 +56,7 @@ struct http_blob *http_blob_ref(struct http_blob *b)
 void http_blob_unref(struct http_blob *b)
 {
 	if (b && atomic_fetch_sub_explicit(&b->ref, 1, memory_order_acq_rel) == 1) {
+		atomic_fetch_sub_explicit(&live_bytes, b->len, memory_order_relaxed);
 		free(b->p);
 		free(b);
 	}

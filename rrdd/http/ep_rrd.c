@@ -5,8 +5,15 @@
  * XML (internal=false) or JSON by Accept negotiation, sent as xcp-rrdd does:
  * HTTP/1.0, Connection: close, no Content-Length, CORS.  A missing RRD is
  * 404 with a one-line reason (xcp-rrdd: 500 for /host_rrd and /sr_rrd).
+ *
+ * An in-memory RRD's text is rendered once per registry generation and
+ * shared (the rendered-bodies cache): any number of clients reading it,
+ * however slowly, hold one copy, not one each.  The bytes of shared bodies
+ * still being sent are bounded (EP_RRD_MAX_LIVE): beyond it a new render
+ * is refused with 503 until readers finish or time out.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +23,10 @@
 #include "monitor/registry.h"
 #include "store/archive.h"
 #include "util/xalloc.h"
+
+/* Bytes of rendered bodies alive (being sent or cached) beyond which no new
+ * full RRD is rendered: a 4096-VM host's RRD text is about 100 MB. */
+#define EP_RRD_MAX_LIVE ((size_t)1 << 30)
 
 /* The body, one RRA at a time while the client reads (a host RRD's text
  * runs to tens of MB; only one RRA's is held). */
@@ -45,20 +56,79 @@ static void rrd_gen_free(struct http_gen *g)
 	free(rg);
 }
 
+static void ok_headers(struct http_resp *resp, bool json)
+{
+	resp->status = 200;
+	resp->ctype = json ? "application/json" : "text/xml";
+	resp->cors = true;
+	resp->no_cache = true;
+	resp->framing = HF_CLOSE;
+}
+
+/* The text of an in-memory RRD at the current generation, rendered once
+ * and shared.  False with resp set when it cannot be served. */
+static bool shared_rrd(struct http_ctx *c, enum mon_owner_kind kind, const char *uuid,
+                       const char *what, bool json, struct http_resp *resp)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "\x01rrd %d %s %d", (int)kind, uuid ? uuid : "", (int)json);
+	struct http_blob *b = NULL;
+	struct ucache_slot *slot = ucache_find(c->ucache, key, mon_generation(c->reg));
+	if (slot && (b = ucache_wait(c->ucache, slot)))
+		goto serve;
+	if (http_blob_live_bytes() > EP_RRD_MAX_LIVE) {
+		http_resp_error(resp, 503,
+		                "%s: too many large answers are being sent; try again later", what);
+		return false;
+	}
+	ucache_render_begin(c->ucache);
+	bool mine = false;
+	slot = ucache_claim(c->ucache, key, mon_generation(c->reg), &mine);
+	if (!mine) {
+		ucache_render_end(c->ucache);
+		if ((b = ucache_wait(c->ucache, slot)))
+			goto serve;
+		slot = NULL; /* the render found nothing: look for ourselves */
+		ucache_render_begin(c->ucache);
+	}
+	struct rrdb *rrd = mon_dup(c->reg, kind, uuid);
+	if (!rrd) {
+		if (slot)
+			ucache_publish(c->ucache, slot, NULL);
+		ucache_render_end(c->ucache);
+		if (kind == MON_HOST)
+			http_resp_error(resp, 404, "host_rrd: the host has no RRD yet");
+		else
+			http_resp_error(resp, 404, "%s: no RRD for %.64s", what, uuid);
+		return false;
+	}
+	struct buf out = BUF_INIT;
+	if (json)
+		exp_rrd_json(&out, rrd);
+	else
+		exp_rrd_xml(&out, rrd, 0);
+	rrdb_free(rrd);
+	b = http_blob_take(&out);
+	if (slot)
+		ucache_publish(c->ucache, slot, http_blob_ref(b));
+	ucache_render_end(c->ucache);
+serve:
+	ok_headers(resp, json);
+	resp->blob = b;
+	return true;
+}
+
 void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
             struct http_resp *resp)
 {
 	const char *uuid = http_q(req, "uuid");
 	struct rrdb *rrd = NULL;
-	const char *what = "host";
+	const char *what = "host_rrd";
+	bool json = http_prefers_json(req->accept, http_q_has(req, "json"));
 	switch (r) {
 	case R_HOST_RRD:
-		rrd = mon_dup(c->reg, MON_HOST, NULL);
-		if (!rrd) {
-			http_resp_error(resp, 404, "host_rrd: the host has no RRD yet");
-			return;
-		}
-		break;
+		shared_rrd(c, MON_HOST, NULL, what, json, resp);
+		return;
 	case R_VM_RRD:
 	case R_SR_RRD:
 		what = r == R_VM_RRD ? "vm_rrd" : "sr_rrd";
@@ -66,12 +136,12 @@ void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
 			http_resp_error(resp, 400, "%s: the uuid parameter is required", what);
 			return;
 		}
-		rrd = mon_dup(c->reg, r == R_VM_RRD ? MON_VM : MON_SR, uuid);
-		if (!rrd) {
+		if (strlen(uuid) > MON_UUID_LEN) {
 			http_resp_error(resp, 404, "%s: no RRD for %.64s", what, uuid);
 			return;
 		}
-		break;
+		shared_rrd(c, r == R_VM_RRD ? MON_VM : MON_SR, uuid, what, json, resp);
+		return;
 	case R_UNARCHIVE: {
 		if (!uuid || !*uuid) {
 			http_resp_error(resp, 400, "rrd_unarchive: the uuid parameter is required");
@@ -102,16 +172,11 @@ void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
 		http_resp_error(resp, 403, "forbidden");
 		return;
 	}
-	bool json = http_prefers_json(req->accept, http_q_has(req, "json"));
 	struct rrd_gen *g = xcalloc(1, sizeof(*g));
 	g->gen.next = rrd_gen_next;
 	g->gen.free = rrd_gen_free;
 	g->rrd = rrd; /* owned by the generator from here */
 	g->json = json;
+	ok_headers(resp, json);
 	resp->gen = &g->gen;
-	resp->status = 200;
-	resp->ctype = json ? "application/json" : "text/xml";
-	resp->cors = true;
-	resp->no_cache = true;
-	resp->framing = HF_CLOSE;
 }

@@ -93,7 +93,7 @@ static void write_resp(int fd, struct http_resp *r)
 		return;
 	}
 	if (r->blob) {
-		write_head(fd, r, true, r->blob->len);
+		write_head(fd, r, r->framing == HF_LENGTH, r->blob->len);
 		if (r->blob->len)
 			sock_send_all(fd, r->blob->p, r->blob->len);
 		return;

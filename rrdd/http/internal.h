@@ -61,6 +61,8 @@ struct http_blob *http_blob_take(struct buf *b);
 struct http_blob *http_blob_ref(struct http_blob *b);
 /* Drop one reference (NULL is a no-op). */
 void http_blob_unref(struct http_blob *b);
+/* Bytes of every blob alive now (cached or being sent). */
+size_t http_blob_live_bytes(void);
 
 struct http_resp {
 	int status;

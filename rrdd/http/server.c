@@ -171,6 +171,32 @@ static void once_free(struct http_gen *g)
 	free(o);
 }
 
+struct blob_reader {
+	struct http_blob *b;
+	size_t off;
+};
+
+static ssize_t blob_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct blob_reader *br = cls;
+	if (br->off == br->b->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = br->b->len - br->off;
+	if (n > max)
+		n = max;
+	memcpy(out, br->b->p + br->off, n);
+	br->off += n;
+	return (ssize_t)n;
+}
+
+static void blob_reader_free(void *cls)
+{
+	struct blob_reader *br = cls;
+	http_blob_unref(br->b);
+	free(br);
+}
+
 static void blob_done(void *cls)
 {
 	http_blob_unref(cls);
@@ -187,7 +213,16 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
 		r->body = BUF_INIT;
 		r->gen = &o->gen;
 	}
-	if (r->blob) {
+	if (r->blob && r->framing == HF_CLOSE) {
+		/* shared body without a length: read from it while the client reads */
+		struct blob_reader *br = xcalloc(1, sizeof(*br));
+		br->b = r->blob;
+		r->blob = NULL;
+		mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, blob_read, br,
+		                                       blob_reader_free);
+		if (mr)
+			MHD_set_response_options(mr, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
+	} else if (r->blob) {
 		/* shared body: MHD sends from it and drops our reference when done */
 		struct http_blob *b = r->blob;
 		r->blob = NULL;

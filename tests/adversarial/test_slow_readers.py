@@ -1,0 +1,81 @@
+"""Probe: clients that ask for a large answer and never read it hold a
+bounded amount of memory, and give it back when they go.
+
+The simulated host with 1024 domains (its host RRD is tens of MB of XML).
+200 clients on the Unix socket each ask for /host_rrd and never read, held
+for 20 s (four ticks, so the RRD changes under them); meanwhile another
+client gets rrd_updates.  Before, each held its own copy of the RRD and of
+its text: RSS grew by about 20 MB per client (4.27 GB for 200 in the
+report) and stayed.  Bounds: RSS grows by at most 8 copies of the text
+(one shared copy per generation being sent, at most one per tick for 20 s,
+and the renders in flight), the other client is answered within 10 s each
+time, no tick is skipped, and within 45 s of the readers going (their idle
+timeout is 30 s) RSS is back within 64 MiB of where it started."""
+import socket
+import time
+
+import hostile as A
+
+N = 200
+HOLD_S = 20
+
+
+def main():
+    d = A.Daemon(["--source", "sim", "--clock", "real", "--sim-domains", "1023"],
+                 name="rrdd-adv-readers-")
+    socks = []
+    try:
+        size = 0
+        for _ in range(300):
+            st, _, body, _ = d.get("/host_rrd")
+            if st == 200:
+                size = len(body)
+                break
+            time.sleep(0.1)
+        A.check(size > 1 << 20, "the host RRD text is large (%d bytes)" % size)
+        time.sleep(6)  # a tick with the RRD's copy and render done
+        base = A.rss_mb(d.p.pid)
+        peak = base
+        for _ in range(N):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(d.sock)
+            s.sendall(b"GET /host_rrd HTTP/1.0\r\n\r\n")
+            socks.append(s)
+        t0 = time.monotonic()
+        worst, fails = 0.0, []
+        while time.monotonic() - t0 < HOLD_S:
+            peak = max(peak, A.rss_mb(d.p.pid))
+            st, took = A.timed_get(d, "/rrd_updates?start=-10&host=true", timeout=20)
+            worst = max(worst, took)
+            if st != 200 or took > 10:
+                fails.append("%s in %.1f s" % (st, took))
+            time.sleep(0.5)
+        ceiling = base + 8 * size / 2**20
+        print("host RRD %.1f MB; RSS %.0f MB before, peak %.0f MB with %d readers (ceiling "
+              "%.0f MB); other client worst %.2f s" % (size / 1e6, base, peak, N, ceiling, worst))
+        A.check(peak <= ceiling, "RSS peak %.0f MB within %.0f MB" % (peak, ceiling))
+        A.check(not fails, "the other client is answered within 10 s: %s" % fails[:5])
+        for s in socks:
+            s.close()
+        socks = []
+        after = peak
+        for _ in range(90):
+            time.sleep(0.5)
+            after = A.rss_mb(d.p.pid)
+            if after <= base + 64:
+                break
+        print("RSS %.0f MB after the readers left" % after)
+        A.check(after <= base + 64, "memory given back: %.0f MB, started at %.0f MB"
+                % (after, base))
+        A.check(A.skipped_ticks(d) == 0, "no tick skipped")
+        A.check(d.alive(), "daemon alive")
+    finally:
+        for s in socks:
+            s.close()
+        d.stop()
+    A.finish()
+
+
+if __name__ == "__main__":
+    main()
