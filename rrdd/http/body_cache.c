@@ -31,9 +31,25 @@
 
 static atomic_size_t live_bytes;
 
-size_t http_blob_live_bytes(void)
+size_t http_live_bytes(void)
 {
 	return atomic_load_explicit(&live_bytes, memory_order_relaxed);
+}
+
+bool http_live_reserve(size_t n)
+{
+	size_t cur = atomic_load_explicit(&live_bytes, memory_order_relaxed);
+	do {
+		if (cur + n > HTTP_MAX_LIVE_BYTES)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &live_bytes, &cur, cur + n, memory_order_relaxed, memory_order_relaxed));
+	return true;
+}
+
+void http_live_sub(size_t n)
+{
+	atomic_fetch_sub_explicit(&live_bytes, n, memory_order_relaxed);
 }
 
 struct http_blob *http_blob_take(struct buf *b)

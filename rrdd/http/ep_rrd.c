@@ -9,7 +9,7 @@
  * An in-memory RRD's text is rendered once per registry generation and
  * shared (the rendered-bodies cache): any number of clients reading it,
  * however slowly, hold one copy, not one each.  The bytes of shared bodies
- * still being sent are bounded (EP_RRD_MAX_LIVE): beyond it a new render
+ * still being sent are bounded (HTTP_MAX_LIVE_BYTES): beyond it a new render
  * is refused with 503 until readers finish or time out.
  */
 #include <errno.h>
@@ -23,10 +23,6 @@
 #include "monitor/registry.h"
 #include "store/archive.h"
 #include "util/xalloc.h"
-
-/* Bytes of rendered bodies alive (being sent or cached) beyond which no new
- * full RRD is rendered: a 4096-VM host's RRD text is about 100 MB. */
-#define EP_RRD_MAX_LIVE ((size_t)1 << 30)
 
 /* The body, one RRA at a time while the client reads (a host RRD's text
  * runs to tens of MB; only one RRA's is held). */
@@ -76,7 +72,7 @@ static bool shared_rrd(struct http_ctx *c, enum mon_owner_kind kind, const char 
 	struct ucache_slot *slot = ucache_find(c->ucache, key, mon_generation(c->reg));
 	if (slot && (b = ucache_wait(c->ucache, slot)))
 		goto serve;
-	if (http_blob_live_bytes() > EP_RRD_MAX_LIVE) {
+	if (http_live_bytes() > HTTP_MAX_LIVE_BYTES) {
 		http_resp_error(resp, 503,
 		                "%s: too many large answers are being sent; try again later", what);
 		return false;

@@ -153,6 +153,7 @@ struct updates_doc {
 	struct http_gen gen;
 	struct exp_updates_plan plan; /* cols must not be used after the lock */
 	float *vals;
+	size_t vals_bytes; /* counted in http_live_bytes */
 	bool json;
 	uint32_t next_row;
 	int stage; /* 0 head, 1 rows, 2 tail, 3 done */
@@ -176,6 +177,20 @@ static void copy_values(struct updates_doc *d)
 		for (uint32_t c = 0; c < p->ncols; c++)
 			exp_updates_gather(&p->cols[c], b, nb, m + (size_t)c * ROW_BLOCK);
 	}
+}
+
+/* Count the copy a streamed answer keeps (its values and legend) in the
+ * live answers' bound: false when it does not fit. */
+static bool reserve_copy(struct updates_doc *d)
+{
+	const struct exp_updates_plan *p = &d->plan;
+	size_t cap = (size_t)((p->rows + ROW_BLOCK - 1) / ROW_BLOCK) * ROW_BLOCK * p->ncols;
+	size_t n = sizeof(float) * (cap ? cap : 1) + (size_t)p->legend_off[p->ncols] +
+	           (size_t)p->ncols * 16;
+	if (!http_live_reserve(n))
+		return false;
+	d->vals_bytes = n;
+	return true;
 }
 
 static void write_rows(struct buf *out, const struct updates_doc *d, uint32_t first, uint32_t count)
@@ -225,6 +240,7 @@ static void doc_free(struct http_gen *g)
 {
 	struct updates_doc *d = (struct updates_doc *)g;
 	exp_updates_plan_free(&d->plan);
+	http_live_sub(d->vals_bytes);
 	free(d->vals);
 	free(d);
 }
@@ -419,6 +435,15 @@ static void render(struct http_ctx *c, const struct http_req *req, const struct 
 		return;
 	}
 	bool whole = nvals <= WHOLE_VALUES;
+	if (!whole && !reserve_copy(d)) {
+		mon_unlock(c->reg);
+		ucache_render_end(c->ucache);
+		doc_free(&d->gen);
+		http_resp_error(
+		    resp, 503,
+		    "rrd_updates: too many large answers are being sent; try again later");
+		return;
+	}
 	if (use_cache && whole) {
 		struct buf k1 = BUF_INIT;
 		key_resolved(&k1, kbase, &d->plan);

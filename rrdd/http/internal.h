@@ -61,8 +61,15 @@ struct http_blob *http_blob_take(struct buf *b);
 struct http_blob *http_blob_ref(struct http_blob *b);
 /* Drop one reference (NULL is a no-op). */
 void http_blob_unref(struct http_blob *b);
-/* Bytes of every blob alive now (cached or being sent). */
-size_t http_blob_live_bytes(void);
+/* Bytes of answers alive now: every blob (cached or being sent) and the
+ * values copied for answers produced while the client reads.  Beyond
+ * HTTP_MAX_LIVE_BYTES no new large answer is started (503). */
+#define HTTP_MAX_LIVE_BYTES ((size_t)1 << 30)
+size_t http_live_bytes(void);
+/* Count n more bytes if that stays within HTTP_MAX_LIVE_BYTES: true; or
+ * false (nothing counted). */
+bool http_live_reserve(size_t n);
+void http_live_sub(size_t n);
 
 struct http_resp {
 	int status;
