@@ -11,16 +11,23 @@
  * xcp-rrdd does (the sender waits for it), then reads up to content_length
  * or end of stream.
  *
- * One accept thread; each hand-over gets a detached thread, at most
- * max_conns at once (more are refused with 503); every socket has send and
- * receive timeouts, so a client that stops reading ties up only its own
- * thread, never the registry lock (the endpoints copy under the lock).
+ * Threads: one acceptor, FWD_THREADS workers (http/workers.c) and one
+ * sender (fwd_send.c).  The acceptor accepts control connections and
+ * waits (poll, at most FWD_MSG_WAIT_S) until their message is readable; a
+ * worker reads the message and its descriptor and makes the answer; the
+ * sender writes it without blocking.  At most max_conns hand-overs are
+ * waiting, queued, in progress or being sent (more are refused: the client
+ * gets a 503 when its descriptor can be had without waiting).  A client
+ * that stops reading holds its answer and a slot until the idle timeout,
+ * never a worker, the acceptor or the registry lock (the endpoints copy
+ * under the lock); PUT bodies are read by a worker with receive timeouts.
  * The query object is read as an ordered multimap (util/json_parse.h), so
  * repeated vm_uuid keys survive.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,13 +39,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock/clock.h"
 #include "http/internal.h"
 #include "util/json_parse.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "util/sockio.h"
 
-#define FWD_MAX_MSG 16384
+#define FWD_MAX_MSG    16384
+#define FWD_THREADS    8
+#define FWD_MSG_WAIT_S 5.0 /* for a control connection's message */
 
 struct fwd_server {
 	struct http_ctx *c;
@@ -48,33 +58,42 @@ struct fwd_server {
 	pthread_t thr;
 	bool started;
 	unsigned max_conns, timeout_s;
-	atomic_uint active;
+	atomic_uint active; /* hand-overs queued, in progress or being sent */
+	struct http_workers *w;
+	struct fwd_sender *snd;
 };
 
 struct fwd_job {
+	struct http_job job;
 	struct fwd_server *f;
 	int ctl;    /* the control connection from xapi */
 	int client; /* the handed-over client connection */
 	char *msg;
 	size_t len;
+	bool handed; /* the sender has the descriptors and the count */
 };
+
+static void head_text(struct buf *h, const struct http_resp *r, bool with_length, size_t len)
+{
+	buf_printf(h, "HTTP/%s %d %s\r\n", r->framing == HF_CLOSE ? "1.0" : "1.1", r->status,
+	           http_reason(r->status));
+	if (with_length)
+		buf_printf(h, "Content-Length: %zu\r\n", len);
+	if (r->ctype)
+		buf_printf(h, "Content-Type: %s\r\n", r->ctype);
+	if (r->no_cache)
+		buf_adds(h, "Cache-Control: no-cache, no-store\r\n");
+	if (r->cors)
+		buf_adds(h, "Access-Control-Allow-Origin: *\r\n");
+	if (r->cors_headers)
+		buf_adds(h, "Access-Control-Allow-Headers: X-Requested-With\r\n");
+	buf_adds(h, "Connection: close\r\n\r\n");
+}
 
 static void write_head(int fd, const struct http_resp *r, bool with_length, size_t len)
 {
 	struct buf h = BUF_INIT;
-	buf_printf(&h, "HTTP/%s %d %s\r\n", r->framing == HF_CLOSE ? "1.0" : "1.1", r->status,
-	           http_reason(r->status));
-	if (with_length)
-		buf_printf(&h, "Content-Length: %zu\r\n", len);
-	if (r->ctype)
-		buf_printf(&h, "Content-Type: %s\r\n", r->ctype);
-	if (r->no_cache)
-		buf_adds(&h, "Cache-Control: no-cache, no-store\r\n");
-	if (r->cors)
-		buf_adds(&h, "Access-Control-Allow-Origin: *\r\n");
-	if (r->cors_headers)
-		buf_adds(&h, "Access-Control-Allow-Headers: X-Requested-With\r\n");
-	buf_adds(&h, "Connection: close\r\n\r\n");
+	head_text(&h, r, with_length, len);
 	sock_send_all(fd, h.p, h.len);
 	buf_free(&h);
 }
@@ -101,6 +120,18 @@ static void write_resp(int fd, struct http_resp *r)
 	write_head(fd, r, r->framing == HF_LENGTH, r->body.len);
 	if (r->body.len)
 		sock_send_all(fd, r->body.p, r->body.len);
+}
+
+/* Hand the answer to the sender: the job's descriptors and its count go
+ * with it. */
+static void send_async(struct fwd_job *j, struct http_resp *r)
+{
+	struct buf h = BUF_INIT;
+	head_text(&h, r, !r->gen && r->framing == HF_LENGTH, r->blob ? r->blob->len : r->body.len);
+	fsnd_submit(j->f->snd, j->client, j->ctl, &h, r, &j->f->active);
+	buf_free(&h);
+	j->client = j->ctl = -1;
+	j->handed = true;
 }
 
 static enum http_method method_of(const struct jp_doc *d, const struct jp_node *m)
@@ -269,24 +300,11 @@ static void handle(struct fwd_job *j)
 		} else {
 			http_dispatch(j->f->c, route, &req, &r);
 		}
-		write_resp(j->client, &r);
+		send_async(j, &r);
 		http_resp_free(&r);
 	}
 	free(q);
 	jp_free(d);
-}
-
-static void *job_main(void *arg)
-{
-	struct fwd_job *j = arg;
-	handle(j);
-	shutdown(j->client, SHUT_RDWR);
-	close(j->client);
-	close(j->ctl);
-	free(j->msg);
-	atomic_fetch_sub(&j->f->active, 1);
-	free(j);
-	return NULL;
 }
 
 static void set_timeouts(int fd, unsigned s)
@@ -296,9 +314,11 @@ static void set_timeouts(int fd, unsigned s)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Read the one message and its fd from a control connection. */
-static void take(struct fwd_server *f, int ctl)
+/* Read the one message and its fd from a control connection into j (0), or
+ * log why not (-1).  flags: 0, or MSG_DONTWAIT for a refusal's try. */
+static int take(struct fwd_server *f, struct fwd_job *j, int flags)
 {
+	int ctl = j->ctl;
 	set_timeouts(ctl, 5);
 	char *msg = xmalloc(FWD_MAX_MSG + 1);
 	union {
@@ -314,7 +334,7 @@ static void take(struct fwd_server *f, int ctl)
 	mh.msg_controllen = sizeof(u.buf);
 	ssize_t n;
 	do
-		n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	int client = -1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
@@ -330,66 +350,115 @@ static void take(struct fwd_server *f, int ctl)
 			}
 		}
 	if (n <= 0 || client < 0 || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
-		log_warn("forwarded socket: %s", n < 0        ? strerror(errno)
-		                                 : client < 0 ? "a message without a descriptor"
-		                                              : "message truncated (over 16 KiB)");
+		if (!flags)
+			log_warn("forwarded socket: %s", n < 0 ? strerror(errno)
+			                                 : client < 0
+			                                     ? "a message without a descriptor"
+			                                     : "message truncated (over 16 KiB)");
 		if (client >= 0)
 			close(client);
-		close(ctl);
 		free(msg);
-		return;
+		return -1;
 	}
 	msg[n] = 0;
 	set_timeouts(client, f->timeout_s);
-	if (atomic_fetch_add(&f->active, 1) >= f->max_conns) {
-		atomic_fetch_sub(&f->active, 1);
-		struct http_resp r;
-		http_resp_init(&r);
-		http_resp_error(&r, 503, "too many connections");
-		write_resp(client, &r);
-		http_resp_free(&r);
-		close(client);
-		close(ctl);
-		free(msg);
-		return;
-	}
-	struct fwd_job *j = xcalloc(1, sizeof(*j));
-	j->f = f;
-	j->ctl = ctl;
 	j->client = client;
 	j->msg = msg;
 	j->len = (size_t)n;
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	if (pthread_create(&t, &at, job_main, j)) {
-		atomic_fetch_sub(&f->active, 1);
-		close(client);
-		close(ctl);
-		free(msg);
-		free(j);
-	}
-	pthread_attr_destroy(&at);
+	return 0;
 }
 
+static void job_free(struct fwd_job *j)
+{
+	if (j->client >= 0) {
+		shutdown(j->client, SHUT_RDWR);
+		close(j->client);
+	}
+	if (j->ctl >= 0)
+		close(j->ctl);
+	free(j->msg);
+	if (!j->handed)
+		atomic_fetch_sub(&j->f->active, 1);
+	free(j);
+}
+
+/* A worker's job: take the hand-over and answer it. */
+static void job_run(struct http_job *hj)
+{
+	struct fwd_job *j = (struct fwd_job *)((char *)hj - offsetof(struct fwd_job, job));
+	if (take(j->f, j, 0) == 0)
+		handle(j);
+	job_free(j);
+}
+
+/* A control connection accepted: queue it, or refuse it when max_conns are
+ * queued or in progress (a 503 to the client if its descriptor is there
+ * already; the acceptor never waits). */
+static void queue_handover(struct fwd_server *f, int ctl)
+{
+	struct fwd_job *j = xcalloc(1, sizeof(*j));
+	j->f = f;
+	j->ctl = ctl;
+	j->client = -1;
+	j->job.run = job_run;
+	if (atomic_fetch_add(&f->active, 1) < f->max_conns && http_workers_submit(f->w, &j->job))
+		return;
+	if (take(f, j, MSG_DONTWAIT) == 0) {
+		struct http_resp r;
+		http_resp_init(&r);
+		http_resp_error(&r, 503, "too many connections");
+		set_timeouts(j->client, 1);
+		write_resp(j->client, &r);
+		http_resp_free(&r);
+	}
+	job_free(j);
+}
+
+/* The acceptor: control connections wait here (not in a worker) until
+ * their message is readable; one silent for FWD_MSG_WAIT_S is dropped. */
 static void *accept_main(void *arg)
 {
 	struct fwd_server *f = arg;
-	struct pollfd p[2] = {{.fd = f->lfd, .events = POLLIN},
-	                      {.fd = f->stop_pipe[0], .events = POLLIN}};
+	unsigned cap = f->max_conns + 2;
+	struct pollfd *p = xcalloc(cap, sizeof(*p));
+	double *since = xcalloc(cap, sizeof(*since));
+	unsigned n = 2;
+	p[0] = (struct pollfd){.fd = f->lfd, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = f->stop_pipe[0], .events = POLLIN};
 	for (;;) {
-		int rc = poll(p, 2, -1);
+		int rc = poll(p, n, n > 2 ? 500 : -1);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (p[1].revents)
 			break;
+		double now = clk_elapsed();
+		for (unsigned i = 2; i < n;) {
+			bool ready = p[i].revents != 0;
+			if (ready || now - since[i] >= FWD_MSG_WAIT_S) {
+				if (ready)
+					queue_handover(f, p[i].fd);
+				else
+					close(p[i].fd); /* said nothing in time */
+				p[i] = p[--n];
+				since[i] = since[n];
+				continue;
+			}
+			i++;
+		}
 		if (p[0].revents & POLLIN) {
 			int ctl = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (ctl >= 0)
-				take(f, ctl);
+			if (ctl >= 0 && n < cap) {
+				p[n] = (struct pollfd){.fd = ctl, .events = POLLIN};
+				since[n++] = now;
+			} else if (ctl >= 0) {
+				close(ctl); /* max_conns waiting for their message */
+			}
 		}
 	}
+	for (unsigned i = 2; i < n; i++)
+		close(p[i].fd);
+	free(p);
+	free(since);
 	return NULL;
 }
 
@@ -405,8 +474,12 @@ int fwd_start(struct http_ctx *c, const char *path, unsigned max_conns, unsigned
 	f->path = xstrdup(path);
 	f->max_conns = max_conns;
 	f->timeout_s = timeout_s;
+	f->w = http_workers_new(FWD_THREADS, "hand-over");
+	f->snd = fsnd_new(timeout_s);
 	if (pipe2(f->stop_pipe, O_CLOEXEC) || pthread_create(&f->thr, NULL, accept_main, f)) {
 		snprintf(err, errlen, "forwarded socket: cannot start its thread");
+		http_workers_free(f->w);
+		fsnd_free(f->snd);
 		close(fd);
 		unlink(path);
 		free(f->path);
@@ -431,9 +504,9 @@ void fwd_stop(struct fwd_server *f)
 	close(f->lfd);
 	unlink(f->path);
 	free(f->path);
-	/* let detached jobs finish (bounded by their socket timeouts) */
-	for (int i = 0; i < 600 && atomic_load(&f->active); i++)
-		usleep(50000);
-	if (atomic_load(&f->active) == 0)
-		free(f); /* else leaked: a job still holds it */
+	/* queued hand-overs are answered, in progress ones finish (bounded
+	 * by their socket timeouts) */
+	http_workers_free(f->w);
+	fsnd_free(f->snd);
+	free(f);
 }

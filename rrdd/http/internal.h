@@ -241,6 +241,17 @@ void gd_phase(struct conn_guard *g, struct gd_conn *e, enum gd_phase phase);
 void gd_close(struct conn_guard *g, struct gd_conn *e);
 void gd_stats(struct conn_guard *g, struct gd_stats *out);
 
+/* The forwarded socket's sender (fwd_send.c): answers written without
+ * blocking by one thread; a client taking nothing for idle_s is dropped. */
+struct fwd_sender;
+struct fwd_sender *fsnd_new(unsigned idle_s);
+/* Send head then r's body (blob, buffer or pieces; taken, r left empty) on
+ * fd, then close fd and ctl (-1: none) and decrement *active (NULL: none). */
+void fsnd_submit(struct fwd_sender *s, int fd, int ctl, const struct buf *head, struct http_resp *r,
+                 atomic_uint *active);
+/* Stop the thread; answers not yet sent are dropped. */
+void fsnd_free(struct fwd_sender *s);
+
 /* Forwarded-socket listener (forwarded.c). */
 struct fwd_server;
 int fwd_start(struct http_ctx *c, const char *path, unsigned max_conns, unsigned timeout_s,
