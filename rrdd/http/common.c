@@ -140,6 +140,8 @@ const char *http_reason(int status)
 		return "Request Timeout";
 	case 413:
 		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
 	case 500:
 		return "Internal Server Error";
 	case 501:

@@ -29,6 +29,13 @@
 #include "util/xalloc.h"
 
 #define MAX_AUTH 16
+/* Per connection: libmicrohttpd's pool for the request line, headers and
+ * query parameters; and the query parameters an endpoint looks at. */
+#define HTTP_CONN_MEMORY (1024 * 1024)
+/* What a query may cost in that pool: its bytes plus about 64 per
+ * parameter (5,000 vm_uuid parameters take 545 KB). */
+#define QUERY_BUDGET     (HTTP_CONN_MEMORY / 4 * 3)
+#define QUERY_PARAM_COST 64
 
 /* Rendered rrd_updates bodies kept: keys, bytes, renders at once. */
 #define UCACHE_ENTRIES 64
@@ -460,6 +467,31 @@ static enum MHD_Result hand_over(struct listener *l, struct http_server *s, stru
 	return MHD_YES;
 }
 
+/* A request whose query is over QUERY_BUDGET: its connection's context
+ * until the access handler answers 414. */
+static char too_many_params;
+
+/* Called with the request line's target before libmicrohttpd parses the
+ * query into its per-connection pool: a query with too many parameters
+ * would exhaust the pool, and the connection would stall without an answer.
+ * Such a query is cut at the '?' (nothing is parsed) and refused later.
+ * ';' is counted as a separator too (a parser may take it as one). */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	const char *q = strchr(uri, '?');
+	if (!q)
+		return NULL;
+	size_t n = 1, len = 0;
+	for (const char *p = q; *p; p++, len++)
+		n += *p == '&' || *p == ';';
+	if (len + n * QUERY_PARAM_COST <= QUERY_BUDGET)
+		return NULL;
+	((char *)q)[1] = 0; /* the target is in MHD's buffer, writable */
+	return &too_many_params;
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -468,6 +500,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	struct listener *l = cls;
 	struct http_server *s = l->srv;
 	struct conn *c = *con_cls;
+	bool too_many = *con_cls == &too_many_params;
+	if (too_many)
+		c = NULL;
 	if (!c) {
 		c = xcalloc(1, sizeof(*c));
 		*con_cls = c;
@@ -479,6 +514,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		gd_phase(l->guard, c->ge, GD_BODY); /* the headers are here */
 		atomic_fetch_add(&s->ctx.requests, 1);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c->q);
+		if (too_many) {
+			c->failed = xmalloc(sizeof(*c->failed));
+			http_resp_init(c->failed);
+			http_resp_error(
+			    c->failed, 414,
+			    "query too long: its bytes plus %d per parameter are over %d",
+			    QUERY_PARAM_COST, QUERY_BUDGET);
+			return MHD_YES;
+		}
 		if (l->need_auth && !authorized(s, conn)) {
 			c->failed = xmalloc(sizeof(*c->failed));
 			http_resp_init(c->failed);
@@ -665,9 +709,12 @@ static int start_mhd(struct listener *l, const struct http_config *cfg, bool tls
 	    {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, maxc, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL},
-	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+	    /* request line, headers and query (a URL of 2,000 vm_uuid is 90 KB,
+	     * parsed into about as much again) */
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, l},
 	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_conn, l},
+	    {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_seen, NULL},
 	    /* per client address (TCP; Unix clients have none) */
 	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, l == &s->tcp_l ? per_addr : 0, NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key},
