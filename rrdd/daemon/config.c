@@ -34,6 +34,7 @@ void cfg_defaults(struct rrdd_config *c)
 	c->http_header_timeout = 10;
 	c->http_body_timeout = 60;
 	c->max_per_address = 64;
+	c->max_rrds = 16384;
 	c->max_put_bytes = 256u << 20;
 	c->journal_fsync_interval = 5;
 	c->checkpoint_interval = 3600;
@@ -274,6 +275,8 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = parse_positive(v, 86400, &c->http_body_timeout);
 	} else if (!strcmp(key, "max-connections-per-address")) {
 		rc = parse_positive(v, 100000, &c->max_per_address);
+	} else if (!strcmp(key, "max-rrds")) {
+		rc = parse_positive(v, 1000000, &c->max_rrds);
 	} else if (!strcmp(key, "max-put-bytes")) {
 		rc = parse_u64(v, 1ull << 34, &u);
 		if (!rc && u < 4096)
@@ -424,6 +427,7 @@ static const struct option long_opts[] = {
     {"http-body-timeout", required_argument, 0, 0},
     {"max-connections-per-address", required_argument, 0, 0},
     {"max-put-bytes", required_argument, 0, 0},
+    {"max-rrds", required_argument, 0, 0},
     {0, 0, 0, 0},
 };
 
@@ -558,6 +562,7 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "http-body-timeout = %u\n", c->http_body_timeout);
 	fprintf(f, "max-connections-per-address = %u\n", c->max_per_address);
 	fprintf(f, "max-put-bytes = %llu\n", (unsigned long long)c->max_put_bytes);
+	fprintf(f, "max-rrds = %u\n", c->max_rrds);
 	fprintf(f, "journal-fsync-interval = %.15gs\n", c->journal_fsync_interval);
 	fprintf(f, "checkpoint-interval = %.15gs\n", c->checkpoint_interval);
 	fprintf(f, "no-journal = %s\n", c->no_journal ? "true" : "false");
@@ -611,6 +616,8 @@ void cfg_usage(FILE *f)
 	    "  --http-body-timeout SECONDS  and its body within this after them (default 60)\n"
 	    "  --max-connections-per-address N  TCP connections from one address (default 64)\n"
 	    "  --max-put-bytes N       largest PUT /rrd body (default 268435456)\n"
+	    "  --max-rrds N            VM and SR RRDs kept at most (default 16384); new owners\n"
+	    "                          beyond it are refused (PUT: 503, plugins: logged)\n"
 	    "  --journal-fsync-interval DURATION  fsync the journal this often (default 5s,\n"
 	    "                          every cycle; 0: every record); a power loss loses at\n"
 	    "                          most this much, a crash of rrdd nothing\n"

@@ -84,6 +84,7 @@ struct put_session *put_begin(struct http_ctx *c, const struct http_req *req,
 	s->c = c;
 	struct xmlp_limits lim = {0};
 	lim.max_bytes = c->max_put_bytes;
+	lim.strict_names = true; /* docs/differences.md: names from clients */
 	s->p = xmlp_new(&lim);
 	mon_uuid_copy(s->uuid, uuid);
 	s->is_host = host;
@@ -149,6 +150,13 @@ void put_finish(struct put_session *s, struct http_resp *resp)
 		                       .rrd = r,
 		                       .sync = true};
 		rc = mon_commit(s->c->reg, &c, 0, NULL); /* journaled, then installed */
+		if (rc == -ENOSPC) {
+			http_resp_error(
+			    resp, 503,
+			    "PUT /rrd: rrdd keeps at most its --max-rrds VM and SR RRDs");
+			put_abort(s);
+			return;
+		}
 		if (rc) {
 			http_resp_error(resp, 400, "PUT /rrd: the RRD was refused (%s)",
 			                strerror(-rc));

@@ -28,9 +28,20 @@ static int precheck(struct mon_registry *reg, const struct mon_change *c)
 	case MON_CH_CYCLE:
 		return 0;
 	case MON_CH_INSTALL:
-		return c->rrd && (c->owner == MON_HOST || (c->uuid && *c->uuid)) ? 0 : -EINVAL;
-	case MON_CH_RESTORE:
-		return c->entry ? 0 : -EINVAL;
+	case MON_CH_RESTORE: {
+		if (c->kind == MON_CH_INSTALL
+		        ? !(c->rrd && (c->owner == MON_HOST || (c->uuid && *c->uuid)))
+		        : !c->entry)
+			return -EINVAL;
+		enum mon_owner_kind kind = c->kind == MON_CH_INSTALL ? c->owner : c->entry->kind;
+		const char *uuid = c->kind == MON_CH_INSTALL ? c->uuid : c->entry->uuid;
+		if (kind == MON_HOST)
+			return 0;
+		mon_rdlock(reg);
+		int rc = !reg_find(reg, kind, uuid) && reg_full(reg) ? -ENOSPC : 0;
+		mon_unlock(reg);
+		return rc;
+	}
 	default:
 		break;
 	}

@@ -19,6 +19,7 @@
 #include "export/nummemo.h"
 #include "export/textesc.h"
 #include "util/intern.h"
+#include "util/log.h"
 #include "util/hash.h"
 #include "util/xalloc.h"
 
@@ -163,6 +164,11 @@ struct mon_rrd *reg_find(struct mon_registry *reg, enum mon_owner_kind kind, con
 	return i >= 0 ? t->v[i] : NULL;
 }
 
+bool reg_full(const struct mon_registry *reg)
+{
+	return reg->max_rrds && reg->vms.n + reg->srs.n >= reg->max_rrds;
+}
+
 struct mon_rrd *reg_get(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
 {
 	if (kind == MON_HOST) {
@@ -176,6 +182,17 @@ struct mon_rrd *reg_get(struct mon_registry *reg, enum mon_owner_kind kind, cons
 	long i = table_search(t, uuid);
 	if (i >= 0)
 		return t->v[i];
+	if (reg_full(reg)) {
+		reg->refused++;
+		if (!reg->full) {
+			reg->full = true;
+			log_warn(
+			    "registry: %u VM and SR RRDs, the most kept (--max-rrds): new owners "
+			    "are refused (first: %s %s)",
+			    reg->max_rrds, mon_owner_kind_name(kind), uuid);
+		}
+		return NULL;
+	}
 	size_t at = (size_t)(-i - 1);
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
@@ -209,6 +226,11 @@ static struct mon_rrd *reg_unlink(struct mon_registry *reg, enum mon_owner_kind 
 	memmove(t->v + i, t->v + i + 1, sizeof(*t->v) * (t->n - (size_t)i - 1));
 	memmove(t->key + i, t->key + i + 1, sizeof(*t->key) * (t->n - (size_t)i - 1));
 	t->n--;
+	if (reg->full && !reg_full(reg)) {
+		reg->full = false;
+		log_info("registry: below %u VM and SR RRDs again (%llu new owners were refused)",
+		         reg->max_rrds, (unsigned long long)reg->refused);
+	}
 	return e;
 }
 
@@ -413,6 +435,7 @@ struct mon_registry *mon_registry_new(const struct mon_config *cfg)
 		mon_uuid_copy(reg->host_uuid, cfg->host_uuid);
 	reg->use_min_max = cfg->use_min_max;
 	reg->enable_all = cfg->enable_all;
+	reg->max_rrds = cfg->max_rrds;
 	return reg;
 }
 
@@ -532,6 +555,11 @@ int reg_install(struct mon_registry *reg, enum mon_owner_kind kind, const char *
 		return -EINVAL;
 	mon_wrlock(reg);
 	struct mon_rrd *e = reg_get(reg, kind, uuid);
+	if (!e) {
+		mon_unlock(reg);
+		rrdb_free(rrd);
+		return -ENOSPC; /* over max_rrds (refused by the precheck first) */
+	}
 	rrdb_free(e->rrd);
 	entry_drop_live(e);
 	e->rrd = rrd;

@@ -75,6 +75,9 @@ struct mon_registry {
 	bool writing;                /* the write lock is held */
 	struct mon_rrd *host;
 	struct mon_table vms, srs;
+	uint32_t max_rrds;        /* 0: no bound (mon_config) */
+	bool full;                /* refusing new owners (logged when it starts and ends) */
+	uint64_t refused;         /* new owners refused */
 	struct rrdb_upd *scratch; /* update buffer of reg_apply, write lock held */
 	uint32_t scratch_cap;
 	pthread_mutex_t commit_mu; /* serialises mon_commit (record, apply, applied) */
@@ -83,6 +86,9 @@ struct mon_registry {
 };
 
 void mon_wrlock(struct mon_registry *reg);
+
+/* Whether a new VM or SR owner would pass max_rrds (a lock held). */
+bool reg_full(const struct mon_registry *reg);
 
 /* ---- the appliers: mon_commit only (each takes the write lock) ---- */
 

@@ -105,7 +105,7 @@ int reg_restore(struct mon_registry *reg, struct mon_entry *x)
 		for (uint32_t i = 0; i < nds; i++)
 			e->seen[i] = 0;
 	} else {
-		rc = -EINVAL;
+		rc = reg_full(reg) ? -ENOSPC : -EINVAL;
 	}
 	mon_unlock(reg);
 	mon_entry_free_owned(x);

@@ -223,7 +223,8 @@ static int be_push_rrd_local(void *ctx, const char *vm, int64_t domid, struct rp
 		return -1;
 	int rc = store_dur_load(s->dur, MON_VM, vm, true);
 	if (rc && rc != -ENOENT) /* xcp-rrdd swallows these (the store logged why) */
-		log_warn("push_rrd_local %s: %s", vm, strerror(-rc));
+		log_warn("push_rrd_local %s: %s", vm,
+		         rc == -ENOSPC ? "over --max-rrds, not loaded" : strerror(-rc));
 	return 0;
 }
 
@@ -399,7 +400,9 @@ static int be_push_sr_rrd(void *ctx, const char *sr, const char *path, struct rp
 	rc = install(s, MON_SR, sr, r, &bytes);
 	buf_free(&bytes);
 	if (rc) {
-		rpc_err_set(err, RPC_ERR_INTERNAL, "push_sr_rrd: refused");
+		rpc_err_set(err, RPC_ERR_INTERNAL, "push_sr_rrd: %s",
+		            rc == -ENOSPC ? "rrdd keeps at most its --max-rrds VM and SR RRDs"
+		                          : "refused");
 		return -1;
 	}
 	return 0;

@@ -487,6 +487,16 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 			bad_value(p, el, "empty data source name", s);
 			return;
 		}
+		if (p->lim.strict_names) {
+			for (const char *c = s; *c; c++)
+				if (*c == ':' || (unsigned char)*c < 0x20 || *c == 0x7f) {
+					bad_value(p, el,
+					          *c == ':' ? "':' in a data source name"
+					                    : "control character in a data source name",
+					          s);
+					return;
+				}
+		}
 		/* Xmlm's strip (as rrd_of_fd reads) collapses inner white space */
 		d->name = xstrdup(s);
 		xmlnum_collapse_space(d->name);
@@ -803,6 +813,11 @@ static int build(struct xmlp *p, struct rrdb **out)
 {
 	uint32_t *kept = xmalloc(sizeof(uint32_t) * (p->nds ? p->nds : 1));
 	uint32_t nk = dedupe(p, kept);
+	if (p->lim.strict_names && nk < p->nds) {
+		free(kept);
+		fail(p, -EINVAL, "<ds>: %u data source name(s) repeated", p->nds - nk);
+		return -EINVAL;
+	}
 	struct rrdb_ds_def *dd = xcalloc(nk ? nk : 1, sizeof(*dd));
 	struct rrdb_rra_def *rd = xcalloc(p->nrra ? p->nrra : 1, sizeof(*rd));
 	for (uint32_t k = 0; k < nk; k++) {

@@ -15,6 +15,7 @@
 #ifndef RRDD_STORE_XML_PARSE_H
 #define RRDD_STORE_XML_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ struct xmlp_limits {
 	uint32_t max_text;   /* bytes of one text node, e.g. a name (default 1024) */
 	uint32_t max_token;  /* bytes of one markup token: tag, comment (default 64 KiB) */
 	uint64_t max_bytes;  /* bytes of the whole document (default 2 GiB) */
+	/* Refuse, instead of loading as the reference loader does, a DS name
+	 * that repeats (the reference keeps the last) or that holds ':' or a
+	 * control character (a legend is CF:owner:uuid:name): for RRDs sent
+	 * by clients (PUT /rrd), not archives. */
+	bool strict_names;
 };
 
 #define XMLP_DEFAULT_MAX_DS     4096u
