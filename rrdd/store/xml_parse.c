@@ -491,8 +491,9 @@ static void leaf_value(struct xmlp *p, enum field f, const char *el, char *s)
 			for (const char *c = s; *c; c++)
 				if (*c == ':' || (unsigned char)*c < 0x20 || *c == 0x7f) {
 					bad_value(p, el,
-					          *c == ':' ? "':' in a data source name"
-					                    : "control character in a data source name",
+					          *c == ':'
+					              ? "':' in a data source name"
+					              : "control character in a data source name",
 					          s);
 					return;
 				}
