@@ -32,7 +32,8 @@ struct http_config {
 	const char *forwarded_path;     /* NULL or "": no fd hand-over listener */
 	const char *listen;             /* "ADDR:PORT", "[v6]:PORT", or NULL: no TCP */
 	const char *auth_file;          /* credentials for TCP (see http_auth_load), or NULL */
-	bool insecure_listen;           /* allow a non-loopback TCP address without auth */
+	bool insecure_listen;           /* serve TCP without auth, writes included (without it and
+	                                   without auth_file: loopback only, GET only) */
 	const char *tls_cert, *tls_key; /* PEM files: HTTPS on the TCP listener */
 	unsigned max_connections;       /* per listener; 0 = 256 */
 	unsigned timeout_s;             /* idle connection timeout; 0 = 30 */

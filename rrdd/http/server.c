@@ -52,6 +52,7 @@ struct listener {
 	struct MHD_Daemon *d;
 	int fd;
 	bool need_auth;
+	bool read_only; /* TCP without credentials: GET only */
 	const char *name;
 	struct conn_guard *guard;
 };
@@ -529,6 +530,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			http_resp_error(c->failed, 401, "authentication required");
 			return MHD_YES; /* answered once any body is consumed */
 		}
+		if (l->read_only && c->m != HM_GET) {
+			c->failed = xmalloc(sizeof(*c->failed));
+			http_resp_init(c->failed);
+			http_resp_error(
+			    c->failed, 403,
+			    "this TCP listener serves reads only: use the Unix socket, or "
+			    "start rrdd with --auth-file (or --insecure-listen)");
+			return MHD_YES; /* answered once any body is consumed */
+		}
 		if (c->route == R_PUT_RRD) {
 			struct http_req req;
 			struct http_resp r;
@@ -788,6 +798,8 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 			goto fail;
 		}
 		s->tcp_l.need_auth = s->ncreds > 0;
+		/* without credentials, anyone who can connect may only read */
+		s->tcp_l.read_only = !s->ncreds && !cfg->insecure_listen;
 		if (tls) {
 			if (!(s->tls_cert = read_pem(cfg->tls_cert, err, errlen)) ||
 			    !(s->tls_key = read_pem(cfg->tls_key, err, errlen))) {
@@ -799,7 +811,10 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 		if ((rc = start_mhd(&s->tcp_l, cfg, tls, err, errlen)))
 			goto fail;
 		log_info("http: listening on %s (port %u%s%s)", cfg->listen, s->tcp_port,
-		         tls ? ", TLS" : "", s->tcp_l.need_auth ? ", authenticated" : "");
+		         tls ? ", TLS" : "",
+		         s->tcp_l.need_auth   ? ", authenticated"
+		         : s->tcp_l.read_only ? ", reads only: no --auth-file"
+		                              : ", no access control (--insecure-listen)");
 	}
 	if (cfg->socket_path && *cfg->socket_path) {
 		int fd = http_unix_listen(cfg->socket_path, 128, err, errlen);

@@ -39,6 +39,18 @@ class UnixTransport(xmlrpc.client.Transport):
         return H.UnixHTTPConnection(self.path)
 
 
+def strict_names_refuse(path):
+    """Whether PUT /rrd refuses this document by docs/differences.md H1: a DS
+    name repeated, or holding ':' or a control character."""
+    try:
+        names = [e.text or "" for e in ET.parse(path).getroot().findall("ds/name")]
+    except ET.ParseError:
+        return False
+    names = [" ".join(n.split()) for n in names]
+    return len(set(names)) != len(names) or any(
+        ":" in n or any(ord(ch) < 32 or ord(ch) == 127 for ch in n) for n in names)
+
+
 def put_rrd(uuid, path, is_host, extra=""):
     body = open(path, "rb").read()
     return d.request("PUT", "/rrd?uuid=%s&is_host=%s%s" % (uuid, "true" if is_host else "false",
@@ -131,6 +143,16 @@ try:
             check(st == 400 and body.count(b"\n") == 1, "%s: refused with 400 and a reason: %d %r"
                   % (base, st, body))
             check(not d.get("/vm_rrd?uuid=" + uuid)[0] == 200, "%s: nothing installed" % base)
+        elif strict_names_refuse(os.path.join(AR, f)):
+            # docs/differences.md H1: PUT refuses such names; a file (push_sr_rrd)
+            # still loads as the reference loads it
+            check(st == 400 and body.count(b"\n") == 1, "%s: PUT refused with 400 and a "
+                  "reason (differences H1): %d %r" % (base, st, body))
+            sr = "cccccccc-0000-4000-8000-%012d" % int(base[1:3])
+            H.rpc_proxy(d.sock).push_sr_rrd({"sr_uuid": sr, "path": os.path.join(AR, f)})
+            st, _, got, _ = d.get("/sr_rrd?uuid=" + sr, accept="application/json")
+            check(got == want, "%s: loaded from a file, equals the reference (%d vs %d bytes)"
+                  % (base, len(got), len(want)))
         else:
             check(st == 200, "%s: PUT accepted (%d %r)" % (base, st, body[:200]))
             st, _, got, _ = d.get("/vm_rrd?uuid=" + uuid, accept="application/json")

@@ -27,7 +27,7 @@ def proxy(d):
 a = H.Daemon(["--source", "sim", "--clock", "real", "--sim-domains", "3", "--host-uuid", HOST_A,
               "--listen", "127.0.0.1:0"], name="rrdd-rpc-a-")
 b = H.Daemon(["--source", "none", "--clock", "real", "--host-uuid", HOST_B,
-              "--listen", "127.0.0.1:0"], name="rrdd-rpc-b-")
+              "--listen", "127.0.0.1:0", "--insecure-listen"], name="rrdd-rpc-b-")
 try:
     for _ in range(100):
         if a.get("/host_rrd")[0] == 200:
@@ -35,6 +35,15 @@ try:
         time.sleep(0.1)
     vms = sorted(json.load(open(os.path.join(a.dir, "vm-metrics.json"))).keys())
     p = proxy(a)
+    # TCP without credentials (A): reads only; RPC and PUT need the Unix socket
+    st, _, body, _ = a.request("POST", "/", body=b"<methodCall><methodName>has_vm_rrd"
+                               b"</methodName></methodCall>", tcp=True)
+    check(st == 403 and b"reads only" in body, "RPC over TCP without auth: 403 (%s %r)"
+          % (st, body[:80]))
+    st, _, body, _ = a.request("PUT", "/rrd?uuid=%s&is_host=false" % vms[0], body=b"<rrd/>",
+                               tcp=True)
+    check(st == 403, "PUT over TCP without auth: 403 (%s)" % st)
+    check(a.get("/host_rrd", tcp=True)[0] == 200, "GET over TCP without auth: 200")
     # the first cycle creates the RRDs; values come with the second (5 s later)
     for _ in range(150):
         r = p.query_host_ds({"ds_name": "memory_total_kib"})
