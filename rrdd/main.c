@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 	                         .forwarded_path = sock_opt(cfg.forwarded_path),
 	                         .listen = cfg.listen,
 	                         .auth_file = cfg.auth_file,
+	                         .rpc_path_dirs = cfg.rpc_path_dirs,
 	                         .insecure_listen = cfg.insecure_listen,
 	                         .tls_cert = cfg.tls_cert,
 	                         .tls_key = cfg.tls_key,

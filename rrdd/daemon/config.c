@@ -243,6 +243,8 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = set_str(c->rrdcached_dir, sizeof(c->rrdcached_dir), v);
 		if (!rc && strpbrk(v, " \t\n"))
 			rc = -EINVAL;
+	} else if (!strcmp(key, "rpc-path-dirs")) {
+		rc = set_str(c->rpc_path_dirs, sizeof(c->rpc_path_dirs), v);
 	} else if (!strcmp(key, "auth-file")) {
 		rc = set_str(c->auth_file, sizeof(c->auth_file), v);
 	} else if (!strcmp(key, "insecure-listen")) {
@@ -417,6 +419,7 @@ static const struct option long_opts[] = {
     {"rrdcached", required_argument, 0, 0},
     {"rrdcached-dir", required_argument, 0, 0},
     {"auth-file", required_argument, 0, 0},
+    {"rpc-path-dirs", required_argument, 0, 0},
     {"insecure-listen", no_argument, 0, 0},
     {"tls-cert", required_argument, 0, 0},
     {"tls-key", required_argument, 0, 0},
@@ -552,6 +555,7 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "forwarded-socket = %s\n", c->forwarded_path);
 	fprintf(f, "listen = %s\n", c->listen);
 	fprintf(f, "auth-file = %s\n", c->auth_file);
+	fprintf(f, "rpc-path-dirs = %s\n", c->rpc_path_dirs);
 	fprintf(f, "insecure-listen = %s\n", c->insecure_listen ? "true" : "false");
 	fprintf(f, "tls-cert = %s\n", c->tls_cert);
 	fprintf(f, "tls-key = %s\n", c->tls_key);
@@ -607,6 +611,8 @@ void cfg_usage(FILE *f)
 	    "                          --auth-file or --insecure-listen; without either it\n"
 	    "                          serves GET only: PUT and RPC need the Unix socket)\n"
 	    "  --auth-file FILE        TCP credentials: lines 'bearer TOKEN' / 'basic USER:PASS'\n"
+	    "  --rpc-path-dirs DIRS    where RPC path arguments (push_sr_rrd) may point, ':'-\n"
+	    "                          separated (default $TMPDIR:/tmp:/var/tmp:ARCHIVE-DIR)\n"
 	    "  --insecure-listen       serve --listen without credentials, writes included\n"
 	    "  --tls-cert PEM, --tls-key PEM   HTTPS on the TCP listener\n"
 	    "  --max-connections N     per listener (default 256)\n"

@@ -44,6 +44,7 @@ struct rrdd_config {
 	char forwarded_path[CFG_PATH_MAX]; /* "" = default, see cfg_finalize */
 	char listen[256];                  /* TCP "ADDR:PORT", "" = none */
 	char auth_file[CFG_PATH_MAX];
+	char rpc_path_dirs[4 * CFG_PATH_MAX]; /* ':'-separated; "" = the service's default */
 	bool insecure_listen;
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	uint32_t max_connections; /* per listener */

@@ -32,6 +32,7 @@ struct http_config {
 	const char *forwarded_path;     /* NULL or "": no fd hand-over listener */
 	const char *listen;             /* "ADDR:PORT", "[v6]:PORT", or NULL: no TCP */
 	const char *auth_file;          /* credentials for TCP (see http_auth_load), or NULL */
+	const char *rpc_path_dirs;      /* rpc_service_config.path_dirs */
 	bool insecure_listen;           /* serve TCP without auth, writes included (without it and
 	                                   without auth_file: loopback only, GET only) */
 	const char *tls_cert, *tls_key; /* PEM files: HTTPS on the TCP listener */

@@ -757,7 +757,8 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	                                    .use_min_max = cfg->use_min_max,
 	                                    .plugins = cfg->plugins,
 	                                    .next_tick = cfg->next_tick,
-	                                    .next_tick_ctx = cfg->next_tick_ctx};
+	                                    .next_tick_ctx = cfg->next_tick_ctx,
+	                                    .path_dirs = cfg->rpc_path_dirs};
 	s->ctx.rpc = rpc_service_new(&rc_cfg, &s->ctx.be);
 	s->ctx.ucache = ucache_new(UCACHE_ENTRIES, UCACHE_BYTES, UCACHE_RENDERS);
 	s->reads = http_workers_new(cfg->threads ? cfg->threads : 4, "read");

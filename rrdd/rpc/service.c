@@ -23,6 +23,7 @@
 #include "store/archive.h"
 #include "store/durable.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -43,6 +44,7 @@ struct rpc_service {
 	bool ha_enabled;
 	char *own[OWN_MAX_PLUGINS]; /* our plugin table when there are no hooks */
 	size_t nown;
+	char *path_dirs; /* where RPC path arguments may point (rpc_service_config) */
 };
 
 static const char *owner_name(const struct rpc_owner *o)
@@ -381,10 +383,17 @@ static int be_push_sr_rrd(void *ctx, const char *sr, const char *path, struct rp
 	struct rpc_service *s = ctx;
 	if (!uuid_ok(sr, err))
 		return -1;
+	int rc = fs_path_within(path, s->path_dirs);
+	if (rc) {
+		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED,
+		            "push_sr_rrd: %.200s is not a file in %.300s (--rpc-path-dirs)", path,
+		            s->path_dirs);
+		return -1;
+	}
 	struct rrdb *r = NULL;
 	struct buf bytes = BUF_INIT;
 	char msg[512];
-	int rc = store_read_rrd_file(path, &r, &bytes, msg, sizeof(msg));
+	rc = store_read_rrd_file(path, &r, &bytes, msg, sizeof(msg));
 	size_t n = strlen(path);
 	char p[4096];
 	snprintf(p, sizeof(p), "%s", path);
@@ -608,6 +617,17 @@ struct rpc_service *rpc_service_new(const struct rpc_service_config *cfg, struct
 	s->next_tick = cfg->next_tick;
 	s->next_tick_ctx = cfg->next_tick_ctx;
 	s->use_min_max = cfg->use_min_max;
+	if (cfg->path_dirs && *cfg->path_dirs) {
+		s->path_dirs = xstrdup(cfg->path_dirs);
+	} else {
+		struct buf d = BUF_INIT;
+		const char *tmp = getenv("TMPDIR");
+		const char *arch = store_dur_archive_dir(s->dur);
+		buf_printf(&d, "%s%s/tmp:/var/tmp%s%s", tmp && *tmp == '/' ? tmp : "",
+		           tmp && *tmp == '/' ? ":" : "", arch ? ":" : "", arch ? arch : "");
+		s->path_dirs = xstrdup(buf_cstr(&d));
+		buf_free(&d);
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	memset(b, 0, sizeof(*b));
 	b->ctx = s;
@@ -646,6 +666,7 @@ void rpc_service_free(struct rpc_service *s)
 	for (size_t i = 0; i < s->nown; i++)
 		free(s->own[i]);
 	free(s->cache_sr);
+	free(s->path_dirs);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -39,6 +39,10 @@ struct rpc_service_config {
 	struct rpc_plugin_hooks plugins;
 	double (*next_tick)(void *ctx);
 	void *next_tick_ctx;
+	/* The directories (':'-separated) RPC path arguments may name files in
+	 * (push_sr_rrd); NULL or "": $TMPDIR, /tmp and /var/tmp (where xapi
+	 * writes the SR's RRD for push_sr_rrd) and the archive directory. */
+	const char *path_dirs;
 };
 
 struct rpc_service;

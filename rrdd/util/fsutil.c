@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -35,7 +36,7 @@ int fs_mkdirs(const char *path, mode_t leaf_mode)
 
 int fs_read_file(const char *path, size_t max, struct buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
@@ -66,4 +67,43 @@ int fs_read_file(const char *path, size_t max, struct buf *b)
 	}
 	close(fd);
 	return rc;
+}
+
+int fs_path_within(const char *path, const char *roots)
+{
+	if (!path || path[0] != '/' || !roots)
+		return -EACCES;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash + 1;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return -EACCES;
+	char dir[PATH_MAX], real[PATH_MAX];
+	size_t dl = (size_t)(slash - path);
+	if (dl >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, dl);
+	dir[dl ? dl : 1] = 0;
+	if (!dl)
+		dir[0] = '/';
+	if (!realpath(dir, real))
+		return -errno;
+	size_t rl = strlen(real);
+	for (const char *r = roots; *r;) {
+		size_t n = strcspn(r, ":");
+		char root[PATH_MAX], rreal[PATH_MAX];
+		if (n && n < sizeof(root)) {
+			memcpy(root, r, n);
+			root[n] = 0;
+			if (realpath(root, rreal)) {
+				size_t l = strlen(rreal);
+				if (l == 1 || (rl >= l && !memcmp(real, rreal, l) &&
+				               (real[l] == 0 || real[l] == '/')))
+					return 0;
+			}
+		}
+		r += n;
+		if (*r == ':')
+			r++;
+	}
+	return -EACCES;
 }

@@ -19,7 +19,15 @@ RRDD_TEST = os.path.join(BUILD, "rrdd-test")
 TOOL = os.path.join(BUILD, "rrdd-tool")
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
+FIXTURES = os.environ.get("RRDD_FIXTURES") or os.path.join(SRC, "tests", "fixtures")
+
 failures = []
+
+
+def rpc_path_args():
+    """Daemon options letting RPC path arguments (push_sr_rrd) name the
+    reference fixtures as well as temporary files."""
+    return ["--rpc-path-dirs", "%s:%s" % (os.path.abspath(FIXTURES), tempfile.gettempdir())]
 
 
 def check(cond, msg):

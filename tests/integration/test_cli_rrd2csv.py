@@ -115,7 +115,7 @@ def model(xml, sels, names=None, show_name=False, show_uuid=False, sp=None):
 
 
 d = H.Daemon(["--source", "none", "--clock", "paced", "--sim-epoch", "1600000000",
-              "--host-uuid", HOST], name="rrdd-cli-csv-")
+              "--host-uuid", HOST] + T.rpc_path_args(), name="rrdd-cli-csv-")
 tmp = T.tmpdir("rrdd-cli-csv-t-")
 try:
     for rid, info in Q["rrds"].items():

@@ -54,7 +54,7 @@ class Rrdd:
         args = [T.RRDD, "--source", "sim", "--clock", "real", "--sim-domains", "2",
                 "--host-uuid", HOST, "--state-dir", state, "--socket", self.sock,
                 "--forwarded-socket", os.path.join(state, "fwd"), "--plugin-dir", self.plugins,
-                "--log-level", "info"]
+                "--log-level", "info"] + T.rpc_path_args()
         env = dict(os.environ, LC_ALL="C", TZ="UTC")
         env.pop("NOTIFY_SOCKET", None)
         self.p = subprocess.Popen(args + list(extra), stdout=open(self.logf, "w"),

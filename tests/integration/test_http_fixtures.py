@@ -27,7 +27,7 @@ Q = json.load(open(os.path.join(RU, "queries.json")))
 HOST = Q["rrds"]["host"]["uuid"]
 
 d = H.Daemon(["--source", "none", "--clock", "paced", "--sim-epoch", "1600000000",
-              "--host-uuid", HOST, "--listen", "127.0.0.1:0"])
+              "--host-uuid", HOST, "--listen", "127.0.0.1:0"] + T.rpc_path_args())
 
 
 class UnixTransport(xmlrpc.client.Transport):

@@ -25,7 +25,7 @@ def proxy(d):
 
 
 a = H.Daemon(["--source", "sim", "--clock", "real", "--sim-domains", "3", "--host-uuid", HOST_A,
-              "--listen", "127.0.0.1:0"], name="rrdd-rpc-a-")
+              "--listen", "127.0.0.1:0"] + T.rpc_path_args(), name="rrdd-rpc-a-")
 b = H.Daemon(["--source", "none", "--clock", "real", "--host-uuid", HOST_B,
               "--listen", "127.0.0.1:0", "--insecure-listen"], name="rrdd-rpc-b-")
 try:
@@ -147,6 +147,24 @@ try:
     spath = ok(p.archive_sr_rrd({"sr_uuid": sru}), "archive_sr_rrd")
     check(spath == os.path.join(arch, sru + ".gz") and os.path.exists(spath), "archive_sr_rrd path")
     ok(p.push_sr_rrd({"sr_uuid": sru, "path": spath[:-3]}), "push_sr_rrd without .gz")
+    # path arguments: inside --rpc-path-dirs only, never through a last-component link
+    fails(p.push_sr_rrd({"sr_uuid": sru, "path": "/etc/shadow"}), "Archive_failed",
+          "push_sr_rrd outside --rpc-path-dirs")
+    fails(p.push_sr_rrd({"sr_uuid": sru, "path": "/etc/no-such-file"}), "Archive_failed",
+          "push_sr_rrd of a missing file outside --rpc-path-dirs")
+    r1 = p.push_sr_rrd({"sr_uuid": sru, "path": "/etc/shadow"})
+    r2 = p.push_sr_rrd({"sr_uuid": sru, "path": "/etc/no-such-file"})
+    check(str(r1).replace("shadow", "X") == str(r2).replace("no-such-file", "X"),
+          "the answer does not tell whether a file outside exists: %r / %r" % (r1, r2))
+    link = os.path.join(a.dir, "link.xml")
+    os.symlink(srx, link)
+    fails(p.push_sr_rrd({"sr_uuid": sru, "path": link}), "Archive_failed",
+          "push_sr_rrd through a symbolic link")
+    fifo = os.path.join(a.dir, "fifo.xml")
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    fails(p.push_sr_rrd({"sr_uuid": sru, "path": fifo}), "Archive_failed", "push_sr_rrd of a FIFO")
+    check(time.monotonic() - t0 < 5, "a FIFO is refused at once")
     ok(getattr(p, "Deprecated.load_rrd")({"uuid": HOST_A, "timescale": 0}), "load_rrd")
 
     # between hosts
