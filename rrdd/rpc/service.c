@@ -313,10 +313,12 @@ static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
 	if (remote && *remote) {
 		struct mon_copy *cp;
 		n = mon_copy_all(s->reg, &cp);
-		for (size_t i = 0; i < n; i++) {
+		/* the first failure ends the pass: a peer that refuses or hangs
+		 * would cost its timeout for every RRD */
+		for (size_t i = 0; i < n && !fails; i++) {
 			struct rpc_err e = {0};
-			fails += send_archive(remote, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd,
-			                      &e) != 0;
+			if (send_archive(remote, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd, &e))
+				fails = (int)(n - i);
 			rpc_err_clear(&e);
 		}
 		mon_copies_free(cp, n);
