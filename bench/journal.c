@@ -5,7 +5,7 @@
  * temporary state directory, then the same number of cycles without a
  * journal, then recovery (the journal replayed into a fresh registry).
  *
- *   bench_journal [vms=1024] [cycles=120] [dir=/tmp]
+ *   bench_journal [vms=1024] [cycles=120] [dir=/tmp] [stream_every=12]
  *
  * Prints the journal bytes per cycle and per hour (720 cycles), the thread
  * CPU spent encoding, deflating and appending each cycle's record
@@ -32,6 +32,9 @@
 #include "util/log.h"
 
 #define HOST_UUID "0f0f0f0f-0000-4000-8000-000000000000"
+
+/* store_dur_options.stream_every of the journaled run (0: the default) */
+static uint32_t stream_every;
 
 static double cpu_now(void)
 {
@@ -68,7 +71,8 @@ static double run(unsigned vms, unsigned cycles, const char *state_dir, struct s
 		struct store_dur_options so = {.state_dir = state_dir,
 		                               .host_uuid = HOST_UUID,
 		                               .fsync_interval = STORE_DUR_DEFAULT_FSYNC,
-		                               .checkpoint_interval = 0};
+		                               .checkpoint_interval = 0,
+		                               .stream_every = stream_every};
 		store_dur_open(&so, reg, &dur, NULL);
 	}
 	struct dmn_options opt = {.uid = "bench", .dur = dur};
@@ -98,6 +102,7 @@ static void rm_state(const char *dir)
 
 int main(int argc, char **argv)
 {
+	stream_every = argc > 4 ? (uint32_t)atoi(argv[4]) : 0;
 	unsigned vms = argc > 1 ? (unsigned)atoi(argv[1]) : 1024;
 	unsigned cycles = argc > 2 ? (unsigned)atoi(argv[2]) : 120;
 	const char *base = argc > 3 ? argv[3] : "/tmp";

@@ -45,6 +45,12 @@ int store_ckpt_path(const char *dir, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+int store_ckpt_prev_path(const char *dir, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/checkpoint.prev", dir);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 /* ---- writer ---- */
 
 /* The stored payload is one zlib stream: a 2-byte header, raw deflate
@@ -335,6 +341,13 @@ int store_ckpt_finish(struct store_ckpt_writer *w, const struct store_ckpt_info 
 	w->fd = -1;
 	if (store_fops->close(fd) < 0)
 		w_fail(w, -errno, "close");
+	/* keep the current one as the previous (a recovery falls back to it
+	 * when the new one is damaged); a crash between the renames leaves
+	 * only the previous one, which the kept segments continue */
+	char prev[1200];
+	if (!w->rc && snprintf(prev, sizeof(prev), "%s.prev", w->path) < (int)sizeof(prev) &&
+	    store_fops->rename(w->path, prev) < 0 && errno != ENOENT)
+		w_fail(w, -errno, "rename of the previous checkpoint");
 	if (!w->rc && store_fops->rename(w->tmp, w->path) < 0)
 		w_fail(w, -errno, "rename");
 	int rc = w->rc;
@@ -376,13 +389,28 @@ struct store_ckpt_reader {
 	size_t pos;
 };
 
+static int open_file(const char *dir, bool prev, struct store_ckpt_info *ci,
+                     struct store_ckpt_reader **out, char *err, size_t errlen);
+
 int store_ckpt_open(const char *dir, struct store_ckpt_info *ci, struct store_ckpt_reader **out,
                     char *err, size_t errlen)
+{
+	return open_file(dir, false, ci, out, err, errlen);
+}
+
+int store_ckpt_open_prev(const char *dir, struct store_ckpt_info *ci,
+                         struct store_ckpt_reader **out, char *err, size_t errlen)
+{
+	return open_file(dir, true, ci, out, err, errlen);
+}
+
+static int open_file(const char *dir, bool prev, struct store_ckpt_info *ci,
+                     struct store_ckpt_reader **out, char *err, size_t errlen)
 {
 	char path[1100];
 	*out = NULL;
 	memset(ci, 0, sizeof(*ci));
-	if (store_ckpt_path(dir, path, sizeof(path)))
+	if ((prev ? store_ckpt_prev_path : store_ckpt_path)(dir, path, sizeof(path)))
 		return -ENAMETOOLONG;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

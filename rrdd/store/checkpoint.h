@@ -98,6 +98,11 @@ struct store_ckpt_reader;
 int store_ckpt_open(const char *dir, struct store_ckpt_info *ci, struct store_ckpt_reader **out,
                     char *err, size_t errlen);
 
+/* The same for <dir>/checkpoint.prev, the checkpoint before the current
+ * one (store_ckpt_finish keeps it: its journal segments are kept too). */
+int store_ckpt_open_prev(const char *dir, struct store_ckpt_info *ci,
+                         struct store_ckpt_reader **out, char *err, size_t errlen);
+
 /* The next n bytes of the payload (valid until the next call), or NULL
  * when the payload has fewer left or does not decompress (the reader is
  * then failed).  n is at most 1 GiB. */
@@ -116,7 +121,9 @@ int store_ckpt_close(struct store_ckpt_reader *r);
 int store_ckpt_read(const char *dir, struct store_ckpt_info *ci, struct buf *out, char *err,
                     size_t errlen);
 
-/* Path of the checkpoint file of dir.  0 or -ENAMETOOLONG. */
+/* Path of the checkpoint file of dir (prev: the previous one).  0 or
+ * -ENAMETOOLONG. */
 int store_ckpt_path(const char *dir, char *buf, size_t len);
+int store_ckpt_prev_path(const char *dir, char *buf, size_t len);
 
 #endif

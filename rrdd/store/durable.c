@@ -250,6 +250,14 @@ static void record_cycle(struct store_dur *d, const struct mon_cycle *t)
 	double c0 = cpu_seconds();
 	uint64_t b0 = d->st.journal_bytes;
 	buf_reset(&d->enc);
+	uint32_t every = d->opt.stream_every ? d->opt.stream_every : 12;
+	if (d->stream_len >= every) {
+		/* a new stream, so a damaged record costs at most this many cycles;
+		 * ids unique within the segment (the first one is its number) */
+		store_tickenc_reset(d->tenc, (d->jnl.segno << 20) | (++d->stream_k & 0xfffff));
+		d->stream_len = 0;
+	}
+	d->stream_len++;
 	store_tickenc_encode(d->tenc, t, &d->enc);
 	if (pack(d, &d->enc, &d->z) == 0)
 		append(d, REC_TICK2, d->z.p, d->z.len, t->now, false);

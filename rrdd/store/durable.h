@@ -51,17 +51,24 @@ struct store_dur_options {
 	 * registry.  Off: every checkpoint is taken synchronously (tests that
 	 * count file operations). */
 	bool background_checkpoints;
+	/* A cycle record that starts a new stream (decodable alone) every this
+	 * many cycles: a damaged record loses at most the cycles up to the next
+	 * one (0 = 12, one minute of cycles). */
+	uint32_t stream_every;
 };
 
 /* What recovery found and did. */
 struct store_dur_recovery {
-	bool had_state;       /* a checkpoint or journal segment existed */
-	double last_t;        /* time of the last cycle recovered; NaN if none */
-	uint64_t records;     /* journal records replayed */
-	uint64_t ticks;       /* of which cycles */
-	uint64_t bytes;       /* journal bytes read */
-	uint32_t moved_aside; /* damaged or foreign files moved aside */
-	double seconds;       /* wall time recovery took */
+	bool had_state;                 /* a checkpoint or journal segment existed */
+	double last_t;                  /* time of the last cycle recovered; NaN if none */
+	uint64_t records;               /* journal records replayed */
+	uint64_t ticks;                 /* of which cycles */
+	uint64_t bytes;                 /* journal bytes read */
+	uint32_t moved_aside;           /* damaged or foreign files moved aside */
+	uint64_t lost;                  /* journal records skipped: damaged, or depending on one */
+	uint64_t lost_first, lost_last; /* their sequence numbers (when lost) */
+	bool fell_back;                 /* the checkpoint was damaged: the previous one was used */
+	double seconds;                 /* wall time recovery took */
 };
 
 struct store_dur_stats {

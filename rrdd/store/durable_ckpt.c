@@ -323,6 +323,17 @@ static void switch_segment(struct store_dur *d, struct store_jnl *nj)
 	d->jnl = *nj;
 	d->jopen = true;
 	store_tickenc_reset(d->tenc, d->jnl.segno);
+	d->stream_len = 0;
+	d->stream_k = 0;
+}
+
+/* A checkpoint starting at segment segno is durable: the one it replaced
+ * (if any) is now checkpoint.prev, so keep the segments from that one's
+ * first on (a recovery from it replays them) and delete the older ones. */
+static void ck_prune(struct store_dur *d, uint64_t segno)
+{
+	store_jnl_prune(d->jdir, d->ckpt_segno ? d->ckpt_segno : segno);
+	d->ckpt_segno = segno;
 }
 
 /* The synchronous checkpoint, d->mu held throughout: segment N+1 is
@@ -357,7 +368,7 @@ int store_dur_ckpt_sync(struct store_dur *d, double now)
 		return rc;
 	}
 	switch_segment(d, &nj);
-	store_jnl_prune(d->jdir, segno);
+	ck_prune(d, segno);
 	ck_done_log(d, &j);
 	return 0;
 }
@@ -376,7 +387,7 @@ static void *ck_main(void *arg)
 		 * still describe the state, nothing was pruned */
 		ck_failed(d, j->err);
 	} else {
-		store_jnl_prune(d->jdir, j->ci.next_segno);
+		ck_prune(d, j->ci.next_segno);
 		ck_done_log(d, j);
 	}
 	bool archives = !rc && j->archives && store_dur_has(d->archive_dir);

@@ -58,6 +58,11 @@ struct store_dur {
 	z_stream zs;       /* its deflater, kept from cycle to cycle */
 	bool zs_ready;
 	struct store_tickenc *tenc; /* the current segment's cycle stream */
+	uint32_t stream_len;        /* cycles recorded in the current stream */
+	uint64_t ckpt_segno;        /* the first segment of the current checkpoint (0: none); the
+	                               segments from it on are kept when the next one is
+	                               written, for a recovery from the previous checkpoint */
+	uint32_t stream_k;          /* streams started in the current segment */
 	struct store_tickdec *tdec; /* during replay */
 	struct mon_owner_ref *aq;   /* archives due after a periodic checkpoint (no RRDs held) */
 	size_t naq, iaq;

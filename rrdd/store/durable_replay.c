@@ -196,6 +196,7 @@ out:
 struct replay_ctx {
 	struct store_dur *d;
 	uint64_t ticks;
+	bool broken; /* a record was lost: cycle records until a stream start depend on it */
 };
 
 static int get_owner(struct bio_rd *r, enum mon_owner_kind *kind, char uuid[MON_UUID_LEN + 1])
@@ -222,9 +223,18 @@ static int replay_one(void *ctx, uint64_t seq, uint32_t type, const void *payloa
 	struct bio_rd r = bio_reader(payload, n);
 	struct mon_change c = {.kind = MON_CH_RELEASE};
 	char uuid[MON_UUID_LEN + 1], name[1024];
+	if (type == STORE_JNL_LOST) {
+		/* the cycle records of this stream that follow it cannot be decoded
+		 * until the next stream start (store/tickrec.h) */
+		store_tickdec_free(d->tdec);
+		d->tdec = NULL;
+		rc->broken = true;
+		return 0;
+	}
 	if (type == REC_TICK || type == REC_TICK2) {
 		if ((type == REC_TICK ? replay_tick : replay_tick2)(d, payload, n))
-			return -EINVAL;
+			return rc->broken && type == REC_TICK2 ? 1 : -EINVAL;
+		rc->broken = false;
 		rc->ticks++;
 		return 0;
 	}
@@ -287,14 +297,16 @@ static void drop_all(struct store_dur *d)
 		rrdb_free(d->pend[--d->npend].rrd);
 }
 
-/* Load the checkpoint into the registry, one entry image at a time (the
- * payload is inflated piece by piece).  0, -ENOENT (none), or -EINVAL
- * (moved aside; the registry is left empty). */
-static int load_checkpoint(struct store_dur *d, struct store_ckpt_info *ci, uint32_t *moved)
+/* Load the checkpoint (prev: the previous one) into the registry, one
+ * entry image at a time (the payload is inflated piece by piece).  0,
+ * -ENOENT (none), or -EINVAL (moved aside; the registry is left empty). */
+static int load_checkpoint(struct store_dur *d, bool prev, struct store_ckpt_info *ci,
+                           uint32_t *moved)
 {
 	char err[1300] = "";
 	struct store_ckpt_reader *rd = NULL;
-	int rc = store_ckpt_open(d->jdir, ci, &rd, err, sizeof(err));
+	int rc =
+	    (prev ? store_ckpt_open_prev : store_ckpt_open)(d->jdir, ci, &rd, err, sizeof(err));
 	if (rc == -ENOENT)
 		return rc;
 	if (!rc && ci->host_hash != store_ckpt_hash(d->host_uuid)) {
@@ -347,10 +359,10 @@ static int load_checkpoint(struct store_dur *d, struct store_ckpt_info *ci, uint
 		return 0;
 	drop_all(d);
 	char path[1200], aside[1300];
-	store_ckpt_path(d->jdir, path, sizeof(path));
+	(prev ? store_ckpt_prev_path : store_ckpt_path)(d->jdir, path, sizeof(path));
 	int mv = store_move_aside(path, aside, sizeof(aside));
-	log_warn("%s; %s %s; starting from the archives", err,
-	         mv ? "could not move it aside:" : "moved aside to", mv ? strerror(-mv) : aside);
+	log_warn("%s; %s %s", err, mv ? "could not move it aside:" : "moved aside to",
+	         mv ? strerror(-mv) : aside);
 	(*moved)++;
 	return -EINVAL;
 }
@@ -407,9 +419,30 @@ static void replay_journal(struct store_dur *d, struct store_dur_recovery *r)
 {
 	clean_temporaries(d->jdir);
 	struct store_ckpt_info ci;
-	int rc = load_checkpoint(d, &ci, &r->moved_aside);
+	int rc = load_checkpoint(d, false, &ci, &r->moved_aside);
+	if (rc) {
+		/* damaged, or missing (a crash between the renames of a new one):
+		 * the previous checkpoint and the segments kept with it hold the
+		 * same state */
+		int prc = load_checkpoint(d, true, &ci, &r->moved_aside);
+		if (prc == 0) {
+			r->fell_back = rc != -ENOENT;
+			log_msg(
+			    rc == -ENOENT ? LOG_INFO : LOG_WARNING,
+			    "%s: recovering from the previous checkpoint (cycle at %.3f) and every "
+			    "journal record after it",
+			    d->jdir, ci.last_t);
+			rc = 0;
+		} else if (rc == -ENOENT) {
+			rc = prc;
+		}
+		if (rc == -EINVAL)
+			log_warn("%s: no checkpoint can be used; starting from the archives",
+			         d->jdir);
+	}
 	uint64_t from_seg = 1, after_seq = 0;
 	if (rc == 0) {
+		d->ckpt_segno = ci.next_segno;
 		r->had_state = true;
 		from_seg = ci.next_segno;
 		after_seq = ci.last_seq;
@@ -417,7 +450,7 @@ static void replay_journal(struct store_dur *d, struct store_dur_recovery *r)
 	} else if (rc != -ENOENT) {
 		move_segments_aside(d, &r->moved_aside);
 	}
-	struct replay_ctx rc_ = {d, 0};
+	struct replay_ctx rc_ = {d, 0, false};
 	struct store_jnl_scan sc;
 	store_jnl_replay(d->jdir, from_seg, after_seq, replay_one, &rc_, &sc);
 	store_tickdec_free(d->tdec);
@@ -426,6 +459,15 @@ static void replay_journal(struct store_dur *d, struct store_dur_recovery *r)
 	r->ticks = rc_.ticks;
 	r->bytes = sc.bytes;
 	r->moved_aside += sc.moved;
+	r->lost = sc.lost;
+	r->lost_first = sc.lost_first;
+	r->lost_last = sc.lost_last;
+	if (sc.lost)
+		log_warn(
+		    "journal %s: %llu record(s) lost (records %llu to %llu: damaged, or cycles "
+		    "that depended on a damaged one); every other record was replayed",
+		    d->jdir, (unsigned long long)sc.lost, (unsigned long long)sc.lost_first,
+		    (unsigned long long)sc.lost_last);
 	if (sc.bytes)
 		r->had_state = true;
 	d->jnl.segno = sc.last_seg;
@@ -459,7 +501,7 @@ void store_dur_recover(struct store_dur *d, struct store_dur_recovery *out)
 		d->replaying = false;
 		double now = isfinite(d->last_t) ? d->last_t : 0;
 		pthread_mutex_lock(&d->mu);
-		if (d->opt.background_checkpoints && r.moved_aside == 0) {
+		if (d->opt.background_checkpoints && r.moved_aside == 0 && r.lost == 0) {
 			/* serve now: the checkpoint is written in the background; the
 			 * replayed segments stay until it is durable (a crash before
 			 * that recovers from them again) */

@@ -214,19 +214,48 @@ static void truncate_tail(const char *path, size_t good, size_t len, struct stor
 	         good);
 }
 
+/* The offset of the intact record numbered want after the damaged one at
+ * off (guess: where its length says it ends, or 0), or 0 if none. */
+static size_t find_next(const unsigned char *p, size_t len, size_t off, size_t guess, uint64_t want)
+{
+	for (size_t o = guess ? guess : off + 1; o + STORE_JNL_REC <= len; o++) {
+		struct bio_rd r = bio_reader(p + o, len - o);
+		uint32_t n = bio_get_u32(&r);
+		uint32_t c = bio_get_u32(&r);
+		uint64_t seq = bio_get_u64(&r);
+		if (seq == want && n <= STORE_JNL_MAX_RECORD && len - o - STORE_JNL_REC >= n &&
+		    c == crc(p + o + 8, STORE_JNL_REC - 8 + n, crc(p + o, 4, 0)))
+			return o;
+		if (guess && o == guess) {
+			o = off; /* the length was wrong: scan from the damaged record */
+			guess = 0;
+		}
+	}
+	return 0;
+}
+
+static void note_lost(struct store_jnl_scan *s, uint64_t seq)
+{
+	if (!s->lost)
+		s->lost_first = seq;
+	s->lost_last = seq;
+	s->lost++;
+}
+
 int store_jnl_replay(const char *dir, uint64_t from_segno, uint64_t after_seq, store_jnl_fn fn,
                      void *ctx, struct store_jnl_scan *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->last_seq = after_seq;
 	out->last_seg = from_segno ? from_segno - 1 : 0;
-	store_jnl_prune(dir, from_segno);
 	size_t nseg;
 	uint64_t *seg = list_segments(dir, &nseg);
 	bool stop = false;
 	uint64_t expect_seg = from_segno;
 	for (size_t si = 0; si < nseg; si++) {
 		char path[1100];
+		if (seg[si] < from_segno)
+			continue; /* the previous checkpoint's */
 		store_jnl_seg_path(dir, seg[si], path, sizeof(path));
 		if (stop) {
 			move_aside(path, "follows a damaged or missing part of the journal", out);
@@ -284,6 +313,30 @@ int store_jnl_replay(const char *dir, uint64_t from_segno, uint64_t after_seq, s
 			          c == crc(p + off + 8, STORE_JNL_REC - 8 + n, crc(p + off, 4, 0));
 			if (!ok) {
 				size_t end = whole ? off + STORE_JNL_REC + n : len;
+				uint64_t bad = out->last_seq + 1;
+				size_t next = end < len || !whole
+				                  ? find_next(p, len, off, whole ? end : 0, bad + 1)
+				                  : 0;
+				if (next || (!last && (end == len || !whole))) {
+					/* the next record is intact (here, or the first of
+					 * the next segment): skip this one */
+					log_warn("journal %s: record %" PRIu64
+					         " at offset %zu is damaged (%zu bytes up to %s): "
+					         "skipped, the change it held is lost",
+					         path, bad, off, (next ? next : len) - off,
+					         next ? "the next record" : "the segment's end");
+					note_lost(out, bad);
+					out->last_seq = bad;
+					if (fn(ctx, bad, STORE_JNL_LOST, NULL, 0) < 0) {
+						move_aside(path, "damaged", out);
+						stop = true;
+						break;
+					}
+					if (!next)
+						break;
+					off = next;
+					continue;
+				}
 				if (last && end >= len) {
 					truncate_tail(path, off, len, out);
 				} else {
@@ -306,7 +359,14 @@ int store_jnl_replay(const char *dir, uint64_t from_segno, uint64_t after_seq, s
 				stop = true;
 				break;
 			}
-			if (fn(ctx, seq, type, p + off + STORE_JNL_REC, n)) {
+			int fr = fn(ctx, seq, type, p + off + STORE_JNL_REC, n);
+			if (fr > 0) { /* depends on a lost record */
+				note_lost(out, seq);
+				out->last_seq = seq;
+				off += STORE_JNL_REC + n;
+				continue;
+			}
+			if (fr) {
 				log_warn("journal %s: record %" PRIu64
 				         " (type %u) at offset %zu cannot "
 				         "be applied",

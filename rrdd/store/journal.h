@@ -10,8 +10,11 @@
  * This module knows frames, not meanings: durable.c decides what records
  * hold.  Appends are one write() each; fsync follows a configurable
  * interval.  Reading (store_jnl_replay) checks every frame; a torn last
- * record is cut off silently (info), a damaged segment is moved aside with
- * a warning naming it and replay stops there.  File operations go through
+ * record is cut off silently (info); a damaged record whose successor is
+ * intact (found by its sequence number and CRC, even when the damage hit
+ * the length) is skipped with a warning naming it and replay goes on; any
+ * other damage moves the segment aside with a warning and replay stops
+ * there.  File operations go through
  * store_fops.  Logs only during replay; not thread-safe (durable.c locks).
  */
 #ifndef RRDD_STORE_JOURNAL_H
@@ -59,24 +62,32 @@ int store_jnl_sync(struct store_jnl *j, double now);
 /* Close the segment (no fsync); safe twice. */
 void store_jnl_close(struct store_jnl *j);
 
-/* Called for each record in order; a non-zero return stops the replay
- * (the record counts as damaged: its segment is moved aside). */
+/* The type given to store_jnl_fn for a record that was damaged and
+ * skipped (payload NULL): what follows may depend on it. */
+#define STORE_JNL_LOST 0xffffffffu
+
+/* Called for each record in order: 0 (applied), > 0 (not applied: it
+ * depends on a lost record; counted lost, replay goes on), < 0 (cannot be
+ * applied: replay stops, the segment is moved aside). */
 typedef int (*store_jnl_fn)(void *ctx, uint64_t seq, uint32_t type, const void *payload, size_t n);
 
 struct store_jnl_scan {
-	uint64_t records;  /* records passed to fn */
-	uint64_t bytes;    /* bytes read */
-	uint64_t last_seq; /* last good sequence number (after_seq if none) */
-	uint64_t last_seg; /* highest segment number seen (from_segno - 1 if none) */
-	bool torn;         /* a torn tail was cut off */
-	uint32_t moved;    /* files moved aside */
+	uint64_t records;               /* records passed to fn */
+	uint64_t bytes;                 /* bytes read */
+	uint64_t last_seq;              /* last good sequence number (after_seq if none) */
+	uint64_t last_seg;              /* highest segment number seen (from_segno - 1 if none) */
+	bool torn;                      /* a torn tail was cut off */
+	uint32_t moved;                 /* files moved aside */
+	uint64_t lost;                  /* records skipped: damaged, or depending on one */
+	uint64_t lost_first, lost_last; /* their sequence numbers (when lost) */
 };
 
 /* Replay the records after after_seq from segment from_segno on, in
- * order.  Segments numbered below from_segno are deleted (leftovers of a
- * checkpoint).  Always returns 0: problems are logged and repaired (torn
- * tail truncated, damaged files moved aside) and replay stops at the first
- * one. */
+ * order.  Segments numbered below from_segno are left alone (they belong
+ * to the previous checkpoint).  Always returns 0: problems are logged and
+ * repaired (torn tail truncated, a damaged record skipped when its
+ * successor is intact, else the damaged file moved aside and replay
+ * stopped there). */
 int store_jnl_replay(const char *dir, uint64_t from_segno, uint64_t after_seq, store_jnl_fn fn,
                      void *ctx, struct store_jnl_scan *out);
 

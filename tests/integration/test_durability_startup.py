@@ -4,8 +4,10 @@
    another schema, a truncated gzip) of VMs of the scenario: each is moved
    aside to <name>.corrupt-<time> with a warning naming it, the VM starts
    afresh, the other archives load, and the daemon runs to the end.
-2. A damaged checkpoint and a foreign journal segment: moved aside with a
-   warning, the daemon starts from the archives and runs.
+2. A damaged checkpoint: moved aside with a warning, the previous one and
+   the journal after it take over (no archive read).  Both checkpoints
+   damaged and a foreign journal segment: moved aside with a warning, the
+   daemon starts from the archives and runs.
 3. Power loss: a run with --journal-fsync-interval 30s is killed (SIGKILL
    at a random store operation, seeded) and its journal is then cut back
    to the last fsynced length, as a power loss would leave it (the sync
@@ -84,11 +86,26 @@ for uuid, what in ((QUARTER, "a PNG"), (WEB, "another schema"), (BATCH, "a trunc
         check(data in (png, blob[: len(blob) // 2]) or data.startswith(b"\x1f\x8b"),
               "the moved-aside file is the original bytes")
 
-# ---- 2. damaged checkpoint, foreign segment ----
+# ---- 2a. damaged checkpoint: the previous one and its segments take over ----
 jdir = os.path.join(state, "journal")
+check(os.path.exists(os.path.join(jdir, "checkpoint.prev")), "the previous checkpoint is kept")
 with open(os.path.join(jdir, "checkpoint"), "r+b") as f:
     f.seek(80)
     f.write(b"\xff" * 16)
+status, log = run(state)
+check(status == 0, "runs with a damaged checkpoint: %s" % log[-1500:])
+check(re.search(r"warning: \S+/checkpoint: .*moved aside to \S+checkpoint\.corrupt-", log),
+      "the damaged checkpoint is named and moved aside")
+check(re.search(r"warning: \S+: recovering from the previous checkpoint", log),
+      "recovered from the previous checkpoint")
+check(not re.search(r"host %s: RRD loaded from its archive" % HOST, log),
+      "the archives were not needed")
+
+# ---- 2b. both checkpoints damaged, a foreign segment ----
+for name in ("checkpoint", "checkpoint.prev"):
+    with open(os.path.join(jdir, name), "r+b") as f:
+        f.seek(80)
+        f.write(b"\xff" * 16)
 with open(os.path.join(jdir, "seg-00000000000000ff.log"), "wb") as f:
     f.write(b"GIF89a" + b"\0" * 100)
 status, log = run(state)
