@@ -96,7 +96,8 @@ RRDP_API int rrdp_plugin_new(struct rrdp_plugin **out, const char *uid,
 
 /* Deregister from the daemon (if this handle registered), unlink the page,
  * and free the handle and all its sources.  Always frees; returns 0 or the
- * first error met (a missing daemon or file is not an error).  NULL: no-op. */
+ * first error met (a missing daemon or file is not an error; a deregistration
+ * that times out is tried three times in all).  NULL: no-op. */
 RRDP_API int rrdp_plugin_close(struct rrdp_plugin *p);
 
 /* Free the handle without deregistering or unlinking (e.g. in a child after

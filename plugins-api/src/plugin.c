@@ -175,7 +175,11 @@ int rrdp_plugin_close(struct rrdp_plugin *p)
 		return 0;
 	int rc = 0;
 	if (p->registered && p->socket_path) {
+		/* a busy daemon may take longer than one call's timeout: the
+		 * call is idempotent, try it three times before giving up */
 		int r = rrdp_deregister(p);
+		for (int i = 0; i < 2 && (r == -ETIMEDOUT || r == -EAGAIN); i++)
+			r = rrdp_deregister(p);
 		/* A daemon that is gone has nothing to forget. */
 		if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
 			rc = r;
