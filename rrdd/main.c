@@ -179,7 +179,8 @@ int main(int argc, char **argv)
 	struct mon_config mc = {.host_uuid = host_uuid,
 	                        .use_min_max = cfg.use_min_max,
 	                        .enable_all = cfg.enable_all_dss,
-	                        .max_rrds = cfg.max_rrds};
+	                        .max_rrds = cfg.max_rrds,
+	                        .max_ds = cfg.max_dss};
 	struct mon_registry *reg = mon_registry_new(&mc);
 	struct plg_registry_opts po = {.dir = cfg.plugin_dir,
 	                               .max_bytes = (size_t)cfg.plugin_max_bytes,

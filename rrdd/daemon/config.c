@@ -35,6 +35,7 @@ void cfg_defaults(struct rrdd_config *c)
 	c->http_body_timeout = 60;
 	c->max_per_address = 64;
 	c->max_rrds = 16384;
+	c->max_dss = 16384;
 	c->max_put_bytes = 256u << 20;
 	c->journal_fsync_interval = 5;
 	c->checkpoint_interval = 3600;
@@ -277,6 +278,8 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = parse_positive(v, 86400, &c->http_body_timeout);
 	} else if (!strcmp(key, "max-connections-per-address")) {
 		rc = parse_positive(v, 100000, &c->max_per_address);
+	} else if (!strcmp(key, "max-dss")) {
+		rc = parse_positive(v, 1000000, &c->max_dss);
 	} else if (!strcmp(key, "max-rrds")) {
 		rc = parse_positive(v, 1000000, &c->max_rrds);
 	} else if (!strcmp(key, "max-put-bytes")) {
@@ -431,6 +434,7 @@ static const struct option long_opts[] = {
     {"max-connections-per-address", required_argument, 0, 0},
     {"max-put-bytes", required_argument, 0, 0},
     {"max-rrds", required_argument, 0, 0},
+    {"max-dss", required_argument, 0, 0},
     {0, 0, 0, 0},
 };
 
@@ -567,6 +571,7 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "max-connections-per-address = %u\n", c->max_per_address);
 	fprintf(f, "max-put-bytes = %llu\n", (unsigned long long)c->max_put_bytes);
 	fprintf(f, "max-rrds = %u\n", c->max_rrds);
+	fprintf(f, "max-dss = %u\n", c->max_dss);
 	fprintf(f, "journal-fsync-interval = %.15gs\n", c->journal_fsync_interval);
 	fprintf(f, "checkpoint-interval = %.15gs\n", c->checkpoint_interval);
 	fprintf(f, "no-journal = %s\n", c->no_journal ? "true" : "false");
@@ -625,6 +630,7 @@ void cfg_usage(FILE *f)
 	    "  --max-put-bytes N       largest PUT /rrd body (default 268435456)\n"
 	    "  --max-rrds N            VM and SR RRDs kept at most (default 16384); new owners\n"
 	    "                          beyond it are refused (PUT: 503, plugins: logged)\n"
+	    "  --max-dss N             data sources one RRD records at most (default 16384)\n"
 	    "  --journal-fsync-interval DURATION  fsync the journal this often (default 5s,\n"
 	    "                          every cycle; 0: every record); a power loss loses at\n"
 	    "                          most this much, a crash of rrdd nothing\n"

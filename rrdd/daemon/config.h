@@ -53,6 +53,7 @@ struct rrdd_config {
 	uint32_t http_header_timeout, http_body_timeout; /* seconds to receive them */
 	uint32_t max_per_address;                        /* TCP connections per client address */
 	uint32_t max_rrds;                               /* VM and SR RRDs kept at most */
+	uint32_t max_dss;                                /* DSs one RRD records at most */
 	uint64_t max_put_bytes;                          /* PUT /rrd body cap */
 	/* durability (store/durable.h) */
 	double journal_fsync_interval; /* seconds between journal fsyncs, 0 = every record */

@@ -323,8 +323,17 @@ void reg_reindex(struct mon_rrd *e)
 	buf_reserve(&e->keys, KEY_COPY);
 }
 
-int reg_record_live(struct mon_rrd *e, int li, double t)
+int reg_record_live(struct mon_registry *reg, struct mon_rrd *e, int li, double t)
 {
+	if (reg->max_ds && e->rrd->nds >= reg->max_ds) {
+		if (!e->ds_full)
+			log_warn("%s %s: %u data sources, the most one RRD records (--max-dss): %s "
+			         "and later ones are not recorded",
+			         mon_owner_kind_name(e->kind), e->uuid, reg->max_ds,
+			         e->live[li].d.name);
+		e->ds_full = true;
+		return -ENOSPC;
+	}
 	struct rrdb_ds_def def;
 	reg_ds_def(&e->live[li].d, &def);
 	int idx = rrdb_append_ds(e->rrd, t, &def);
@@ -436,6 +445,7 @@ struct mon_registry *mon_registry_new(const struct mon_config *cfg)
 	reg->use_min_max = cfg->use_min_max;
 	reg->enable_all = cfg->enable_all;
 	reg->max_rrds = cfg->max_rrds;
+	reg->max_ds = cfg->max_ds;
 	return reg;
 }
 
@@ -695,7 +705,7 @@ int reg_enable_ds(struct mon_registry *reg, enum mon_owner_kind kind, const char
 	if (li >= 0) {
 		rc = 0;
 		if (e->live[li].rrd_idx < 0)
-			rc = reg_record_live(e, li, t);
+			rc = reg_record_live(reg, e, li, t);
 	}
 	mon_unlock(reg);
 	return rc;

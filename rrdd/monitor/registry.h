@@ -35,6 +35,8 @@ struct mon_config {
 	const char *host_uuid; /* copied */
 	bool use_min_max;      /* MIN/MAX RRAs for new VM and SR RRDs (the host always has them) */
 	bool enable_all;       /* xcp-rrdd's plugin-default: record every DS, not only defaults */
+	uint32_t max_ds;       /* DSs recorded in one RRD at most (0: no bound); more are
+	                          not recorded (one log line per owner) */
 	uint32_t max_rrds;     /* VM and SR owners kept at most (0: no bound); beyond it
 	                          a cycle's new owners are ignored and an install or
 	                          restore of a new one is refused (-ENOSPC) */

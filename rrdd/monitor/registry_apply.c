@@ -118,6 +118,13 @@ static void create_fresh(struct apply_ctx *ax, struct mon_rrd *e, const struct m
 		if (recordable(reg, &e->live[i]))
 			refs[n++] = (struct def_ref){e->live[i].d.name, i};
 	qsort(refs, n, sizeof(*refs), def_cmp);
+	if (reg->max_ds && n > reg->max_ds) {
+		log_warn("%s %s: %u data sources, more than one RRD records (--max-dss %u): the "
+		         "first %u by name are",
+		         mon_owner_kind_name(e->kind), e->uuid, n, reg->max_ds, reg->max_ds);
+		e->ds_full = true;
+		n = reg->max_ds;
+	}
 	struct rrdb_ds_def *defs = xmalloc(sizeof(*defs) * (n + 1));
 	for (uint32_t i = 0; i < n; i++)
 		reg_ds_def(&e->live[refs[i].li].d, &defs[i]);
@@ -237,7 +244,8 @@ static void apply_owner(struct apply_ctx *ax, const struct mon_chunk *c,
 			continue;
 		int li = live_of(e, s);
 		struct mon_live *l = &e->live[li];
-		if (l->rrd_idx < 0 && recordable(reg, l) && reg_record_live(e, li, c->t) == 0) {
+		if (l->rrd_idx < 0 && recordable(reg, l) &&
+		    reg_record_live(reg, e, li, c->t) == 0) {
 			l = &e->live[li];
 			ax->st->ds_added++;
 		}

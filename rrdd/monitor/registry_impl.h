@@ -40,6 +40,7 @@ struct mon_rrd {
 	enum mon_owner_kind kind;
 	char uuid[MON_UUID_LEN + 1];
 	bool have_domid;
+	bool ds_full; /* a DS was refused (max_ds): logged once */
 	uint32_t domid;
 	uint64_t restart_cycle; /* the cycle in which the domid last changed */
 	struct rrdb *rrd;       /* NULL until the first chunk creates it */
@@ -76,6 +77,7 @@ struct mon_registry {
 	struct mon_rrd *host;
 	struct mon_table vms, srs;
 	uint32_t max_rrds;        /* 0: no bound (mon_config) */
+	uint32_t max_ds;          /* 0: no bound (mon_config) */
 	bool full;                /* refusing new owners (logged when it starts and ends) */
 	uint64_t refused;         /* new owners refused */
 	struct rrdb_upd *scratch; /* update buffer of reg_apply, write lock held */
@@ -140,7 +142,7 @@ void reg_reindex(struct mon_rrd *e);
 /* Add the live descriptor li's DS to the RRD as of t (it has none) and
  * update the indices for that one DS: O(1) amortised, so n DSs appearing
  * cost O(n), not O(n^2).  0, or -EINVAL. */
-int reg_record_live(struct mon_rrd *e, int li, double t);
+int reg_record_live(struct mon_registry *reg, struct mon_rrd *e, int li, double t);
 
 /* The RRD's DS called name, or -1 (O(1): the name index). */
 int reg_rrd_find(const struct mon_rrd *e, const char *name);

@@ -6,7 +6,8 @@ journal, kept across restarts) and a plugin naming 500 new SR owners per
 tick created 10,020 RRDs in 100 s.  Bounds: PUTs beyond the cap get 503
 with the reason (and the RRDs before it are served); a plugin naming 500
 new SR owners per tick for 30 s takes the slots freed by archiving 4 of the PUT RRDs and no
-more, logged once; the daemon keeps ticking.  PUT /rrd with a DS name holding ':' or a
+more, logged once; the daemon keeps ticking.  --max-dss 100 and a plugin offering 300
+more host DSs: the host RRD records exactly 100, logged once.  PUT /rrd with a DS name holding ':' or a
 name that repeats gets 400 (docs/differences.md)."""
 import os
 import time
@@ -108,6 +109,30 @@ def main():
         A.check(log.count("the most kept (--max-rrds)") == 1, "the refusal logged once")
         A.check(A.skipped_ticks(d) == 0, "no tick skipped")
         A.check(d.alive(), "daemon alive")
+    finally:
+        d.stop()
+
+    # data sources per RRD: a plugin adding 300 host DSs against --max-dss 100
+    d = A.Daemon(["--source", "sim", "--clock", "real", "--sim-domains", "1",
+                  "--max-dss", "100"], name="rrdd-adv-dss-")
+    try:
+        plugdir = os.path.join(d.dir, "plugins")
+        t0 = time.time()
+        while time.time() - t0 < 16:
+            dss = [("flood_%03d" % k, "host", "float", "gauge", True, float(k))
+                   for k in range(300)]
+            P.write_atomic(os.path.join(plugdir, "dsflood"), P.page_v2(time.time(), dss,
+                                                                         pad=0))
+            time.sleep(5)
+        import json
+        st, _, body, _ = d.get("/host_rrd", accept="application/json")
+        nds = len(json.loads(body)["ds"]) if st == 200 else -1
+        log = d.log()
+        print("host RRD after a plugin offered 300 more DSs: %d DSs (--max-dss 100); logged "
+              "%d time(s)" % (nds, log.count("the most one RRD records")))
+        A.check(nds == 100, "the host RRD records exactly 100 DSs (%d)" % nds)
+        A.check(log.count("the most one RRD records") == 1, "logged once")
+        A.check(A.skipped_ticks(d) == 0 and d.alive(), "ticking, alive")
     finally:
         d.stop()
     A.finish()
