@@ -51,6 +51,47 @@ def timed_get(d, path, tcp=False, timeout=30):
     return st, time.monotonic() - t0
 
 
+def host_rrd_size(d):
+    """Wait for the host's RRD and a tick after it; the bytes of its text."""
+    size = 0
+    for _ in range(300):
+        st, _, body, _ = d.get("/host_rrd")
+        if st == 200:
+            size = len(body)
+            break
+        time.sleep(0.1)
+    check(size > 1 << 20, "the host RRD text is large (%d bytes)" % size)
+    time.sleep(6)  # a tick with the RRD's copy and render done
+    return size
+
+
+def non_readers(d, n, request, into):
+    """n connections on the Unix socket that send request and never read."""
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(d.sock)
+        s.sendall(request)
+        into.append(s)
+
+
+def memory_back(d, base, what):
+    """Wait up to 45 s for RSS to come back within 64 MiB of base."""
+    after = rss_mb(d.p.pid)
+    for _ in range(90):
+        if after <= base + 64:
+            break
+        time.sleep(0.5)
+        after = rss_mb(d.p.pid)
+    print("RSS %.0f MB after %s left" % (after, what))
+    check(after <= base + 64, "memory given back: %.0f MB, started at %.0f MB" % (after, base))
+
+
+def still_ticking(d):
+    check(skipped_ticks(d) == 0, "no tick skipped")
+    check(d.alive(), "daemon alive")
+
+
 class Blackhole:
     """A TCP peer that accepts and then says nothing for hold seconds before
     closing (a remote host that hangs)."""

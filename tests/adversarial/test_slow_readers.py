@@ -17,7 +17,6 @@ whole (every VM's daily archive: a copy of its values is kept per client)
 and never read.  Bound: RSS grows by at most the documented 1 GiB of live
 answers plus 64 MiB, the clients beyond it get 503, and the memory is given
 back when they go."""
-import socket
 import time
 
 import hostile as A
@@ -31,23 +30,10 @@ def main():
                  name="rrdd-adv-readers-")
     socks = []
     try:
-        size = 0
-        for _ in range(300):
-            st, _, body, _ = d.get("/host_rrd")
-            if st == 200:
-                size = len(body)
-                break
-            time.sleep(0.1)
-        A.check(size > 1 << 20, "the host RRD text is large (%d bytes)" % size)
-        time.sleep(6)  # a tick with the RRD's copy and render done
+        size = A.host_rrd_size(d)
         base = A.rss_mb(d.p.pid)
         peak = base
-        for _ in range(N):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(d.sock)
-            s.sendall(b"GET /host_rrd HTTP/1.0\r\n\r\n")
-            socks.append(s)
+        A.non_readers(d, N, b"GET /host_rrd HTTP/1.0\r\n\r\n", socks)
         t0 = time.monotonic()
         worst, fails = 0.0, []
         while time.monotonic() - t0 < HOLD_S:
@@ -65,25 +51,12 @@ def main():
         for s in socks:
             s.close()
         socks = []
-        after = peak
-        for _ in range(90):
-            time.sleep(0.5)
-            after = A.rss_mb(d.p.pid)
-            if after <= base + 64:
-                break
-        print("RSS %.0f MB after the readers left" % after)
-        A.check(after <= base + 64, "memory given back: %.0f MB, started at %.0f MB"
-                % (after, base))
+        A.memory_back(d, base, "the readers")
         # large streamed rrd_updates answers
         big = "/rrd_updates?start=0&host=true&interval=86400"
         base = A.rss_mb(d.p.pid)
         peak = base
-        for _ in range(100):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(d.sock)
-            s.sendall(("GET %s HTTP/1.0\r\n\r\n" % big).encode())
-            socks.append(s)
+        A.non_readers(d, 100, ("GET %s HTTP/1.0\r\n\r\n" % big).encode(), socks)
         refused = 0
         t0 = time.monotonic()
         while time.monotonic() - t0 < 15:
@@ -92,7 +65,7 @@ def main():
         for s in socks:
             s.settimeout(0.2)
             try:
-                if s.recv(12).startswith(b"HTTP/1.1 503") or False:
+                if s.recv(12).startswith(b"HTTP/1.1 503"):
                     refused += 1
             except OSError:
                 pass
@@ -104,16 +77,8 @@ def main():
         for s in socks:
             s.close()
         socks = []
-        for _ in range(90):
-            time.sleep(0.5)
-            after = A.rss_mb(d.p.pid)
-            if after <= base + 64:
-                break
-        print("RSS %.0f MB after they left" % after)
-        A.check(after <= base + 64, "memory given back: %.0f MB, started at %.0f MB"
-                % (after, base))
-        A.check(A.skipped_ticks(d) == 0, "no tick skipped")
-        A.check(d.alive(), "daemon alive")
+        A.memory_back(d, base, "they")
+        A.still_ticking(d)
     finally:
         for s in socks:
             s.close()

@@ -528,11 +528,13 @@ static void reference(int n, const bool *keep, struct buf *out)
 	mon_registry_free(reg);
 }
 
-/* A state directory with two checkpoints (after cycles 0-11 and 12-23)
- * and a last segment of cycles 24-29, a new stream every 2 cycles. */
+/* A new state directory (dir, its journal jdir, the journal's files in s)
+ * with two checkpoints (after cycles 0-11 and 12-23) and a last segment of
+ * cycles 24-29, a new stream every 2 cycles. */
 #define NCYC 30
-static void two_checkpoints(const char *dir)
+static void two_checkpoints(char dir[256], char jdir[300], struct snap *s, const char *tag)
 {
+	mkdtemp_dir(dir, 256, tag);
 	stream_every = 2;
 	struct mon_registry *reg = new_reg();
 	struct store_dur *d = open_dur(dir, reg, NULL);
@@ -543,6 +545,8 @@ static void two_checkpoints(const char *dir)
 	}
 	store_dur_close(d); /* as after a crash */
 	mon_registry_free(reg);
+	snprintf(jdir, 300, "%s/state/journal", dir);
+	snap_take(s, jdir);
 }
 
 static struct store_dur_recovery recover_into(const char *dir, struct buf *img)
@@ -560,11 +564,8 @@ static void test_checkpoint_byte_flips(void **state)
 {
 	(void)state;
 	char dir[256], jdir[300];
-	mkdtemp_dir(dir, sizeof(dir), "flipck");
-	two_checkpoints(dir);
-	snprintf(jdir, sizeof(jdir), "%s/state/journal", dir);
 	struct snap s;
-	snap_take(&s, jdir);
+	two_checkpoints(dir, jdir, &s, "flipck");
 	bool all[NCYC];
 	for (int i = 0; i < NCYC; i++)
 		all[i] = true;
@@ -609,11 +610,8 @@ static void test_segment_byte_flips(void **state)
 {
 	(void)state;
 	char dir[256], jdir[300];
-	mkdtemp_dir(dir, sizeof(dir), "flipseg");
-	two_checkpoints(dir);
-	snprintf(jdir, sizeof(jdir), "%s/state/journal", dir);
 	struct snap s;
-	snap_take(&s, jdir);
+	two_checkpoints(dir, jdir, &s, "flipseg");
 	int last = -1; /* the newest segment: cycles 24-29, records 25-30 */
 	for (int i = 0; i < s.n; i++)
 		if (!strncmp(s.name[i], "seg-", 4) &&
