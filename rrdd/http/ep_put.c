@@ -51,19 +51,19 @@ struct put_session *put_begin(struct http_ctx *c, const struct http_req *req,
 	bool archive = http_q_has(req, "archive");
 	bool host = false;
 	if (!uuid || !*uuid) {
-		http_resp_error(resp, 400, "PUT /rrd: the uuid parameter is required");
+		http_resp_error(resp, 500, "PUT /rrd: the uuid parameter is required");
 		return NULL;
 	}
 	if (!store_archive_key_ok(uuid) || strlen(uuid) > MON_UUID_LEN) {
-		http_resp_error(resp, 400, "PUT /rrd: '%.64s' is not a valid uuid", uuid);
+		http_resp_error(resp, 500, "PUT /rrd: '%.64s' is not a valid uuid", uuid);
 		return NULL;
 	}
 	if (!is_host) {
-		http_resp_error(resp, 400, "PUT /rrd: the is_host parameter is required");
+		http_resp_error(resp, 500, "PUT /rrd: the is_host parameter is required");
 		return NULL;
 	}
 	if (parse_bool(is_host, &host)) {
-		http_resp_error(resp, 400, "PUT /rrd: is_host must be true or false, not '%.32s'",
+		http_resp_error(resp, 500, "PUT /rrd: is_host must be true or false, not '%.32s'",
 		                is_host);
 		return NULL;
 	}
@@ -71,7 +71,7 @@ struct put_session *put_begin(struct http_ctx *c, const struct http_req *req,
 		char *end;
 		long v = strtol(domid, &end, 10);
 		if (!*domid || *end || v < -1 || v > 0x7fffffffL) {
-			http_resp_error(resp, 400, "PUT /rrd: domid '%.32s' is not an integer",
+			http_resp_error(resp, 500, "PUT /rrd: domid '%.32s' is not an integer",
 			                domid);
 			return NULL;
 		}

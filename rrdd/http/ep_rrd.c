@@ -3,8 +3,10 @@
  * /sr_rrd?uuid= (a copy of the in-memory RRD taken under the lock) and
  * /rrd_unarchive?uuid= (the archive on disk).  Formatted outside the lock,
  * XML (internal=false) or JSON by Accept negotiation, sent as xcp-rrdd does:
- * HTTP/1.0, Connection: close, no Content-Length, CORS.  A missing RRD is
- * 404 with a one-line reason (xcp-rrdd: 500 for /host_rrd and /sr_rrd).
+ * HTTP/1.0, Connection: close, no Content-Length, CORS.  Status codes are
+ * xcp-rrdd's (wire-format.md §4.6), with a one-line reason: 404 for a VM
+ * or an archive that is not there (or no uuid), 500 for the host before its
+ * first cycle and for an SR that is not there (its handler raises).
  *
  * An in-memory RRD's text is rendered once per registry generation and
  * shared (the rendered-bodies cache): any number of clients reading it,
@@ -92,10 +94,13 @@ static bool shared_rrd(struct http_ctx *c, enum mon_owner_kind kind, const char 
 		if (slot)
 			ucache_publish(c->ucache, slot, NULL);
 		ucache_render_end(c->ucache);
+		/* xcp-rrdd: 404 for an unknown VM, its handler raises (500) for the
+		 * host before the first cycle and for an unknown SR */
 		if (kind == MON_HOST)
-			http_resp_error(resp, 404, "host_rrd: the host has no RRD yet");
+			http_resp_error(resp, 500, "host_rrd: the host has no RRD yet");
 		else
-			http_resp_error(resp, 404, "%s: no RRD for %.64s", what, uuid);
+			http_resp_error(resp, kind == MON_VM ? 404 : 500, "%s: no RRD for %.64s", what,
+			                uuid);
 		return false;
 	}
 	struct buf out = BUF_INIT;
@@ -128,23 +133,21 @@ void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
 	case R_VM_RRD:
 	case R_SR_RRD:
 		what = r == R_VM_RRD ? "vm_rrd" : "sr_rrd";
-		if (!uuid || !*uuid) {
-			http_resp_error(resp, 400, "%s: the uuid parameter is required", what);
-			return;
-		}
-		if (strlen(uuid) > MON_UUID_LEN) {
-			http_resp_error(resp, 404, "%s: no RRD for %.64s", what, uuid);
+		if (!uuid || !*uuid || strlen(uuid) > MON_UUID_LEN) {
+			http_resp_error(resp, r == R_VM_RRD ? 404 : 500, "%s: %s", what,
+			                uuid && *uuid ? "no RRD for that uuid"
+			                              : "the uuid parameter is required");
 			return;
 		}
 		shared_rrd(c, r == R_VM_RRD ? MON_VM : MON_SR, uuid, what, json, resp);
 		return;
 	case R_UNARCHIVE: {
 		if (!uuid || !*uuid) {
-			http_resp_error(resp, 400, "rrd_unarchive: the uuid parameter is required");
+			http_resp_error(resp, 404, "rrd_unarchive: the uuid parameter is required");
 			return;
 		}
 		if (!store_archive_key_ok(uuid)) {
-			http_resp_error(resp, 400, "rrd_unarchive: '%.64s' is not a valid uuid",
+			http_resp_error(resp, 404, "rrd_unarchive: '%.64s' is not a valid uuid",
 			                uuid);
 			return;
 		}

@@ -372,19 +372,19 @@ static void plan_error(struct http_resp *resp, int rc, size_t nsel, uint64_t nva
                        const struct uquery *q)
 {
 	if (rc == -E2BIG)
-		http_resp_error(resp, 400,
+		http_resp_error(resp, 500,
 		                "rrd_updates: %llu values requested, more than %u: use a "
 		                "later start or a larger interval",
 		                (unsigned long long)nvals, MAX_VALUES);
 	else if (nsel == 0)
-		http_resp_error(resp, 404, "rrd_updates: no RRD matches the query");
+		http_resp_error(resp, 500, "rrd_updates: no RRD matches the query");
 	else if (rc == -ENOENT)
-		http_resp_error(resp, 400,
+		http_resp_error(resp, 500,
 		                "rrd_updates: No_RRA_Available: a selected RRD has no "
 		                "archive%s%s for this query",
 		                q->cfname ? " with cf=" : "", q->cfname ? q->cfname : "");
 	else
-		http_resp_error(resp, 400, "rrd_updates: invalid archive layout");
+		http_resp_error(resp, 500, "rrd_updates: invalid archive layout");
 }
 
 /* Serve key at the generation of the last completed write if it is cached
@@ -499,18 +499,16 @@ void ep_updates(struct http_ctx *c, const struct http_req *req, struct http_resp
 	struct uquery q = {.cfv = CF_AVERAGE};
 	const char *s = http_q(req, "start");
 	if (!s) {
-		http_resp_error(resp, 400, "rrd_updates: the start parameter is required");
+		http_resp_error(resp, 500, "rrd_updates: the start parameter is required");
 		return;
 	}
 	if (parse_int64(s, &q.start)) {
-		http_resp_error(resp, 400, "rrd_updates: start '%.64s' is not an integer", s);
+		http_resp_error(resp, 500, "rrd_updates: start '%.64s' is not an integer", s);
 		return;
 	}
 	const char *iv = http_q(req, "interval");
-	if (iv && parse_int64(iv, &q.interval)) {
-		http_resp_error(resp, 400, "rrd_updates: interval '%.64s' is not an integer", iv);
-		return;
-	}
+	if (iv && parse_int64(iv, &q.interval))
+		q.interval = 0; /* as xcp-rrdd: an interval that is not a number is none */
 	q.cfname = cf_arg(http_q(req, "cf"), &q.cfv);
 	const char *host = http_q(req, "host");
 	q.want_host = host && !strcmp(host, "true");
