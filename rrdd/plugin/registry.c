@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "plugin/registry_impl.h"
@@ -76,10 +77,46 @@ struct plg_entry *plg_find_locked(struct plg_registry *reg, const char *uid)
 	return i >= 0 ? reg->v[i] : NULL;
 }
 
+/* The tomb of uid, or NULL. */
+static struct plg_tomb *tomb_of(struct plg_registry *reg, const char *uid)
+{
+	for (size_t i = 0; i < PLG_TOMBS; i++)
+		if (reg->tombs[i].uid && !strcmp(reg->tombs[i].uid, uid))
+			return &reg->tombs[i];
+	return NULL;
+}
+
+static void tomb_clear(struct plg_tomb *t)
+{
+	if (t) {
+		free(t->uid);
+		t->uid = NULL;
+	}
+}
+
+/* Whether the page of a plugin deregistered over the RPC is the one it
+ * left (not written since): then its discovery is stale. */
+static bool stale_page(struct plg_registry *reg, const char *uid)
+{
+	struct plg_tomb *t = tomb_of(reg, uid);
+	if (!t)
+		return false;
+	char path[4096];
+	struct stat st;
+	if (snprintf(path, sizeof(path), "%s/%s", reg->dir, uid) < (int)sizeof(path) &&
+	    stat(path, &st) == 0 &&
+	    (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9 <= t->t)
+		return true;
+	tomb_clear(t); /* written since: a plugin that came back */
+	return false;
+}
+
 int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol, bool by_file)
 {
 	if (!plg_uid_valid(uid))
 		return -EINVAL;
+	if (by_file ? stale_page(reg, uid) : (tomb_clear(tomb_of(reg, uid)), false))
+		return 0;
 	long i = find_idx(reg, uid);
 	if (i >= 0) {
 		if (by_file)
@@ -169,6 +206,8 @@ void plg_registry_free(struct plg_registry *reg)
 		entry_free(reg->v[i]);
 	for (size_t i = 0; i < reg->ngrave; i++)
 		entry_free(reg->grave[i]);
+	for (size_t i = 0; i < PLG_TOMBS; i++)
+		tomb_clear(&reg->tombs[i]);
 	free(reg->v);
 	free(reg->grave);
 	free(reg->work);
@@ -191,6 +230,15 @@ int plg_deregister(struct plg_registry *reg, const char *uid)
 {
 	pthread_mutex_lock(&reg->mu);
 	int rc = plg_deregister_locked(reg, uid);
+	if (rc == 0) {
+		struct plg_tomb *t = tomb_of(reg, uid);
+		if (!t) {
+			t = &reg->tombs[reg->tomb_next++ % PLG_TOMBS];
+			tomb_clear(t);
+			t->uid = xstrdup(uid);
+		}
+		t->t = clk_system_wall();
+	}
 	pthread_mutex_unlock(&reg->mu);
 	return rc;
 }

@@ -82,8 +82,10 @@ void plg_registry_free(struct plg_registry *reg);
  * unchanged, as xcp-rrdd), or -EINVAL for a bad uid. */
 int plg_register(struct plg_registry *reg, const char *uid, int protocol);
 
-/* Deregister uid: it is no longer read (its DSs then get Unknown through
- * the missing-DS rule).  Returns 0, or -ENOENT if it was not registered. */
+/* Deregister uid (the RPC's Plugin.deregister): it is no longer read (its
+ * DSs then get Unknown through the missing-DS rule), and its page is not
+ * discovered again unless written after this call.  Returns 0, or -ENOENT
+ * if it was not registered. */
 int plg_deregister(struct plg_registry *reg, const char *uid);
 
 /* Whether uid is registered. */

@@ -73,6 +73,8 @@ struct plg_entry {
 	uint64_t streak;       /* failed reads in the current streak */
 };
 
+#define PLG_TOMBS 64
+
 struct plg_registry {
 	pthread_mutex_t mu;
 	char *dir;
@@ -101,6 +103,14 @@ struct plg_registry {
 	double next_tick_mono;
 	struct clk *clk; /* the daemon's clock, or NULL: the system's monotonic clock */
 	struct plg_stats st;
+	/* plugins deregistered over the RPC, with the system time it happened:
+	 * their page is not discovered again unless written after it (the
+	 * event of its last write may be read after the deregistration) */
+	struct plg_tomb {
+		char *uid;
+		double t;
+	} tombs[PLG_TOMBS];
+	size_t tomb_next;
 };
 
 /* Whether uid is a valid plugin file name. */

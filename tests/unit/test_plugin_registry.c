@@ -498,6 +498,36 @@ static void test_v1_owners(void **state)
 	free(dir);
 }
 
+/* A plugin that deregisters over the RPC and then removes its page: the
+ * page it left is not discovered again in between (an event of its last
+ * write read after the deregistration, here a rescan), so it is
+ * deregistered once; a page written after that (the plugin back) is. */
+static void test_deregistered_page_not_rediscovered(void **state)
+{
+	(void)state;
+	char *dir = t_tmpdir();
+	struct plg_registry *r = mk(dir, false); /* a rescan every collect */
+	t_write_v2(dir, "gone", 1700000000, HOST1, 2);
+	struct mon_chunk **c;
+	assert_int_equal(collect(r, &c), 1);
+	assert_true(plg_is_registered(r, "gone"));
+	assert_int_equal(plg_deregister(r, "gone"), 0);
+	assert_int_equal(collect(r, &c), 0);
+	assert_false(plg_is_registered(r, "gone"));
+	struct plg_stats st;
+	plg_get_stats(r, &st);
+	assert_int_equal(st.deregistered, 1);
+	/* written again, later: a plugin that came back */
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	t_write_v2(dir, "gone", 1700000005, HOST1, 2);
+	assert_int_equal(collect(r, &c), 1);
+	assert_true(plg_is_registered(r, "gone"));
+	plg_registry_free(r);
+	t_rmrf(dir);
+	free(dir);
+}
+
 /* An RPC-registered plugin without a file is kept; a discovered one whose
  * file vanished without an event (scan mode) goes. */
 static void test_missing_file(void **state)
@@ -616,6 +646,7 @@ int main(void)
 	    cmocka_unit_test(test_no_update),
 	    cmocka_unit_test(test_v1_owners),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_deregistered_page_not_rediscovered),
 	    cmocka_unit_test(test_future_timestamp),
 	    cmocka_unit_test(test_meta_cache_after_failure),
 	};
