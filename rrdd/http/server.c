@@ -637,6 +637,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	struct listener *l = cls;
 	struct conn *c = *con_cls;
+	if (*con_cls == &too_many_params) {
+		/* the request ended before the access handler saw it */
+		*con_cls = NULL;
+		return;
+	}
 	if (!c)
 		return;
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)

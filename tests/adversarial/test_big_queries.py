@@ -7,7 +7,8 @@ vm_uuid parameters are answered 200 (one of them a real VM, which is in
 the answer); 20,000 tiny parameters and 12,000 vm_uuid parameters get 414
 from rrdd (a query's bytes plus 64 per parameter over 768 KiB);
 a 2 MB URL gets 414 or 431 from libmicrohttpd; each within 5 s, on TCP and
-on the Unix socket, and the daemon keeps ticking."""
+on the Unix socket; 20 such requests cut off before their headers end
+leave it alive, and the daemon keeps ticking."""
 import http.client
 import re
 import time
@@ -90,6 +91,16 @@ def main():
             print("%s: 2 MB URL: %s in %.2f s" % (where, st, took))
             A.check(st in (414, 431) and took < 5, "%s: a 2 MB URL: 414 or 431 within 5 s (%s)"
                     % (where, st))
+        # a long query whose request ends before its headers do (the client
+        # goes away): nothing to answer, nothing to crash on
+        import socket
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            s.sendall(("GET /rrd_updates?" + "&".join(["a"] * 20000) +
+                       " HTTP/1.1\r\nHost: x\r\n").encode())
+            s.close()
+        time.sleep(1)
+        A.check(d.alive(), "alive after 20 long requests cut off before their headers ended")
         A.still_ticking(d)
     finally:
         d.stop()
