@@ -94,20 +94,23 @@ static void tomb_clear(struct plg_tomb *t)
 	}
 }
 
-/* Whether the page of a plugin deregistered over the RPC is the one it
- * left (not written since): then its discovery is stale. */
-static bool stale_page(struct plg_registry *reg, const char *uid)
+/* Whether a registration of a plugin deregistered over the RPC is stale:
+ * its page is gone or is the one it left (not written since).  The event
+ * of its last page write, or a register call it made before deregistering
+ * that a worker ran after, must not bring it back; a plugin that came
+ * back writes a page, which clears the tomb. */
+static bool stale(struct plg_registry *reg, const char *uid)
 {
 	struct plg_tomb *t = tomb_of(reg, uid);
 	if (!t)
 		return false;
 	char path[4096];
 	struct stat st;
-	if (snprintf(path, sizeof(path), "%s/%s", reg->dir, uid) < (int)sizeof(path) &&
-	    stat(path, &st) == 0 &&
+	if (snprintf(path, sizeof(path), "%s/%s", reg->dir, uid) >= (int)sizeof(path) ||
+	    stat(path, &st) != 0 ||
 	    (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9 <= t->t)
 		return true;
-	tomb_clear(t); /* written since: a plugin that came back */
+	tomb_clear(t);
 	return false;
 }
 
@@ -115,7 +118,7 @@ int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol,
 {
 	if (!plg_uid_valid(uid))
 		return -EINVAL;
-	if (by_file ? stale_page(reg, uid) : (tomb_clear(tomb_of(reg, uid)), false))
+	if (stale(reg, uid))
 		return 0;
 	long i = find_idx(reg, uid);
 	if (i >= 0) {

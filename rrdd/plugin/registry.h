@@ -78,14 +78,15 @@ void plg_registry_free(struct plg_registry *reg);
 
 /* Register uid (a file name: 1..PLG_UID_MAX bytes, no '/', not "." or "..",
  * no NUL) with a protocol (enum plg_reg_proto; informational).  Returns 0
- * when newly registered, 1 when it already was (its registration is
- * unchanged, as xcp-rrdd), or -EINVAL for a bad uid. */
+ * when newly registered (or ignored: deregistered over the RPC and no page
+ * written since, see plg_deregister), 1 when it already was (its
+ * registration is unchanged, as xcp-rrdd), or -EINVAL for a bad uid. */
 int plg_register(struct plg_registry *reg, const char *uid, int protocol);
 
 /* Deregister uid (the RPC's Plugin.deregister): it is no longer read (its
- * DSs then get Unknown through the missing-DS rule), and its page is not
- * discovered again unless written after this call.  Returns 0, or -ENOENT
- * if it was not registered. */
+ * DSs then get Unknown through the missing-DS rule), and it is not
+ * registered again (by discovery or by a register call) until its page is
+ * written after this call.  Returns 0, or -ENOENT if it was not registered. */
 int plg_deregister(struct plg_registry *reg, const char *uid);
 
 /* Whether uid is registered. */

@@ -500,7 +500,8 @@ static void test_v1_owners(void **state)
 
 /* A plugin that deregisters over the RPC and then removes its page: the
  * page it left is not discovered again in between (an event of its last
- * write read after the deregistration, here a rescan), so it is
+ * write read after the deregistration, here a rescan), nor does a register
+ * call it made before (run late by a worker) bring it back, so it is
  * deregistered once; a page written after that (the plugin back) is. */
 static void test_deregistered_page_not_rediscovered(void **state)
 {
@@ -514,6 +515,10 @@ static void test_deregistered_page_not_rediscovered(void **state)
 	assert_int_equal(plg_deregister(r, "gone"), 0);
 	assert_int_equal(collect(r, &c), 0);
 	assert_false(plg_is_registered(r, "gone"));
+	/* a register call it made before deregistering, run after */
+	assert_int_equal(plg_register(r, "gone", PLG_REG_V2), 0);
+	assert_false(plg_is_registered(r, "gone"));
+	assert_int_equal(collect(r, &c), 0);
 	struct plg_stats st;
 	plg_get_stats(r, &st);
 	assert_int_equal(st.deregistered, 1);

@@ -17,6 +17,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "plugin/registry.h"
@@ -41,6 +43,10 @@ static void *rpc_thread(void *arg)
 		switch (rand_r(&seed) % 5) {
 		case 0:
 		case 1:
+			/* a plugin registering writes its page (a register after an
+			 * RPC deregistration counts only then, plg_deregister) */
+			assert_true(plg_path(R, uid, path, sizeof(path)) > 0);
+			utimensat(AT_FDCWD, path, NULL, 0);
 			assert_true(plg_register(R, uid, PLG_REG_V2) >= 0);
 			break;
 		case 2: {
