@@ -99,8 +99,8 @@ static bool shared_rrd(struct http_ctx *c, enum mon_owner_kind kind, const char 
 		if (kind == MON_HOST)
 			http_resp_error(resp, 500, "host_rrd: the host has no RRD yet");
 		else
-			http_resp_error(resp, kind == MON_VM ? 404 : 500, "%s: no RRD for %.64s", what,
-			                uuid);
+			http_resp_error(resp, kind == MON_VM ? 404 : 500, "%s: no RRD for %.64s",
+			                what, uuid);
 		return false;
 	}
 	struct buf out = BUF_INIT;
