@@ -210,11 +210,3 @@ void gd_close(struct conn_guard *g, struct gd_conn *e)
 	pthread_mutex_unlock(&g->mu);
 	free(e);
 }
-
-void gd_stats(struct conn_guard *g, struct gd_stats *out)
-{
-	pthread_mutex_lock(&g->mu);
-	*out = g->st;
-	out->live = g->live;
-	pthread_mutex_unlock(&g->mu);
-}

@@ -219,11 +219,10 @@ enum gd_phase {
 	GD_BODY,    /* headers received, body arriving */
 	GD_BUSY,    /* being answered or sent: not the guard's */
 };
-struct gd_stats {
+struct gd_stats {             /* what the guard closed (logged) */
 	uint64_t header_late; /* closed: no complete request headers in time */
 	uint64_t body_late;   /* closed: body not complete in time */
 	uint64_t evicted;     /* closed waiting, to free slots under pressure */
-	unsigned live;        /* connections now */
 };
 struct conn_guard;
 struct gd_conn;
@@ -239,7 +238,6 @@ struct gd_conn *gd_open(struct conn_guard *g, int fd);
 void gd_phase(struct conn_guard *g, struct gd_conn *e, enum gd_phase phase);
 /* The connection is closed (before its socket is): forget it.  NULL ok. */
 void gd_close(struct conn_guard *g, struct gd_conn *e);
-void gd_stats(struct conn_guard *g, struct gd_stats *out);
 
 /* The forwarded socket's sender (fwd_send.c): answers written without
  * blocking by one thread; a client taking nothing for idle_s is dropped. */
