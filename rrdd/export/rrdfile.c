@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <rrd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "export/librrd.h"
 #include "export/textesc.h"
 
 static pthread_mutex_t librrd_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -419,6 +419,9 @@ int exp_rrdfile_write(const struct rrdb *r, const char *path, char *err, size_t 
 		snprintf(err, errlen, "an rrdtool file needs at least one DS and one RRA");
 		return -EINVAL;
 	}
+	const struct lrd_api *lrd = lrd_get(err, errlen);
+	if (!lrd)
+		return -ENOSYS;
 	exp_rrdfile_name *names = calloc(r->nds, sizeof(*names));
 	if (!names)
 		abort();
@@ -443,14 +446,14 @@ int exp_rrdfile_write(const struct rrdb *r, const char *path, char *err, size_t 
 	}
 	char *argv[] = {"restore", "-f", xpath, (char *)path, NULL};
 	exp_rrdfile_lock();
-	rrd_clear_error();
-	int rr = rrd_restore(4, argv);
+	lrd->clear_error();
+	int rr = lrd->restore(4, argv);
 	if (rr != 0) {
-		const char *e = rrd_get_error();
+		const char *e = lrd->get_error();
 		snprintf(err, errlen, "rrd_restore: %s", e && *e ? e : "failed");
 		rc = -EIO;
 	}
-	rrd_clear_error();
+	lrd->clear_error();
 	exp_rrdfile_unlock();
 	exp_rrdfile_rmtree(dir);
 	if (!rc)

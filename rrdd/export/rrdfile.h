@@ -53,7 +53,8 @@ void exp_rrdfile_mapping(struct buf *out, const struct rrdb *r, const exp_rrdfil
 
 /* Write r as the rrdtool file path (replaced if it exists), through a dump
  * XML in a private temporary directory and rrd_restore.  0, or a negative
- * errno with a message in err. */
+ * errno with a message in err: -ENOSYS when librrd cannot be loaded
+ * (export/librrd.h). */
 int exp_rrdfile_write(const struct rrdb *r, const char *path, char *err, size_t errlen);
 
 /* A private (0700) temporary directory under $TMPDIR or /tmp, its path in

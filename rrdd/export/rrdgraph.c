@@ -13,11 +13,11 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
-#include <rrd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/librrd.h"
 #include "export/rrdfile.h"
 
 #define DEFAULT_WIDTH  800
@@ -286,6 +286,9 @@ int exp_graph_render(const struct rrdb *r, const struct exp_graph_req *g, const 
 		snprintf(err, errlen, "the RRD has no %s archive", rrdb_cf_name(g->cf));
 		return -EINVAL;
 	}
+	const struct lrd_api *lrd = lrd_get(err, errlen);
+	if (!lrd)
+		return -ENOSYS;
 	int64_t last = isfinite(r->last_updated) ? (int64_t)r->last_updated : 0;
 	int64_t start = g->start_rel ? last + g->start : g->start;
 	int64_t end = g->end_rel ? last + g->end : g->end;
@@ -360,23 +363,23 @@ int exp_graph_render(const struct rrdb *r, const struct exp_graph_req *g, const 
 	exp_rrdfile_lock();
 	char *loc = setlocale(LC_ALL, NULL);
 	char *saved = loc ? strdup(loc) : NULL;
-	rrd_clear_error();
-	rrd_info_t *info = rrd_graph_v(a.n, a.v);
+	lrd->clear_error();
+	rrd_info_t *info = lrd->graph_v(a.n, a.v);
 	rc = 0;
 	const rrd_blob_t *blob = NULL;
 	for (rrd_info_t *p = info; p; p = p->next)
 		if (p->type == RD_I_BLO && !strcmp(p->key, "image"))
 			blob = &p->value.u_blo;
 	if (!info || !blob || !blob->size) {
-		const char *e = rrd_get_error();
+		const char *e = lrd->get_error();
 		snprintf(err, errlen, "rrd_graph: %s", e && *e ? e : "no image");
 		rc = -EIO;
 	} else {
 		buf_add(img, blob->ptr, blob->size);
 	}
 	if (info)
-		rrd_info_free(info);
-	rrd_clear_error();
+		lrd->info_free(info);
+	lrd->clear_error();
 	if (saved) {
 		setlocale(LC_ALL, saved);
 		free(saved);

@@ -48,8 +48,9 @@ int exp_graph_parse(struct exp_graph_req *g, const struct exp_graph_kv *kv, size
  * subject names the RRD in the default title ("host <uuid>"); units, if
  * not NULL, has r->nds entries (each NULL or a unit for the legend).
  * Returns 0; -EINVAL when g does not fit r (no DS matches, too many, no
- * archive of the CF, empty window), or -EIO when librrd fails; err gets a
- * one-line reason. */
+ * archive of the CF, empty window), -ENOSYS when librrd cannot be loaded
+ * (export/librrd.h), or -EIO when librrd fails; err gets a one-line
+ * reason. */
 int exp_graph_render(const struct rrdb *r, const struct exp_graph_req *g, const char *subject,
                      const char *const *units, struct buf *img, char *err, size_t errlen);
 

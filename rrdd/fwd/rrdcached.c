@@ -15,14 +15,13 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <rrd.h>
-#include <rrd_client.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "export/librrd.h"
 #include "export/rrdfile.h"
 #include "monitor/registry.h"
 #include "util/buf.h"
@@ -59,6 +58,7 @@ struct item {
 
 struct rcd {
 	struct mon_registry *reg;
+	const struct lrd_api *lrd;
 	char *address, *dir;
 	double interval;
 	uint32_t max_queue;
@@ -285,9 +285,9 @@ static void remote_name(const struct rcd *f, const struct item *it, char *out, s
 		snprintf(out, n, "%s.rrd", u);
 }
 
-static const char *client_error(void)
+static const char *client_error(const struct rcd *f)
 {
-	const char *e = rrd_get_error();
+	const char *e = f->lrd->get_error();
 	return e && *e ? e : "failed";
 }
 
@@ -321,17 +321,17 @@ static int create_remote(struct rcd *f, const struct item *it, const char *name,
 	for (size_t i = 0; i < argc; i++)
 		argv[i] = b.p + off[i];
 	const char *sources[] = {name, NULL};
-	rrd_clear_error();
-	int rc = rrdc_create_r2(name, it->step, (time_t)(it->first_t - it->step), 0,
-	                        keep ? sources : NULL, NULL, (int)argc, argv);
+	f->lrd->clear_error();
+	int rc = f->lrd->c_create_r2(name, it->step, (time_t)(it->first_t - it->step), 0,
+	                             keep ? sources : NULL, NULL, (int)argc, argv);
 	if (rc && keep) {
 		/* older rrdcached or no usable source: a fresh file */
-		rrd_clear_error();
-		rc = rrdc_create_r2(name, it->step, (time_t)(it->first_t - it->step), 0, NULL, NULL,
-		                    (int)argc, argv);
+		f->lrd->clear_error();
+		rc = f->lrd->c_create_r2(name, it->step, (time_t)(it->first_t - it->step), 0, NULL,
+		                         NULL, (int)argc, argv);
 	}
 	if (rc)
-		log_warn("rrdcached: CREATE %s: %s", name, client_error());
+		log_warn("rrdcached: CREATE %s: %s", name, client_error(f));
 	free(argv);
 	free(off);
 	buf_free(&b);
@@ -341,7 +341,7 @@ static int create_remote(struct rcd *f, const struct item *it, const char *name,
 static void disconnect(struct rcd *f)
 {
 	if (f->connected) {
-		rrdc_disconnect();
+		f->lrd->c_disconnect();
 		f->connected = false;
 	}
 	f->next_connect = mono_now() + RETRY_SECONDS;
@@ -349,20 +349,20 @@ static void disconnect(struct rcd *f)
 
 static bool ensure_connected(struct rcd *f)
 {
-	if (f->connected && rrdc_is_connected(f->address))
+	if (f->connected && f->lrd->c_is_connected(f->address))
 		return true;
 	if (f->connected)
 		disconnect(f);
 	if (mono_now() < f->next_connect)
 		return false;
-	rrd_clear_error();
-	int crc = rrdc_connect(f->address);
+	f->lrd->clear_error();
+	int crc = f->lrd->c_connect(f->address);
 	f->connected = true;
-	if (crc || !rrdc_is_connected(f->address)) {
+	if (crc || !f->lrd->c_is_connected(f->address)) {
 		if (!f->outage_logged)
 			log_warn("rrdcached: cannot connect to %s: %s (rows are dropped until it "
 			         "answers)",
-			         f->address, client_error());
+			         f->address, client_error(f));
 		f->outage_logged = true;
 		disconnect(f);
 		return false;
@@ -390,8 +390,8 @@ static uint64_t send_item(struct rcd *f, struct item *it, uint64_t *dropped, uin
 	struct track *t = find_track(f, it->kind, it->uuid, false);
 	int64_t skip_until = INT64_MIN;
 	if (!t || t->layout != it->layout) {
-		rrd_clear_error();
-		time_t last = rrdc_last(name);
+		f->lrd->clear_error();
+		time_t last = f->lrd->c_last(name);
 		bool exists = last > 0;
 		bool changed = t && t->layout != 0 && t->layout != it->layout;
 		if (!exists || changed) {
@@ -405,7 +405,7 @@ static uint64_t send_item(struct rcd *f, struct item *it, uint64_t *dropped, uin
 				log_info(
 				    "rrdcached: %s re-created (data sources or archives changed)",
 				    name);
-			last = rrdc_last(name);
+			last = f->lrd->c_last(name);
 		}
 		if (t)
 			t->layout = it->layout;
@@ -454,14 +454,14 @@ static uint64_t send_item(struct rcd *f, struct item *it, uint64_t *dropped, uin
 			j--; /* this row goes into the next command */
 		}
 		if (nv) {
-			rrd_clear_error();
-			if (rrdc_update(name, (int)nv, vals)) {
+			f->lrd->clear_error();
+			if (f->lrd->c_update(name, (int)nv, vals)) {
 				(*errors)++;
 				*dropped += nv;
-				log_debug("rrdcached: UPDATE %s: %s", name, client_error());
+				log_debug("rrdcached: UPDATE %s: %s", name, client_error(f));
 				if (t)
 					t->layout = 0; /* check the file again next time */
-				if (!rrdc_is_connected(f->address)) {
+				if (!f->lrd->c_is_connected(f->address)) {
 					for (size_t i = 0; i < nv; i++)
 						free(store[i]);
 					nv = 0;
@@ -489,7 +489,7 @@ static void pass(struct rcd *f)
 	size_t i = 0;
 	if (f->nitems && ensure_connected(f)) {
 		for (; i < f->nitems; i++) {
-			if (!f->connected || !rrdc_is_connected(f->address)) {
+			if (!f->connected || !f->lrd->c_is_connected(f->address)) {
 				if (!f->outage_logged)
 					log_warn(
 					    "rrdcached: connection to %s lost (rows are dropped "
@@ -549,8 +549,15 @@ int rcd_start(struct mon_registry *reg, const struct rcd_options *o, struct rcd 
 		         o->dir);
 		return -EINVAL;
 	}
+	char why[512];
+	const struct lrd_api *lrd = lrd_get(why, sizeof(why));
+	if (!lrd) {
+		snprintf(err, errlen, "rrdcached forwarding: %s", why);
+		return -ENOSYS;
+	}
 	struct rcd *f = xcalloc(1, sizeof(*f));
 	f->reg = reg;
+	f->lrd = lrd;
 	f->address = xstrdup(o->address);
 	f->dir = o->dir && *o->dir ? xstrdup(o->dir) : NULL;
 	f->interval = o->interval > 0 ? o->interval : 1.0;
@@ -589,7 +596,7 @@ void rcd_stop(struct rcd *f)
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(f->th, NULL);
 	if (f->connected)
-		rrdc_disconnect();
+		f->lrd->c_disconnect();
 	struct rcd_stats st = f->st;
 	log_info("rrdcached: %llu rows sent, %llu dropped, %llu errors, %llu files created",
 	         (unsigned long long)st.rows_sent, (unsigned long long)st.rows_dropped,

@@ -42,7 +42,8 @@ struct rcd_stats {
 
 /* Start the forwarder over a registry (which must outlive it).  The
  * address is checked for form only; connecting happens in the thread.
- * 0, or -EINVAL with a message. */
+ * 0, or -EINVAL with a message, or -ENOSYS when librrd (its client) cannot
+ * be loaded (export/librrd.h). */
 int rcd_start(struct mon_registry *reg, const struct rcd_options *o, struct rcd **out, char *err,
               size_t errlen);
 

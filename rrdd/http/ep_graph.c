@@ -125,6 +125,8 @@ static void ep_graph_draw(struct http_ctx *c, const struct http_req *req, struct
 		leave();
 		if (rc == -EINVAL) {
 			http_resp_error(resp, 400, "graph: %s", err);
+		} else if (rc == -ENOSYS) {
+			http_resp_error(resp, 501, "graph: %s", err);
 		} else if (rc) {
 			http_resp_error(resp, 500, "graph: %s", err);
 		} else {
@@ -214,12 +216,13 @@ static void ep_rrd_file(struct http_ctx *c, const struct http_req *req, struct h
 	struct buf body = BUF_INIT;
 	if (!rc)
 		rc = read_file(path, &body);
-	else
+	else if (rc != -ENOSYS)
 		rc = -EIO;
 	exp_rrdfile_rmtree(dir);
 	if (rc) {
 		buf_free(&body);
-		http_resp_error(resp, 500, "rrd_file: %s", err[0] ? err : strerror(-rc));
+		http_resp_error(resp, rc == -ENOSYS ? 501 : 500, "rrd_file: %s",
+		                err[0] ? err : strerror(-rc));
 		return;
 	}
 	buf_free(&resp->body);

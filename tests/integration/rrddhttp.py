@@ -29,12 +29,14 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, extra, name="rrdd-http-"):
+    def __init__(self, extra, name="rrdd-http-", wrap=None):
+        """extra: rrdd options; wrap: a command line that runs rrdd's
+        (its arguments appended), e.g. to run it in a namespace."""
         self.dir = T.tmpdir(name)
         self.sock = os.path.join(self.dir, "xcp-rrdd")
         self.fwd = os.path.join(self.dir, "xcp-rrdd.forwarded")
         self.logf = os.path.join(self.dir, "log")
-        args = [T.RRDD, "--state-dir", self.dir, "--socket", self.sock,
+        args = list(wrap or []) + [T.RRDD, "--state-dir", self.dir, "--socket", self.sock,
                 "--forwarded-socket", self.fwd, "--log-level", "info"] + extra
         env = dict(os.environ, LC_ALL="C", TZ="UTC")
         env.pop("NOTIFY_SOCKET", None)

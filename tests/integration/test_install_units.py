@@ -103,9 +103,13 @@ else:
         check("<" in fields.get("Maintainer", "") and fields.get("Description"),
               "Maintainer and Description")
         dep = fields.get("Depends", "")
-        for lib in ("libc6", "libmicrohttpd", "libjson-c", "libsystemd0", "librrd", "zlib1g",
+        for lib in ("libc6", "libmicrohttpd", "libjson-c", "libsystemd0", "zlib1g",
                     "libexpat1", "libxenstore"):
             check(lib in dep, "Depends (dpkg-shlibdeps) has %s: %r" % (lib, dep))
+        # librrd (and cairo/pango behind it) is loaded only for graphs and
+        # rrdtool files (export/librrd.h): suggested, not required
+        check("librrd" not in dep, "Depends has no librrd: %r" % dep)
+        check("librrd8" in fields.get("Suggests", ""), "Suggests: librrd8: %r" % fields.get("Suggests"))
         check(fields.get("Architecture") == run(["dpkg", "--print-architecture"]).stdout.strip(),
               "Architecture")
         ctrl = T.tmpdir("rrdd-deb-ctrl-")
