@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 		cfg_print(&cfg, stdout);
 		return 0;
 	}
+	log_set_facility(cfg.log_facility);
 	log_init("rrdd", cfg.log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR, cfg.log_level);
 	install_signals();
 #ifdef RRDD_TEST_HOOKS

@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config git python3 curl
       libxen-dev librrd-dev rrdtool libmicrohttpd-dev libjson-c-dev libcmocka-dev
       zlib1g-dev libexpat1-dev libsystemd-dev clang libclang-rt-14-dev
       wrk prometheus rrdcached
-      man-db groff-base systemd dpkg-dev file util-linux)
+      man-db groff-base systemd dpkg-dev file util-linux rpm rpmlint cpio)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

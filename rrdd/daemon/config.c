@@ -25,6 +25,7 @@ void cfg_defaults(struct rrdd_config *c)
 	strcpy(c->state_dir, "/var/lib/rrdd");
 	strcpy(c->inventory, "/etc/xensource-inventory");
 	c->log_level = LOG_INFO;
+	c->log_facility = LOG_DAEMON;
 	c->use_min_max = false;
 	c->plugin_max_bytes = 8u << 20;
 	c->plugin_stale_ticks = 2;
@@ -206,6 +207,8 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 			c->log_syslog = true;
 		else
 			rc = -EINVAL;
+	} else if (!strcmp(key, "log-facility")) {
+		rc = log_facility_parse(v, &c->log_facility);
 	} else if (!strcmp(key, "foreground")) {
 		rc = parse_bool(v, &c->foreground);
 	} else if (!strcmp(key, "enable-all-dss") || !strcmp(key, "plugin-default")) {
@@ -405,6 +408,7 @@ static const struct option long_opts[] = {
     {"inventory", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},
     {"log-target", required_argument, 0, 0},
+    {"log-facility", required_argument, 0, 0},
     {"use-min-max", no_argument, 0, 0},
     {"enable-all-dss", no_argument, 0, 0},
     {"foreground", no_argument, 0, 'f'},
@@ -468,9 +472,13 @@ int cfg_parse_args(struct rrdd_config *c, int argc, char **argv, enum cfg_action
 	if (*action != CFG_RUN)
 		return 0;
 	if (config) {
-		int rc = cfg_load_file(c, config, err, errlen);
-		if (rc)
+		/* "-FILE": read FILE when it exists (systemd's EnvironmentFile=-
+		 * convention), for xcp-rrdd's /etc/xcp-rrdd.conf */
+		bool optional = config[0] == '-' && config[1] == '/';
+		int rc = cfg_load_file(c, config + optional, err, errlen);
+		if (rc && !(optional && rc == -ENOENT))
 			return -EINVAL;
+		err[0] = '\0';
 	}
 	/* pass 2: the options, in order, over the file */
 	optind = 1;
@@ -548,6 +556,7 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "inventory = %s\n", c->inventory);
 	fprintf(f, "log-level = %s\n", log_level_name(c->log_level));
 	fprintf(f, "log-target = %s\n", c->log_syslog ? "syslog" : "stderr");
+	fprintf(f, "log-facility = %s\n", log_facility_name(c->log_facility));
 	fprintf(f, "foreground = %s\n", c->foreground ? "true" : "false");
 	fprintf(f, "enable-all-dss = %s\n", c->enable_all_dss ? "true" : "false");
 	fprintf(f, "use-min-max = %s\n", c->use_min_max ? "true" : "false");
@@ -642,8 +651,11 @@ void cfg_usage(FILE *f)
 	    "  --rrdcached-dir DIR     remote file directory (default: the rrdcached's -b)\n"
 	    "  --log-level LEVEL       err, warning, notice, info, debug (default info)\n"
 	    "  --log-target stderr|syslog\n"
+	    "  --log-facility FACILITY syslog facility: daemon (default), user, local0..local7\n"
+	    "                          (xcp-rrdd logs to local5)\n"
 	    "  --foreground            accepted; rrdd never forks (systemd Type=notify)\n"
-	    "  --config FILE           'key = value' lines, keys as the long options\n"
+	    "  --config FILE           'key = value' lines, keys as the long options;\n"
+	    "                          -FILE: read FILE only if it exists\n"
 	    "  --check-config          print the effective configuration and exit\n"
 	    "  --version, --help\n",
 	    f);

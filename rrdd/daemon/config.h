@@ -29,8 +29,9 @@ struct rrdd_config {
 	char metrics_dir[CFG_PATH_MAX]; /* "" = default, see cfg_finalize */
 	char host_uuid[64];             /* "" = from the inventory or the state dir */
 	char inventory[CFG_PATH_MAX];
-	int log_level;   /* syslog level */
-	bool log_syslog; /* else stderr */
+	int log_level;    /* syslog level */
+	bool log_syslog;  /* else stderr */
+	int log_facility; /* LOG_DAEMON, LOG_LOCAL5 (xcp-rrdd's)... */
 	bool foreground;
 	bool enable_all_dss;            /* xcp-rrdd's plugin-default */
 	bool use_min_max;               /* MIN/MAX RRAs for VM and SR RRDs */

@@ -15,6 +15,7 @@
 static const char *log_ident = "rrdd";
 static enum log_target log_target = LOG_TO_STDERR;
 static int log_level = LOG_INFO;
+static int log_facility = LOG_DAEMON;
 static bool log_journal; /* stderr is connected to journald */
 
 static const struct {
@@ -34,14 +35,14 @@ void log_init(const char *ident, enum log_target target, int level)
 	log_level = level;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 	if (target == LOG_TO_SYSLOG)
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(log_ident, LOG_PID | LOG_NDELAY, log_facility);
 }
 
 void log_reopen(void)
 {
 	if (log_target == LOG_TO_SYSLOG) {
 		closelog();
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(log_ident, LOG_PID | LOG_NDELAY, log_facility);
 	}
 }
 
@@ -53,6 +54,38 @@ int log_level_parse(const char *s, int *level)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+static const struct {
+	const char *name;
+	int facility;
+} facilities[] = {
+    {"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+};
+
+void log_set_facility(int facility)
+{
+	log_facility = facility;
+}
+
+int log_facility_parse(const char *s, int *facility)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(s, facilities[i].name) == 0) {
+			*facility = facilities[i].facility;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *log_facility_name(int facility)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (facilities[i].facility == facility)
+			return facilities[i].name;
+	return "?";
 }
 
 const char *log_level_name(int level)
@@ -106,9 +139,11 @@ void log_msg(int level, const char *fmt, ...)
 		escape_controls(text, line, sizeof(line));
 		syslog(level, "%s", line);
 	} else {
-		int n = log_journal ? snprintf(line, sizeof(line), "<%d>", level)
-		                    : snprintf(line, sizeof(line), "%s: %s: ", log_ident,
-		                               log_level_name(level));
+		int n = log_journal
+		            ? snprintf(line, sizeof(line), "<%d>",
+		                       level | (log_facility == LOG_DAEMON ? 0 : log_facility))
+		            : snprintf(line, sizeof(line), "%s: %s: ", log_ident,
+		                       log_level_name(level));
 		if (n < 0)
 			n = 0;
 		size_t len =

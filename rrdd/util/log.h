@@ -18,6 +18,18 @@ enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
  * lines. */
 void log_init(const char *ident, enum log_target target, int level);
 
+/* The syslog facility (LOG_DAEMON by default; xcp-rrdd uses LOG_LOCAL5):
+ * of syslog(3) lines, and put in the "<N>" prefix of journal lines when it
+ * is not LOG_DAEMON (journald's default for services).  Call before
+ * log_init. */
+void log_set_facility(int facility);
+
+/* Parse "daemon|user|local0..local7" into a facility; 0 or -EINVAL. */
+int log_facility_parse(const char *s, int *facility);
+
+/* Name of a facility ("local5"). */
+const char *log_facility_name(int facility);
+
 /* Reopen the log (SIGHUP): closes and reopens the syslog connection.
  * Safe to call from the main loop, not from a signal handler. */
 void log_reopen(void);

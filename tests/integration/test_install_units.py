@@ -10,7 +10,9 @@ Package: `cpack -G DEB` from a build configured with the prefix /usr, then
 `dpkg-deb -I/-c/-x`: name, version, maintainer, description, Depends
 computed by dpkg-shlibdeps (libc6, libmicrohttpd...), the conffile, the
 shlibs file, the maintainer scripts, every expected path, and the packaged
-units verified as above.
+units verified as above.  Then the same build configured with
+RRDD_PACKAGE=RPM: `cpack -G RPM` and the checks of rpmcheck.py (rrdd in
+place of xcp-rrdd).
 
 Exits 77 (ctest: skipped) only when a needed tool is missing, saying which.
 """
@@ -32,9 +34,10 @@ def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, env=kw.pop("env", env), **kw)
 
 
-def verify_units(unit_dir, tree, prefix, what):
+def verify_units(unit_dir, tree, prefix, what, main="rrdd.service"):
     """systemd-analyze verify on copies of the units of unit_dir whose
-    absolute paths under prefix point into tree.  Returns the number checked."""
+    absolute paths under prefix point into tree, and of a broken copy of
+    main.  Returns the number checked."""
     work = T.tmpdir("rrdd-units-")
     names = sorted(f for f in os.listdir(unit_dir) if f.endswith(".service"))
     for n in names:
@@ -46,7 +49,7 @@ def verify_units(unit_dir, tree, prefix, what):
     check(p.returncode == 0 and p.stderr.strip() == "" and p.stdout.strip() == "",
           "%s: systemd-analyze verify: rc %d %r %r" % (what, p.returncode, p.stdout, p.stderr))
     # the check can fail: a typo and a missing binary are reported
-    bad = open(os.path.join(work, "rrdd.service")).read()
+    bad = open(os.path.join(work, main)).read()
     bad = bad.replace("WatchdogSec=", "WatchdogSecs=").replace("/sbin/rrdd", "/sbin/rrdd-nope")
     with open(os.path.join(work, "broken.service"), "w") as f:
         f.write(bad)
@@ -144,6 +147,18 @@ else:
             verify_units(tree + "/usr/lib/systemd/system", tree, "/usr", "packaged units")
         unit = open(tree + "/usr/lib/systemd/system/rrdd.service").read()
         check("ExecStart=/usr/sbin/rrdd --config /etc/rrdd.conf" in unit, "packaged ExecStart")
+
+# ---- RPM (rrdd as xcp-rrdd), from the same packaging build ----
+tools = [t for t in ("rpmbuild", "rpm", "rpm2cpio", "cpio", "rpmlint", "unshare")
+         if not shutil.which(t)]
+if tools:
+    skips.append("missing for the .rpm: %s (packages rpm, cpio, rpmlint, util-linux)"
+                 % ", ".join(tools))
+elif "pkgbuild" not in globals():
+    skips.append("no packaging build for the .rpm (the .deb's tools are missing)")
+elif not T.failures:
+    import rpmcheck
+    rpmcheck.check_rpm(run, pkgbuild, SRC, verify_units)
 
 if T.failures:
     T.finish()

@@ -60,6 +60,30 @@ static void test_long_message_one_line(void **state)
 	assert_null(memchr(out, '\n', n - 1)); /* one line, whatever its length */
 }
 
+/* Journal lines carry the syslog priority; a facility other than daemon
+ * (xcp-rrdd's local5) goes into it, so journald files the line under it. */
+static void test_journal_facility(void **state)
+{
+	(void)state;
+	char out[512];
+	setenv("JOURNAL_STREAM", "8:1", 1);
+	log_init("rrdd", LOG_TO_STDERR, LOG_INFO);
+	logged("p", out, sizeof(out));
+	assert_string_equal(out, "<4>plugin p: page refused\n");
+	int fac = -1;
+	assert_int_equal(log_facility_parse("local5", &fac), 0);
+	assert_int_equal(fac, LOG_LOCAL5);
+	assert_string_equal(log_facility_name(fac), "local5");
+	assert_int_not_equal(log_facility_parse("local8", &fac), 0);
+	log_set_facility(LOG_LOCAL5);
+	log_init("rrdd", LOG_TO_STDERR, LOG_INFO);
+	logged("p", out, sizeof(out));
+	assert_string_equal(out, "<172>plugin p: page refused\n"); /* 21 << 3 | 4 */
+	log_set_facility(LOG_DAEMON);
+	unsetenv("JOURNAL_STREAM");
+	log_init("rrdd", LOG_TO_STDERR, LOG_INFO);
+}
+
 int main(void)
 {
 	unsetenv("JOURNAL_STREAM"); /* the plain stderr form */
@@ -67,6 +91,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_controls_escaped),
 	    cmocka_unit_test(test_long_message_one_line),
+	    cmocka_unit_test(test_journal_facility),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
