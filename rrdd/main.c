@@ -20,6 +20,7 @@
 #include "util/fsutil.h"
 #include "fwd/rrdcached.h"
 #include "http/http.h"
+#include "monitor/change.h"
 #include "monitor/registry.h"
 #include "plugin/registry.h"
 #include "source/source.h"
@@ -207,6 +208,11 @@ int main(int argc, char **argv)
 	struct store_dur *dur;
 	struct store_dur_recovery rec;
 	store_dur_open(&so, reg, &dur, &rec); /* from here on the registry's log */
+	/* the journal replayed RRDs with the use_min_max they were made with;
+	 * from now on the configured value again (update_use_min_max lasts
+	 * until a restart, as in xcp-rrdd) */
+	struct mon_change mm = {.kind = MON_CH_MIN_MAX, .use_min_max = cfg.use_min_max};
+	mon_commit(reg, &mm, 0, NULL);
 	opt.dur = dur;
 	struct dmn d;
 	dmn_init(&d, &opt, &clk, src, reg);
@@ -248,7 +254,12 @@ int main(int argc, char **argv)
 	                         .dur = dur,
 	                         .clk = &clk,
 	                         .host_uuid = host_uuid,
-	                         .use_min_max = cfg.use_min_max,
+	                         .pool = {.https_port = (int)cfg.pool_https_port,
+	                                  .secret_file = cfg.pool_secret_file,
+	                                  .verify = (enum rpc_pool_verify)cfg.pool_tls_verify,
+	                                  .ca_bundle = cfg.pool_ca_bundle,
+	                                  .timeout = cfg.pool_timeout,
+	                                  .max_pull_bytes = cfg.max_put_bytes},
 	                         .plugins = {plugins, hook_reg, hook_dereg, hook_next, hook_path}};
 	struct http_server *http = NULL;
 	rc = http_start(&hc, &http, err, sizeof(err));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fwd/rrdcached.h"
+#include "rpc/send_rrd.h"
 #include "util/log.h"
 
 void cfg_defaults(struct rrdd_config *c)
@@ -38,6 +39,11 @@ void cfg_defaults(struct rrdd_config *c)
 	c->max_rrds = 16384;
 	c->max_dss = 16384;
 	c->max_put_bytes = 256u << 20;
+	c->pool_https_port = 443;
+	strcpy(c->pool_secret_file, RPC_POOL_SECRET_FILE);
+	c->pool_tls_verify = RPC_POOL_VERIFY_AUTO;
+	strcpy(c->pool_ca_bundle, RPC_POOL_CA_BUNDLE);
+	c->pool_timeout = 30;
 	c->journal_fsync_interval = 5;
 	c->checkpoint_interval = 3600;
 }
@@ -247,6 +253,25 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = set_str(c->rrdcached_dir, sizeof(c->rrdcached_dir), v);
 		if (!rc && strpbrk(v, " \t\n"))
 			rc = -EINVAL;
+	} else if (!strcmp(key, "pool-https-port")) {
+		rc = parse_positive(v, 65535, &c->pool_https_port);
+	} else if (!strcmp(key, "pool-secret-file")) {
+		rc = *v ? set_str(c->pool_secret_file, sizeof(c->pool_secret_file), v) : -EINVAL;
+	} else if (!strcmp(key, "pool-tls-verify")) {
+		if (!strcmp(v, "auto"))
+			c->pool_tls_verify = RPC_POOL_VERIFY_AUTO;
+		else if (!strcmp(v, "yes"))
+			c->pool_tls_verify = RPC_POOL_VERIFY_YES;
+		else if (!strcmp(v, "no"))
+			c->pool_tls_verify = RPC_POOL_VERIFY_NO;
+		else
+			rc = -EINVAL;
+	} else if (!strcmp(key, "pool-ca-bundle")) {
+		rc = *v ? set_str(c->pool_ca_bundle, sizeof(c->pool_ca_bundle), v) : -EINVAL;
+	} else if (!strcmp(key, "pool-timeout")) {
+		rc = cfg_parse_duration(v, &c->pool_timeout);
+		if (!rc && !(c->pool_timeout >= 1 && c->pool_timeout <= 3600))
+			rc = -EINVAL;
 	} else if (!strcmp(key, "rpc-path-dirs")) {
 		rc = set_str(c->rpc_path_dirs, sizeof(c->rpc_path_dirs), v);
 	} else if (!strcmp(key, "auth-file")) {
@@ -427,6 +452,11 @@ static const struct option long_opts[] = {
     {"rrdcached-dir", required_argument, 0, 0},
     {"auth-file", required_argument, 0, 0},
     {"rpc-path-dirs", required_argument, 0, 0},
+    {"pool-https-port", required_argument, 0, 0},
+    {"pool-secret-file", required_argument, 0, 0},
+    {"pool-tls-verify", required_argument, 0, 0},
+    {"pool-ca-bundle", required_argument, 0, 0},
+    {"pool-timeout", required_argument, 0, 0},
     {"insecure-listen", no_argument, 0, 0},
     {"tls-cert", required_argument, 0, 0},
     {"tls-key", required_argument, 0, 0},
@@ -570,6 +600,14 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "auth-file = %s\n", c->auth_file);
 	fprintf(f, "rpc-path-dirs = %s\n", c->rpc_path_dirs);
 	fprintf(f, "insecure-listen = %s\n", c->insecure_listen ? "true" : "false");
+	fprintf(f, "pool-https-port = %u\n", c->pool_https_port);
+	fprintf(f, "pool-secret-file = %s\n", c->pool_secret_file);
+	fprintf(f, "pool-tls-verify = %s\n",
+	        c->pool_tls_verify == RPC_POOL_VERIFY_YES  ? "yes"
+	        : c->pool_tls_verify == RPC_POOL_VERIFY_NO ? "no"
+	                                                   : "auto");
+	fprintf(f, "pool-ca-bundle = %s\n", c->pool_ca_bundle);
+	fprintf(f, "pool-timeout = %.15gs\n", c->pool_timeout);
 	fprintf(f, "tls-cert = %s\n", c->tls_cert);
 	fprintf(f, "tls-key = %s\n", c->tls_key);
 	fprintf(f, "max-connections = %u\n", c->max_connections);
@@ -628,6 +666,14 @@ void cfg_usage(FILE *f)
 	    "  --rpc-path-dirs DIRS    where RPC path arguments (push_sr_rrd) may point, ':'-\n"
 	    "                          separated (default $TMPDIR:/tmp:/var/tmp:ARCHIVE-DIR)\n"
 	    "  --insecure-listen       serve --listen without credentials, writes included\n"
+	    "  --pool-https-port N     other hosts' xapi port for RRD transfers (default 443)\n"
+	    "  --pool-secret-file FILE the pool secret sent as the pool_secret cookie\n"
+	    "                          (default /etc/xensource/ptoken)\n"
+	    "  --pool-tls-verify auto|yes|no  verify pool members' certificates against\n"
+	    "                          --pool-ca-bundle (auto: when xapi does, i.e. when\n"
+	    "                          /var/xapi/verify-certificates exists)\n"
+	    "  --pool-ca-bundle FILE   (default /etc/stunnel/xapi-pool-ca-bundle.pem)\n"
+	    "  --pool-timeout DURATION one RRD transfer to or from another host (default 30s)\n"
 	    "  --tls-cert PEM, --tls-key PEM   HTTPS on the TCP listener\n"
 	    "  --max-connections N     per listener (default 256)\n"
 	    "  --http-threads N        HTTP worker threads (default 4)\n"

@@ -60,6 +60,12 @@ struct rrdd_config {
 	double journal_fsync_interval; /* seconds between journal fsyncs, 0 = every record */
 	double checkpoint_interval;    /* seconds between checkpoints, 0 = start/stop only */
 	bool no_journal;               /* archives only, as xcp-rrdd */
+	/* transfers to other hosts' xapi (rpc/send_rrd.h) */
+	uint32_t pool_https_port;
+	char pool_secret_file[CFG_PATH_MAX];
+	int pool_tls_verify; /* enum rpc_pool_verify */
+	char pool_ca_bundle[CFG_PATH_MAX];
+	double pool_timeout; /* seconds for one transfer */
 	/* forwarding to an rrdcached (fwd/rrdcached.h) */
 	char rrdcached[CFG_PATH_MAX];     /* "unix:/path" or "host[:port]", "" = none */
 	char rrdcached_dir[CFG_PATH_MAX]; /* remote file names <dir>/<uuid>.rrd */

@@ -76,14 +76,16 @@ static bool chunk(struct fsnd_out *o, const char **p, size_t *len)
 			}
 			break;
 		case 2:
-			*p = o->piece.p;
-			*len = o->piece.len;
-			if (o->off == *len && o->r.gen) {
+			/* the next piece once this one is sent; at the end the
+			 * generator appends nothing and the piece stays empty */
+			while (o->off == o->piece.len && o->r.gen) {
 				buf_reset(&o->piece);
 				o->off = 0;
-				if (o->r.gen->next(o->r.gen, &o->piece))
-					continue;
+				if (!o->r.gen->next(o->r.gen, &o->piece))
+					break;
 			}
+			*p = o->piece.p;
+			*len = o->piece.len;
 			break;
 		default:
 			return false;

@@ -45,11 +45,11 @@ struct http_config {
 	size_t max_rpc_bytes;           /* RPC body cap; 0 = 1 MiB */
 	unsigned threads;               /* MHD worker threads; 0 = 4 */
 
-	struct mon_registry *reg; /* required */
-	struct store_dur *dur;    /* required: the registry's store (archives) */
-	struct clk *clk;          /* required: the daemon's clock */
-	const char *host_uuid;    /* required: the installation uuid */
-	bool use_min_max;         /* initial value for update_use_min_max (recorded) */
+	struct mon_registry *reg;    /* required */
+	struct store_dur *dur;       /* required: the registry's store (archives) */
+	struct clk *clk;             /* required: the daemon's clock */
+	const char *host_uuid;       /* required: the installation uuid */
+	struct rpc_pool_config pool; /* transfers to other hosts (rpc/send_rrd.h) */
 
 	/* The RPC's plugins and next_reading (rpc/service.h). */
 	struct rpc_plugin_hooks plugins;

@@ -759,7 +759,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	                                    .dur = cfg->dur,
 	                                    .clk = cfg->clk,
 	                                    .host_uuid = cfg->host_uuid,
-	                                    .use_min_max = cfg->use_min_max,
+	                                    .pool = cfg->pool,
 	                                    .plugins = cfg->plugins,
 	                                    .next_tick = cfg->next_tick,
 	                                    .next_tick_ctx = cfg->next_tick_ctx,

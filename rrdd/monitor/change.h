@@ -33,6 +33,7 @@ enum mon_change_kind {
 	MON_CH_FORGET_DS, /* forget_*_ds: drop a DS and its history */
 	MON_CH_RELEASE,   /* the owner leaves the registry; its RRD is handed out */
 	MON_CH_RESTORE,   /* an entry restored exactly (checkpoints, old journals) */
+	MON_CH_MIN_MAX,   /* update_use_min_max: MIN/MAX RRAs for VM/SR RRDs made from now */
 };
 
 /* One cycle's inputs, as the daemon gives them. */
@@ -89,6 +90,7 @@ struct mon_change {
 	 * the record durable first (fsync) rather than at its usual pace. */
 	bool sync;
 	struct mon_entry *entry; /* RESTORE (taken) */
+	bool use_min_max;        /* MIN_MAX: the new setting */
 };
 
 /* A departed or released owner's RRD, for the log's archives. */

@@ -27,6 +27,12 @@ static int precheck(struct mon_registry *reg, const struct mon_change *c)
 	switch (c->kind) {
 	case MON_CH_CYCLE:
 		return 0;
+	case MON_CH_MIN_MAX: {
+		mon_rdlock(reg);
+		int same = reg->use_min_max == c->use_min_max;
+		mon_unlock(reg);
+		return same; /* 1: nothing to do, nothing recorded */
+	}
 	case MON_CH_INSTALL:
 	case MON_CH_RESTORE: {
 		if (c->kind == MON_CH_INSTALL
@@ -105,6 +111,11 @@ static int apply(struct mon_registry *reg, struct mon_change *c, struct mon_resu
 		c->entry = NULL;
 		return reg_restore(reg, e);
 	}
+	case MON_CH_MIN_MAX:
+		mon_wrlock(reg);
+		reg->use_min_max = c->use_min_max;
+		mon_unlock(reg);
+		return 0;
 	}
 	return -EINVAL;
 }

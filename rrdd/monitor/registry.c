@@ -510,6 +510,14 @@ struct rrdb *mon_dup(struct mon_registry *reg, enum mon_owner_kind kind, const c
 	return c;
 }
 
+bool mon_use_min_max(struct mon_registry *reg)
+{
+	mon_rdlock(reg);
+	bool v = reg->use_min_max;
+	mon_unlock(reg);
+	return v;
+}
+
 bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid)
 {
 	mon_rdlock(reg);

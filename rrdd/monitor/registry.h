@@ -101,6 +101,10 @@ int mon_foreach_locked(struct mon_registry *reg, enum mon_owner_kind kind,
 /* A copy of the RRD of an owner (free with rrdb_free), or NULL. */
 struct rrdb *mon_dup(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
 
+/* Whether VM and SR RRDs created now get MIN/MAX archives (the
+ * configuration, then MON_CH_MIN_MAX changes). */
+bool mon_use_min_max(struct mon_registry *reg);
+
 /* Whether the owner has an RRD. */
 bool mon_has(struct mon_registry *reg, enum mon_owner_kind kind, const char *uuid);
 

@@ -453,7 +453,7 @@ static const struct rpc_method methods[] = {
      {{"value", NULL, RPC_P_BOOL}},
      RPC_R_UNIT,
      m_update_use_min_max,
-     RPC_E_SESSION},
+     RPC_E_RRDS},
     {"set_cache_sr", 1, {S("sr_uuid")}, RPC_R_UNIT, m_set_cache_sr, RPC_E_SESSION},
     {"unset_cache_sr", 1, {UNIT}, RPC_R_UNIT, m_unset_cache_sr, RPC_E_SESSION},
     {"Plugin.get_header", 1, {UNIT}, RPC_R_STRING, m_get_header, RPC_E_READ},

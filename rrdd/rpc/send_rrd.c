@@ -1,104 +1,89 @@
 /*
- * The sending side of PUT /rrd (wire-format.md §4.4): migrate_rrd, push_rrd_remote,
- * archive_rrd / backup_rrds to a remote address and send_host_rrd_to_master
- * send the internal XML of an RRD to another host.  xcp-rrdd sends it to
- * xapi on https://<addr>:443 with the pool secret; we speak plain HTTP to
- * an rrdd listener: "host[:port]" / "[v6]:port" over TCP (port 80 by
- * default; use rrdd --listen on the receiver), or a Unix socket path
- * starting with '/'.  We send the query xapi would append (is_host, domid)
- * and a Content-Length, and wait for the status line, with timeouts.
+ * Transfers between hosts (see send_rrd.h).  xcp-rrdd's PUT: the request
+ * line and headers, then the RRD only after the receiver's "200 OK" (the
+ * receiver, xcp-rrdd behind xapi, answers before reading the body), the
+ * body up to the end of the stream; afterwards anything the receiver
+ * writes is read until it closes, and a late error status (rrdd appends
+ * one when the body is refused) fails the transfer.  The direct forms
+ * (http://, Unix path) send a Content-Length and read the status after the
+ * body, as any HTTP server wants.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "clock/clock.h"
 #include "export/rrd_xml.h"
 #include "rpc/send_rrd.h"
-#include "util/sockio.h"
+#include "store/archive.h"
+#include "util/buf.h"
+#include "util/netconn.h"
 
-#define SEND_TIMEOUT_S 30
+#define HEAD_MAX       16384
+#define DEFAULT_PORT   443
+#define DEFAULT_TMO    30.0
+#define DEFAULT_PULL   (256ull << 20)
+#define SECRET_MAX     4096
+#define AFTER_BODY_MAX 10.0 /* seconds to wait for the receiver to close */
 
-static int connect_to(const char *address, char *err, size_t errlen)
+/* Where a transfer goes. */
+struct target {
+	bool pool;           /* xapi over HTTPS with the pool secret */
+	const char *address; /* without "https://" / "http://" */
+	int port;            /* default port */
+};
+
+static void classify(const struct rpc_pool_config *pc, const char *address, struct target *t)
 {
-	int fd;
+	t->pool = true;
+	t->address = address;
+	t->port = pc->https_port > 0 ? pc->https_port : DEFAULT_PORT;
 	if (address[0] == '/') {
-		struct sockaddr_un sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sun_family = AF_UNIX;
-		if (strlen(address) >= sizeof(sa.sun_path)) {
-			snprintf(err, errlen, "%s: path too long", address);
-			return -ENAMETOOLONG;
-		}
-		strcpy(sa.sun_path, address);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-			int e = errno;
-			if (fd >= 0)
-				close(fd);
-			snprintf(err, errlen, "connect %s: %s", address, strerror(e));
-			return -e;
-		}
-		return fd;
+		t->pool = false;
+	} else if (!strncasecmp(address, "http://", 7)) {
+		t->pool = false;
+		t->address = address + 7;
+		t->port = 80;
+	} else if (!strncasecmp(address, "https://", 8)) {
+		t->address = address + 8;
 	}
-	char host[256];
-	const char *port = "80";
-	if (address[0] == '[') {
-		const char *rb = strchr(address, ']');
-		if (!rb || (size_t)(rb - address) >= sizeof(host)) {
-			snprintf(err, errlen, "bad address '%.64s'", address);
-			return -EINVAL;
-		}
-		memcpy(host, address + 1, (size_t)(rb - address - 1));
-		host[rb - address - 1] = 0;
-		if (rb[1] == ':')
-			port = rb + 2;
-	} else {
-		const char *colon = strrchr(address, ':');
-		size_t n = colon ? (size_t)(colon - address) : strlen(address);
-		if (n >= sizeof(host)) {
-			snprintf(err, errlen, "bad address '%.64s'", address);
-			return -EINVAL;
-		}
-		memcpy(host, address, n);
-		host[n] = 0;
-		if (colon)
-			port = colon + 1;
-	}
-	struct addrinfo hints, *ai = NULL, *a;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	int g = getaddrinfo(host, port, &hints, &ai);
-	if (g) {
-		snprintf(err, errlen, "%s: %s", address, gai_strerror(g));
-		return -EHOSTUNREACH;
-	}
-	int e = ECONNREFUSED;
-	fd = -1;
-	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		snprintf(err, errlen, "connect %s: %s", address, strerror(e));
+}
+
+int rpc_pool_secret(const struct rpc_pool_config *pc, char *out, size_t n, char *err, size_t errlen)
+{
+	const char *path =
+	    pc->secret_file && *pc->secret_file ? pc->secret_file : RPC_POOL_SECRET_FILE;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "pool secret %.200s: %s", path, strerror(e));
 		return -e;
 	}
-	return fd;
+	char buf[SECRET_MAX + 1];
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+	               buf[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= SECRET_MAX || len >= n) {
+		snprintf(err, errlen, "pool secret %.200s: %s", path, len ? "too long" : "empty");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\') {
+			snprintf(err, errlen,
+			         "pool secret %.200s: byte %zu is not allowed in a cookie", path,
+			         i);
+			return -EINVAL;
+		}
+	}
+	memcpy(out, buf, len);
+	out[len] = 0;
+	return 0;
 }
 
 static void urlenc(struct buf *b, const char *s)
@@ -113,20 +98,201 @@ static void urlenc(struct buf *b, const char *s)
 	}
 }
 
-int rpc_send_rrd(const char *address, const char *uuid, bool is_host, bool archive,
-                 const char *session_id, const struct rrdb *r, char *err, size_t errlen)
+static int open_conn(const struct rpc_pool_config *pc, const struct target *t, bool member,
+                     double deadline, struct nc **out, char *err, size_t errlen)
+{
+	struct nc_tls tls = {0};
+	if (t->pool && member) {
+		tls.sni = "pool";
+		bool verify = pc->verify == RPC_POOL_VERIFY_YES;
+		if (pc->verify == RPC_POOL_VERIFY_AUTO)
+			verify = access(pc->verify_flag && *pc->verify_flag ? pc->verify_flag
+			                                                    : RPC_POOL_VERIFY_FLAG,
+			                F_OK) == 0;
+		if (verify)
+			tls.ca_bundle =
+			    pc->ca_bundle && *pc->ca_bundle ? pc->ca_bundle : RPC_POOL_CA_BUNDLE;
+	}
+	return nc_connect(out, t->address, t->port, t->pool ? &tls : NULL, deadline, err, errlen);
+}
+
+/* A response head: status and the headers rrdd needs. */
+struct head {
+	int status;
+	long long content_length; /* -1: none */
+	char reason[128];
+	char location[256];
+	size_t head_len; /* bytes of buf up to the blank line */
+};
+
+static void header_value(const char *line, size_t n, char *out, size_t outlen)
+{
+	const char *v = memchr(line, ':', n);
+	size_t i = v ? (size_t)(v - line) + 1 : n;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	size_t len = n - i;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, line + i, len);
+	out[len] = 0;
+}
+
+/* Parse the head in b[0..n) if complete: 1 parsed, 0 incomplete, -1 garbage. */
+static int parse_head(const char *b, size_t n, struct head *h)
+{
+	const char *end = NULL;
+	for (size_t i = 3; i < n; i++)
+		if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') {
+			end = b + i + 1;
+			break;
+		}
+	if (n >= 5 && memcmp(b, "HTTP/", 5))
+		return -1;
+	if (!end)
+		return 0;
+	memset(h, 0, sizeof(*h));
+	h->content_length = -1;
+	h->head_len = (size_t)(end - b);
+	int st = 0, used = 0;
+	if (sscanf(b, "HTTP/%*d.%*d %3d%n", &st, &used) != 1 || st < 100 || st > 599)
+		return -1;
+	h->status = st;
+	const char *eol = strstr(b, "\r\n");
+	const char *r = b + used;
+	while (r < eol && *r == ' ')
+		r++;
+	snprintf(h->reason, sizeof(h->reason), "%.*s", (int)(eol - r), r);
+	for (const char *l = eol + 2; l < end - 2;) {
+		const char *le = strstr(l, "\r\n");
+		size_t ln = (size_t)(le - l);
+		char v[256];
+		if (ln > 15 && !strncasecmp(l, "content-length:", 15)) {
+			header_value(l, ln, v, sizeof(v));
+			char *e;
+			long long x = strtoll(v, &e, 10);
+			if (!*v || *e || x < 0)
+				return -1;
+			h->content_length = x;
+		} else if (ln > 9 && !strncasecmp(l, "location:", 9)) {
+			header_value(l, ln, h->location, sizeof(h->location));
+		}
+		l = le + 2;
+	}
+	return 1;
+}
+
+/* Read a response head into b (its bytes after the head stay in b). */
+static int read_head(struct nc *c, struct buf *b, struct head *h, const char *who, char *err,
+                     size_t errlen)
+{
+	char tmp[4096];
+	for (;;) {
+		int p = parse_head(b->p ? b->p : "", b->len, h);
+		if (p > 0)
+			return 0;
+		if (p < 0) {
+			snprintf(err, errlen, "%s answered something other than HTTP", who);
+			return -EPROTO;
+		}
+		if (b->len > HEAD_MAX) {
+			snprintf(err, errlen, "%s: response head over %d bytes", who, HEAD_MAX);
+			return -EPROTO;
+		}
+		char why[256] = "";
+		ssize_t n = nc_read(c, tmp, sizeof(tmp), why, sizeof(why));
+		if (n == 0) {
+			snprintf(err, errlen, "%s closed the connection without an answer", who);
+			return -ECONNRESET;
+		}
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", who, why);
+			return (int)n;
+		}
+		buf_add(b, tmp, (size_t)n);
+	}
+}
+
+/* The error for a status other than 200, with a little of the body. */
+static int refused(struct nc *c, struct buf *b, const struct head *h, const char *who, char *err,
+                   size_t errlen)
+{
+	char tmp[512];
+	char why[64];
+	while (b->len < h->head_len + 200) {
+		ssize_t n = nc_read(c, tmp, sizeof(tmp), why, sizeof(why));
+		if (n <= 0)
+			break;
+		buf_add(b, tmp, (size_t)n);
+	}
+	char body[201];
+	size_t bl = b->len - h->head_len;
+	if (bl > 200)
+		bl = 200;
+	size_t o = 0;
+	for (size_t i = 0; i < bl; i++) {
+		unsigned char ch = (unsigned char)b->p[h->head_len + i];
+		if (ch == '\n' || ch == '\r')
+			break;
+		body[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	body[o] = 0;
+	snprintf(err, errlen, "%s refused: %d %s%s%s%s%s", who, h->status, h->reason,
+	         h->location[0] ? " to " : "", h->location, o ? ": " : "", body);
+	return h->status == 401 || h->status == 403 ? -EACCES : -EREMOTEIO;
+}
+
+static void target_name(const struct target *t, char *out, size_t n)
+{
+	if (t->address[0] == '/')
+		snprintf(out, n, "%.200s", t->address);
+	else
+		snprintf(out, n, "%s%.200s", t->pool ? "https://" : "http://", t->address);
+}
+
+/* After the body of a pool PUT: whatever the receiver writes until it
+ * closes; a status other than 200 there is its refusal. */
+static int after_body(struct nc *c, const char *who, char *err, size_t errlen)
+{
+	struct buf rest = BUF_INIT;
+	char tmp[4096], why[128];
+	ssize_t n;
+	while ((n = nc_read(c, tmp, sizeof(tmp), why, sizeof(why))) > 0 && rest.len < HEAD_MAX)
+		buf_add(&rest, tmp, (size_t)n);
+	int rc = 0;
+	struct head h;
+	if (rest.len && parse_head(rest.p, rest.len, &h) > 0 && h.status != 200)
+		rc = refused(c, &rest, &h, who, err, errlen);
+	buf_free(&rest);
+	return rc;
+}
+
+int rpc_send_rrd(const struct rpc_pool_config *pc, const char *address, const char *uuid,
+                 bool is_host, bool archive, bool member, const char *session_id,
+                 const struct rrdb *r, char *err, size_t errlen)
 {
 	if (!address || !*address) {
 		snprintf(err, errlen, "no remote address");
 		return -EINVAL;
 	}
-	int fd = connect_to(address, err, errlen);
-	if (fd < 0)
-		return fd;
-	struct buf body = BUF_INIT, head = BUF_INIT;
+	struct target t;
+	classify(pc, address, &t);
+	char who[256];
+	target_name(&t, who, sizeof(who));
+	bool with_session = session_id && *session_id;
+	char secret[SECRET_MAX];
+	if (t.pool && !with_session && rpc_pool_secret(pc, secret, sizeof(secret), err, errlen))
+		return -EACCES;
+	double tmo = pc->timeout > 0 ? pc->timeout : DEFAULT_TMO;
+	double deadline = clk_elapsed() + tmo;
+	struct nc *c;
+	int rc = open_conn(pc, &t, member, deadline, &c, err, errlen);
+	if (rc)
+		return rc;
+	struct buf body = BUF_INIT, head = BUF_INIT, in = BUF_INIT;
 	exp_rrd_xml(&body, r, 1);
 	buf_adds(&head, "PUT /rrd?");
-	if (session_id && *session_id) {
+	if (with_session) {
 		buf_adds(&head, "session_id=");
 		urlenc(&head, session_id);
 		buf_addc(&head, '&');
@@ -135,46 +301,131 @@ int rpc_send_rrd(const char *address, const char *uuid, bool is_host, bool archi
 		buf_adds(&head, "archive=true&");
 	buf_adds(&head, "uuid=");
 	urlenc(&head, uuid);
-	buf_printf(&head, "&is_host=%s", is_host ? "true" : "false");
-	buf_printf(&head,
-	           " HTTP/1.1\r\nHost: %s\r\nUser-Agent: rrdd/%s\r\nContent-Type: text/xml\r\n"
-	           "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	           address[0] == '/' ? "localhost" : address, RRDD_VERSION, body.len);
-	int rc = sock_send_all(fd, head.p, head.len);
+	if (!t.pool) /* what xapi adds (rrdd_proxy.ml put_rrd_forwarder) */
+		buf_printf(&head, "&is_host=%s", is_host ? "true" : "false");
+	buf_printf(&head, " HTTP/1.1\r\nHost: %s\r\nUser-Agent: rrdd/%s\r\n",
+	           address[0] == '/' ? "localhost" : t.address, RRDD_VERSION);
+	if (t.pool && !with_session)
+		buf_printf(&head, "Cookie: pool_secret=%s\r\n", secret);
+	if (!t.pool)
+		buf_printf(&head, "Content-Type: text/xml\r\nContent-Length: %zu\r\n", body.len);
+	buf_adds(&head, "Connection: close\r\n\r\n");
+	char why[256];
+	struct head h;
+	rc = nc_write_all(c, head.p, head.len, why, sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "%s: %s", who, why);
+	if (!rc && !t.pool) {
+		rc = nc_write_all(c, body.p, body.len, why, sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "%s: %s", who, why);
+	}
 	if (!rc)
-		rc = sock_send_all(fd, body.p, body.len);
-	buf_free(&head);
+		rc = read_head(c, &in, &h, who, err, errlen);
+	if (!rc && h.status != 200)
+		rc = refused(c, &in, &h, who, err, errlen);
+	if (!rc && t.pool) {
+		rc = nc_write_all(c, body.p, body.len, why, sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "%s: %s", who, why);
+		if (!rc) {
+			/* the body is complete: wait for the receiver's verdict, not
+			 * past the deadline nor long (a receiver keeping the
+			 * connection open has the RRD all the same) */
+			nc_end_write(c);
+			double now = clk_elapsed();
+			nc_set_deadline(c, now + AFTER_BODY_MAX < deadline ? now + AFTER_BODY_MAX
+			                                                   : deadline);
+			rc = after_body(c, who, err, errlen);
+		}
+	}
+	nc_close(c);
 	buf_free(&body);
-	if (rc) {
-		snprintf(err, errlen, "sending to %s: %s", address, strerror(-rc));
-		close(fd);
+	buf_free(&head);
+	buf_free(&in);
+	return rc;
+}
+
+int rpc_pull_host_rrd(const struct rpc_pool_config *pc, const char *address, const char *uuid,
+                      struct rrdb **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!address || !*address) {
+		snprintf(err, errlen, "no master address");
+		return -EINVAL;
+	}
+	struct target t;
+	classify(pc, address, &t);
+	char who[256];
+	target_name(&t, who, sizeof(who));
+	char secret[SECRET_MAX];
+	if (t.pool && rpc_pool_secret(pc, secret, sizeof(secret), err, errlen))
+		return -EACCES;
+	double deadline = clk_elapsed() + (pc->timeout > 0 ? pc->timeout : DEFAULT_TMO);
+	uint64_t max = pc->max_pull_bytes ? pc->max_pull_bytes : DEFAULT_PULL;
+	struct nc *c;
+	int rc = open_conn(pc, &t, true, deadline, &c, err, errlen);
+	if (rc)
 		return rc;
+	struct buf req = BUF_INIT, in = BUF_INIT;
+	/* xapi hands GET /host_rrd?dbsync=true to its rrdd as /rrd_unarchive
+	 * (rrdd_proxy.ml get_host_rrd_forwarder): the archive the master keeps
+	 * for this host; straight to an rrdd, ask for that */
+	buf_adds(&req, t.pool ? "GET /host_rrd?uuid=" : "GET /rrd_unarchive?uuid=");
+	urlenc(&req, uuid);
+	buf_printf(&req, "%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: rrdd/%s\r\n",
+	           t.pool ? "&dbsync=true" : "", address[0] == '/' ? "localhost" : t.address,
+	           RRDD_VERSION);
+	if (t.pool)
+		buf_printf(&req, "Cookie: pool_secret=%s\r\n", secret);
+	buf_adds(&req, "Connection: close\r\n\r\n");
+	char why[256];
+	struct head h;
+	rc = nc_write_all(c, req.p, req.len, why, sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "%s: %s", who, why);
+	if (!rc)
+		rc = read_head(c, &in, &h, who, err, errlen);
+	if (!rc && h.status != 200)
+		rc = refused(c, &in, &h, who, err, errlen);
+	/* xcp-rrdd insists on a Content-Length, which its own handlers never
+	 * send (HTTP/1.0, the body up to the close): both are taken here */
+	bool sized = h.content_length >= 0;
+	if (!rc && sized && (uint64_t)h.content_length > max) {
+		snprintf(err, errlen, "%s: an RRD of %lld bytes (at most %llu)", who,
+		         h.content_length, (unsigned long long)max);
+		rc = -EFBIG;
 	}
-	char resp[512];
-	size_t got = 0;
-	while (got < sizeof(resp) - 1) {
-		ssize_t n = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	uint64_t want = sized ? (uint64_t)h.content_length : max + 1;
+	char tmp[65536];
+	while (!rc && in.len - h.head_len < want) {
+		ssize_t n = nc_read(c, tmp, sizeof(tmp), why, sizeof(why));
+		if (n == 0 && !sized)
 			break;
-		got += (size_t)n;
-		if (memchr(resp, '\n', got) && got > 12)
-			break;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: %s", who,
+			         n == 0 ? "the answer ends before its Content-Length" : why);
+			rc = n == 0 ? -EPROTO : (int)n;
+		} else {
+			buf_add(&in, tmp, (size_t)n);
+		}
 	}
-	close(fd);
-	resp[got] = 0;
-	int status = 0;
-	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1) {
-		snprintf(err, errlen, "%s: no HTTP answer", address);
-		return -EPROTO;
+	if (!rc && !sized && in.len - h.head_len > max) {
+		snprintf(err, errlen, "%s: an RRD of over %llu bytes", who,
+		         (unsigned long long)max);
+		rc = -EFBIG;
 	}
-	if (status != 200) {
-		char *body_start = strstr(resp, "\r\n\r\n");
-		snprintf(err, errlen, "%s answered %d%s%.200s", address, status,
-		         body_start ? ": " : "", body_start ? body_start + 4 : "");
-		err[strcspn(err, "\r\n")] = 0;
-		return -EREMOTEIO;
+	nc_close(c);
+	if (!rc) {
+		char perr[256];
+		size_t blen = in.len - h.head_len;
+		if (sized && blen > (size_t)h.content_length)
+			blen = (size_t)h.content_length;
+		rc = store_parse_rrd_bytes(in.p + h.head_len, blen, out, perr, sizeof(perr));
+		if (rc)
+			snprintf(err, errlen, "%s: %s", who, perr);
 	}
-	return 0;
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
 }

@@ -6,8 +6,9 @@
  * another host.  Every change to an RRD is a mon_commit (recorded in the
  * journal, fsync'ed, before it is applied); RRDs leave the registry before
  * any network I/O, so no call holds the registry lock while it waits.
- * Time comes from the daemon's clock.  HA.*, set/unset_cache_sr and
- * update_use_min_max are recorded and logged.
+ * Time comes from the daemon's clock.  update_use_min_max is a change of
+ * its own (VM and SR RRDs created after it); HA.* and set/unset_cache_sr
+ * are recorded and logged.
  */
 #include <errno.h>
 #include <math.h>
@@ -39,12 +40,12 @@ struct rpc_service {
 	double (*next_tick)(void *ctx);
 	void *next_tick_ctx;
 	pthread_mutex_t lock; /* the fields below */
-	bool use_min_max;
 	char *cache_sr;
 	bool ha_enabled;
 	char *own[OWN_MAX_PLUGINS]; /* our plugin table when there are no hooks */
 	size_t nown;
-	char *path_dirs; /* where RPC path arguments may point (rpc_service_config) */
+	char *path_dirs;             /* where RPC path arguments may point (rpc_service_config) */
+	struct rpc_pool_config pool; /* transfers between hosts (strings borrowed) */
 };
 
 static const char *owner_name(const struct rpc_owner *o)
@@ -205,11 +206,11 @@ static int release_to_archive(struct rpc_service *s, enum mon_owner_kind kind, c
 }
 
 /* Send r to remote with archive=true (the RPC's remote archive calls). */
-static int send_archive(const char *remote, const char *uuid, bool is_host, const struct rrdb *r,
-                        struct rpc_err *err)
+static int send_archive(struct rpc_service *s, const char *remote, const char *uuid, bool is_host,
+                        const struct rrdb *r, struct rpc_err *err)
 {
 	char msg[512];
-	if (rpc_send_rrd(remote, uuid, is_host, true, NULL, r, msg, sizeof(msg))) {
+	if (rpc_send_rrd(&s->pool, remote, uuid, is_host, true, true, NULL, r, msg, sizeof(msg))) {
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
 		log_err("archiving %s: %s", uuid, msg);
 		return -1;
@@ -244,7 +245,7 @@ static int be_push_rrd_remote(void *ctx, const char *vm, const char *remote, str
 		rpc_err_set(err, RPC_ERR_ARCHIVE_FAILED, "%s", msg);
 		return -1;
 	}
-	rc = rpc_send_rrd(remote, vm, false, false, NULL, r, msg, sizeof(msg));
+	rc = rpc_send_rrd(&s->pool, remote, vm, false, false, true, NULL, r, msg, sizeof(msg));
 	rrdb_free(r);
 	if (rc) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "push_rrd_remote: %s", msg);
@@ -277,7 +278,9 @@ static int be_migrate_rrd(void *ctx, const char *session_id, const char *remote,
 		return -1;
 	}
 	char msg[512];
-	int rc = rpc_send_rrd(remote, vm, false, false, session_id, r, msg, sizeof(msg));
+	/* not verified, as xcp-rrdd's migrate_rrd (the peer may be in another pool) */
+	int rc = rpc_send_rrd(&s->pool, remote, vm, false, false, false, session_id, r, msg,
+	                      sizeof(msg));
 	if (rc) {
 		install(s, MON_VM, vm, r,
 		        NULL); /* kept here rather than lost (xcp-rrdd drops it) */
@@ -296,7 +299,8 @@ static int be_send_host(void *ctx, const char *master, struct rpc_err *err)
 	if (!r)
 		return 0; /* nothing yet */
 	char msg[512];
-	int rc = rpc_send_rrd(master, s->host_uuid, true, true, NULL, r, msg, sizeof(msg));
+	int rc = rpc_send_rrd(&s->pool, master, s->host_uuid, true, true, true, NULL, r, msg,
+	                      sizeof(msg));
 	rrdb_free(r);
 	if (rc) {
 		rpc_err_set(err, RPC_ERR_INTERNAL, "send_host_rrd_to_master: %s", msg);
@@ -317,7 +321,8 @@ static int be_backup_rrds(void *ctx, const char *remote, struct rpc_err *err)
 		 * would cost its timeout for every RRD */
 		for (size_t i = 0; i < n && !fails; i++) {
 			struct rpc_err e = {0};
-			if (send_archive(remote, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd, &e))
+			if (send_archive(s, remote, cp[i].uuid, cp[i].kind == MON_HOST, cp[i].rrd,
+			                 &e))
 				fails = (int)(n - i);
 			rpc_err_clear(&e);
 		}
@@ -349,7 +354,7 @@ static int be_archive_rrd(void *ctx, const char *vm, const char *remote, struct 
 	struct rrdb *r = release(s, MON_VM, vm);
 	if (!r)
 		return 0; /* nothing to archive */
-	int rc = send_archive(remote, vm, false, r, err);
+	int rc = send_archive(s, remote, vm, false, r, err);
 	if (rc)
 		install(s, MON_VM, vm, r, NULL); /* kept rather than lost */
 	else
@@ -422,15 +427,30 @@ static int be_push_sr_rrd(void *ctx, const char *sr, const char *path, struct rp
 static int be_load_rrd(void *ctx, const char *uuid, int64_t timescale, const char *master,
                        struct rpc_err *err)
 {
-	(void)timescale;
+	(void)timescale; /* ignored by xcp-rrdd too */
 	struct rpc_service *s = ctx;
 	if (!uuid_ok(uuid, err))
 		return -1;
 	int rc = store_dur_load(s->dur, MON_HOST, NULL, true);
-	if (rc)
-		log_info("Deprecated.load_rrd %s: %s%s", uuid,
-		         rc == -ENOENT ? "no local archive" : strerror(-rc),
-		         master ? " (pulling from the master is not supported)" : "");
+	if (rc == 0)
+		return 0;
+	const char *local = rc == -ENOENT ? "no local archive" : strerror(-rc);
+	if (!(master && *master)) {
+		log_info("Deprecated.load_rrd %s: %s", uuid, local);
+		return 0;
+	}
+	/* as xcp-rrdd: from the master, and a failure is only logged */
+	struct rrdb *r;
+	char msg[512];
+	if (rpc_pull_host_rrd(&s->pool, master, uuid, &r, msg, sizeof(msg))) {
+		log_warn("Deprecated.load_rrd %s: %s, and from the master: %s", uuid, local, msg);
+		return 0;
+	}
+	if (install(s, MON_HOST, NULL, r, NULL))
+		log_warn("Deprecated.load_rrd %s: the RRD from the master was not installed", uuid);
+	else
+		log_info("Deprecated.load_rrd %s: %s, pulled from the master %s", uuid, local,
+		         master);
 	return 0;
 }
 
@@ -440,12 +460,12 @@ static int be_use_min_max(void *ctx, bool v, struct rpc_err *err)
 {
 	(void)err;
 	struct rpc_service *s = ctx;
-	pthread_mutex_lock(&s->lock);
-	s->use_min_max = v;
-	pthread_mutex_unlock(&s->lock);
-	log_info("update_use_min_max %s (applies to RRDs created after a restart with "
-	         "--use-min-max)",
-	         v ? "true" : "false");
+	/* at once, as xcp-rrdd: VM and SR RRDs created from now on */
+	struct mon_change c = {.kind = MON_CH_MIN_MAX, .use_min_max = v, .sync = true};
+	if (commit(s, &c, NULL) == 0)
+		log_info("update_use_min_max %s: VM and SR RRDs created from now on %s MIN and MAX "
+		         "archives",
+		         v ? "true" : "false", v ? "have" : "have no");
 	return 0;
 }
 
@@ -618,7 +638,7 @@ struct rpc_service *rpc_service_new(const struct rpc_service_config *cfg, struct
 	s->hooks = cfg->plugins;
 	s->next_tick = cfg->next_tick;
 	s->next_tick_ctx = cfg->next_tick_ctx;
-	s->use_min_max = cfg->use_min_max;
+	s->pool = cfg->pool;
 	if (cfg->path_dirs && *cfg->path_dirs) {
 		s->path_dirs = xstrdup(cfg->path_dirs);
 	} else {

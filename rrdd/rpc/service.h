@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "rpc/methods.h"
+#include "rpc/send_rrd.h"
 
 struct clk;
 struct mon_registry;
@@ -32,7 +33,6 @@ struct rpc_service_config {
 	struct store_dur *dur;    /* required: archives */
 	struct clk *clk;          /* required: the daemon's clock (add_*_ds times) */
 	const char *host_uuid;    /* NULL: the registry's */
-	bool use_min_max;         /* initial value for update_use_min_max (recorded) */
 	/* Plugins: hooks onto the daemon's plugin registry, or all NULL: then
 	 * the service keeps a table of its own and answers next_reading from
 	 * next_tick (seconds to the daemon's next cycle; 5 without it). */
@@ -43,6 +43,10 @@ struct rpc_service_config {
 	 * (push_sr_rrd); NULL or "": $TMPDIR, /tmp and /var/tmp (where xapi
 	 * writes the SR's RRD for push_sr_rrd) and the archive directory. */
 	const char *path_dirs;
+	/* Transfers to other hosts (migrate_rrd, remote archives, load_rrd
+	 * from the master): xapi's HTTPS and pool secret; strings borrowed
+	 * for the service's life.  All zero: xcp-rrdd's defaults. */
+	struct rpc_pool_config pool;
 };
 
 struct rpc_service;

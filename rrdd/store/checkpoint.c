@@ -27,6 +27,8 @@
 #define CKPT_VERSION  1u
 #define CKPT_HDR      68u
 #define CKPT_DEFLATED 1u
+#define CKPT_MINMAX   2u /* use_min_max recorded... */
+#define CKPT_MINMAX_1 4u /* ...and on */
 #define CKPT_MAX_RAW  (16ull << 30)
 #define CKPT_WINDOW   (64u << 10)
 #define CKPT_MAX_PULL (1u << 30)
@@ -315,7 +317,8 @@ int store_ckpt_finish(struct store_ckpt_writer *w, const struct store_ckpt_info 
 		struct buf h = BUF_INIT;
 		buf_add(&h, CKPT_MAGIC, 8);
 		bio_u32(&h, CKPT_VERSION);
-		bio_u32(&h, CKPT_DEFLATED);
+		bio_u32(&h, CKPT_DEFLATED | (ci->min_max ? CKPT_MINMAX : 0) |
+		                (ci->min_max == 2 ? CKPT_MINMAX_1 : 0));
 		bio_u64(&h, ci->next_segno);
 		bio_u64(&h, ci->last_seq);
 		bio_f64(&h, ci->last_t);
@@ -457,7 +460,9 @@ static int open_file(const char *dir, bool prev, struct store_ckpt_info *ci,
 		goto bad;
 	}
 	ci->host_hash = hh;
-	if (ver != CKPT_VERSION || (flags & ~CKPT_DEFLATED) || raw > CKPT_MAX_RAW ||
+	ci->min_max = flags & CKPT_MINMAX ? (flags & CKPT_MINMAX_1 ? 2 : 1) : 0;
+	if (ver != CKPT_VERSION || (flags & ~(CKPT_DEFLATED | CKPT_MINMAX | CKPT_MINMAX_1)) ||
+	    ((flags & CKPT_MINMAX_1) && !(flags & CKPT_MINMAX)) || raw > CKPT_MAX_RAW ||
 	    raw > (uint64_t)zn * 1032 + 64 || (uint64_t)zn + CKPT_HDR + 4 != len ||
 	    (!(flags & CKPT_DEFLATED) && raw != zn)) {
 		snprintf(err, errlen, "%s: unsupported version or inconsistent sizes", path);

@@ -5,7 +5,8 @@
  * first segment and the last sequence number they include, the time of the
  * last tick).  Recovery loads it and replays the journal after it.
  *
- * Format: a 68-byte header (magic "RRDDCKP1", version, flags, next
+ * Format: a 68-byte header (magic "RRDDCKP1", version, flags (bit 0:
+ * deflated; bit 1: use_min_max recorded, bit 2 its value), next
  * segment, last sequence number, last tick time, entry and pending counts,
  * raw and stored payload lengths, host uuid hash, CRC32 of the header)
  * then the payload, deflated (zlib) when flags bit 0 is set, then the
@@ -34,6 +35,9 @@ struct store_ckpt_info {
 	uint32_t nentries;   /* entry images in the payload, then... */
 	uint32_t npending;   /* ...pending archives (u8 kind, str uuid, RRD image) */
 	uint64_t host_hash;  /* of the host uuid, to refuse another host's file */
+	/* the registry's use_min_max at the cut (header flags): 0 not
+	 * recorded (older files), 1 off, 2 on */
+	uint8_t min_max;
 };
 
 /* A stable 32-bit hash of a string (folded FNV-1a), for host_hash. */

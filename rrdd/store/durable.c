@@ -276,6 +276,9 @@ static void record_other(struct store_dur *d, const struct mon_change *c)
 	if (c->kind == MON_CH_RESTORE) {
 		type = REC_SET;
 		store_entry_encode(c->entry, &b);
+	} else if (c->kind == MON_CH_MIN_MAX) {
+		type = REC_MINMAX;
+		bio_u8(&b, c->use_min_max);
 	} else {
 		bio_u8(&b, (uint8_t)c->owner);
 		bio_str(&b, c->owner == MON_HOST || !c->uuid ? "" : c->uuid);

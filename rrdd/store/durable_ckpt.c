@@ -297,6 +297,7 @@ static void ck_job_init(struct store_dur *d, struct ckjob *j, uint64_t segno, ui
 	j->ci.host_hash = store_ckpt_hash(d->host_uuid);
 	j->old_bytes = d->jopen ? d->jnl.size : 0;
 	j->nown = mon_list_entries(d->reg, &j->own);
+	j->ci.min_max = mon_use_min_max(d->reg) ? 2 : 1;
 }
 
 /* Wait (d->mu held) until no background checkpoint is being written; with

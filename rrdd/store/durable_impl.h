@@ -117,6 +117,7 @@ enum {
 	REC_ENABLE = 7,  /* add_*_ds: kind, uuid, name, time */
 	REC_FORGET = 8,  /* forget_*_ds: kind, uuid, name */
 	REC_RELEASE = 9, /* an owner released: kind, uuid, archived or not */
+	REC_MINMAX = 10, /* update_use_min_max: u8 (the checkpoint holds the setting at its cut) */
 };
 
 /* ---- durable_replay.c ---- */

@@ -244,6 +244,11 @@ static int replay_one(void *ctx, uint64_t seq, uint32_t type, const void *payloa
 			return -EINVAL;
 		return replay_change(d, &c);
 	}
+	if (type == REC_MINMAX) {
+		c.kind = MON_CH_MIN_MAX;
+		c.use_min_max = bio_get_u8(&r) != 0;
+		return r.bad ? -EINVAL : replay_change(d, &c);
+	}
 	if (type < REC_LOAD || type > REC_RELEASE || get_owner(&r, &c.owner, uuid))
 		return -EINVAL;
 	c.uuid = uuid;
@@ -447,6 +452,11 @@ static void replay_journal(struct store_dur *d, struct store_dur_recovery *r)
 		from_seg = ci.next_segno;
 		after_seq = ci.last_seq;
 		d->last_t = ci.last_t;
+		if (ci.min_max) { /* RRDs made in replay get the archives they had */
+			struct mon_change mm = {.kind = MON_CH_MIN_MAX,
+			                        .use_min_max = ci.min_max == 2};
+			replay_change(d, &mm);
+		}
 	} else if (rc != -ENOENT) {
 		move_segments_aside(d, &r->moved_aside);
 	}

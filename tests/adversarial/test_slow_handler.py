@@ -38,7 +38,7 @@ def main():
         def call():
             t0 = time.monotonic()
             try:
-                ls.send_host_rrd_to_master({"master_address": "127.0.0.1:%d" % hole.port})
+                ls.send_host_rrd_to_master({"master_address": "http://127.0.0.1:%d" % hole.port})
                 slow["res"] = "ok"
             except xmlrpc.client.Fault as e:
                 slow["res"] = "fault " + e.faultString

@@ -35,6 +35,7 @@ FIXRRDS = os.path.join(H.FIX, "rrd_updates", "rrds")
 SR_LIVE = "e6616eb6-2c5b-5d1f-3a7b-9c0d1e2f3a4b"  # reported by a plugin page
 SR_PUSH = "5e5e5e5e-0000-4000-8000-000000000001"  # push_sr_rrd, forget_sr_ds
 SR_GONE = "5e5e5e5e-0000-4000-8000-000000000002"  # archive_sr_rrd
+SR_MINMAX = "5e5e5e5e-0000-4000-8000-000000000003"  # made after update_use_min_max
 VM_PUT = "7a7a7a7a-0000-4000-8000-00000000c0de"   # PUT /rrd, forget_vm_ds
 VM_PUSH = "7a7a7a7a-0000-4000-8000-000000000002"  # push_rrd_local
 VM_ARCH = "7a7a7a7a-0000-4000-8000-000000000003"  # archive_rrd
@@ -261,6 +262,28 @@ def after_sr_ds(d, s):
              "forget_sr_ds %s" % s["sr_gone_ds"], True)]
 
 
+def cfs(resp):
+    return sorted(set(re.findall(rb"<cf>\s*([A-Z]+)\s*</cf>", resp[1])))
+
+
+def act_min_max(d, s):
+    # last: every RRD made from here on has MIN and MAX archives
+    d.call("update_use_min_max", {"value": True})
+    write_atomic(os.path.join(d.plugins, "crash-minmax"),
+                 page_v2(time.time(), [("mm_a", "sr " + SR_MINMAX, "float", "gauge", True, 3.5)]))
+    got = wait_for("the SR made after update_use_min_max", lambda: (
+        lambda r: r if r[0] == 200 else None)(d.get("/sr_rrd?uuid=" + SR_MINMAX)))
+    s["mm"] = cfs(got) if got else []
+    check(s["mm"] == [b"AVERAGE", b"MAX", b"MIN"],
+          "update_use_min_max true: an SR RRD made after it has MIN and MAX at once: %r" % s["mm"])
+
+
+def after_min_max(d, s):
+    got = d.get("/sr_rrd?uuid=" + SR_MINMAX)
+    return [(got[0] == 200 and cfs(got) == s["mm"],
+             "update_use_min_max: the SR RRD made after it keeps its MIN and MAX archives", True)]
+
+
 def act_push_local(d, s):
     d.put(VM_PUSH, "vm3.internal.xml", archive=True)
     check(os.path.exists(archive(d, VM_PUSH)), "PUT ?archive wrote the archive")
@@ -341,6 +364,7 @@ CASES = [
     ({"push_rrd_local"}, act_push_local, None, after_push_local),
     ({"archive_rrd", "migrate_rrd", "archive_sr_rrd"}, act_release, after_kill_release,
      after_release),
+    ({"update_use_min_max"}, act_min_max, None, after_min_max),
 ]
 
 

@@ -214,6 +214,17 @@ try:
     check(data.startswith(b"HTTP/1.1 200"), "hand-over PUT /rrd: %r" % data[:80])
     check(d.get("/vm_rrd?uuid=cccccccc-0000-4000-8000-000000000001")[0] == 200,
           "hand-over PUT installed the RRD")
+    # an answer produced piece by piece (rrd_unarchive of an archive written by
+    # PUT ?archive=true) arrives whole through the hand-over: each piece once
+    st, _, _, _ = d.request("PUT", "/rrd?uuid=cccccccc-0000-4000-8000-000000000002&is_host=false"
+                            "&archive=true", body=xmlbody)
+    st, _, direct, _ = d.get("/rrd_unarchive?uuid=cccccccc-0000-4000-8000-000000000002")
+    data = hand_over({"m": "Get", "path": "/rrd_unarchive", "version": "1.1", "close": True,
+                      "query": {"uuid": "cccccccc-0000-4000-8000-000000000002"}})
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(st == 200 and head.startswith(b"HTTP/1.0 200") and body == direct,
+          "hand-over rrd_unarchive: the same %d bytes as on the socket (got %d)"
+          % (len(direct), len(body)))
     # XML-RPC through the hand-over (body forwarded by content_length)
     call = (b"<?xml version='1.0'?><methodCall><methodName>has_vm_rrd</methodName><params>"
             b"<param><value><struct><member><name>vm_uuid</name><value>" + vms[0].encode() +

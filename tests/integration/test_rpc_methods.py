@@ -168,11 +168,11 @@ try:
     ok(getattr(p, "Deprecated.load_rrd")({"uuid": HOST_A, "timescale": 0}), "load_rrd")
 
     # between hosts
-    remote = "127.0.0.1:%d" % b.port
+    remote = "http://127.0.0.1:%d" % b.port
     ok(p.migrate_rrd({"remote_address": remote, "vm_uuid": vms[2], "host_uuid": HOST_B}), "migrate_rrd")
     check(not ok(p.has_vm_rrd({"vm_uuid": vms[2]}), "has"), "migrated VM gone from A")
     check(ok(proxy(b).has_vm_rrd({"vm_uuid": vms[2]}), "has on B") is True, "migrated VM on B")
-    fails(p.migrate_rrd({"remote_address": "127.0.0.1:1", "vm_uuid": vms[3], "host_uuid": HOST_B}),
+    fails(p.migrate_rrd({"remote_address": "http://127.0.0.1:1", "vm_uuid": vms[3], "host_uuid": HOST_B}),
           "Rrdd_internal_error", "migrate_rrd to nowhere")
     check(ok(p.has_vm_rrd({"vm_uuid": vms[3]}), "has") is True, "failed migration keeps the RRD")
     ok(p.archive_rrd({"vm_uuid": vms[3], "remote_address": remote}), "archive_rrd remote")

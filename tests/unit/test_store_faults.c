@@ -665,6 +665,45 @@ static void test_segment_byte_flips(void **state)
 	rm_rf(dir);
 }
 
+/* update_use_min_max (MON_CH_MIN_MAX) is journaled, and checkpoints keep
+ * the setting: after a crash, RRDs the replay makes get the archives the
+ * live daemon gave them, whether the change is in the journal or only in
+ * the checkpoint before it (a registry configured without MIN/MAX). */
+static void test_min_max_replayed(void **state)
+{
+	(void)state;
+	for (int via_ckpt = 0; via_ckpt < 2; via_ckpt++) {
+		char dir[256];
+		mkdtemp_dir(dir, sizeof(dir), "minmax");
+		struct mon_registry *reg = new_reg();
+		struct store_dur *d = open_dur(dir, reg, NULL);
+		struct mon_change mm = {.kind = MON_CH_MIN_MAX, .use_min_max = true};
+		assert_int_equal(mon_commit(reg, &mm, 0, NULL), 0);
+		if (via_ckpt)
+			assert_int_equal(store_dur_checkpoint(d, T0 - 1, false), 0);
+		tick(reg, 0); /* VM1 and VM2 appear */
+		struct rrdb *v = mon_dup(reg, MON_VM, VM1);
+		assert_non_null(v);
+		uint32_t live = v->nrra;
+		rrdb_free(v);
+		struct rrdb_rra_def defs[RRDB_MAX_DEFAULT_RRAS];
+		assert_int_equal(live, rrdb_default_rras(1, defs)); /* with MIN and MAX */
+		assert_true(live > rrdb_default_rras(0, defs));
+		store_dur_close(d); /* as after a crash */
+		mon_registry_free(reg);
+		reg = new_reg();
+		struct store_dur_recovery rec;
+		d = open_dur(dir, reg, &rec);
+		v = mon_dup(reg, MON_VM, VM1);
+		assert_non_null(v);
+		assert_int_equal(v->nrra, live);
+		rrdb_free(v);
+		store_dur_close(d);
+		mon_registry_free(reg);
+		rm_rf(dir);
+	}
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp");
@@ -674,6 +713,7 @@ int main(void)
 	    cmocka_unit_test(test_journal_append_failure),
 	    cmocka_unit_test(test_checkpoint_byte_flips),
 	    cmocka_unit_test(test_segment_byte_flips),
+	    cmocka_unit_test(test_min_max_replayed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
