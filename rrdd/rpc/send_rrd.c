@@ -267,28 +267,49 @@ static int after_body(struct nc *c, const char *who, char *err, size_t errlen)
 	return rc;
 }
 
-int rpc_send_rrd(const struct rpc_pool_config *pc, const char *address, const char *uuid,
-                 bool is_host, bool archive, bool member, const char *session_id,
-                 const struct rrdb *r, char *err, size_t errlen)
+/* One transfer under way: where, the secret to send, the open connection. */
+struct xfer {
+	struct target t;
+	char who[256];
+	char secret[SECRET_MAX];
+	bool cookie; /* send the pool secret */
+	double deadline;
+	struct nc *c;
+};
+
+/* Classify address, read the secret when the request carries it, connect
+ * (TLS and verification for a pool member).  0 or a negative errno with a
+ * reason. */
+static int xfer_open(struct xfer *x, const struct rpc_pool_config *pc, const char *address,
+                     bool member, bool with_session, char *err, size_t errlen)
 {
+	memset(x, 0, sizeof(*x));
 	if (!address || !*address) {
 		snprintf(err, errlen, "no remote address");
 		return -EINVAL;
 	}
-	struct target t;
-	classify(pc, address, &t);
-	char who[256];
-	target_name(&t, who, sizeof(who));
-	bool with_session = session_id && *session_id;
-	char secret[SECRET_MAX];
-	if (t.pool && !with_session && rpc_pool_secret(pc, secret, sizeof(secret), err, errlen))
+	classify(pc, address, &x->t);
+	target_name(&x->t, x->who, sizeof(x->who));
+	x->cookie = x->t.pool && !with_session;
+	if (x->cookie && rpc_pool_secret(pc, x->secret, sizeof(x->secret), err, errlen))
 		return -EACCES;
-	double tmo = pc->timeout > 0 ? pc->timeout : DEFAULT_TMO;
-	double deadline = clk_elapsed() + tmo;
-	struct nc *c;
-	int rc = open_conn(pc, &t, member, deadline, &c, err, errlen);
+	x->deadline = clk_elapsed() + (pc->timeout > 0 ? pc->timeout : DEFAULT_TMO);
+	return open_conn(pc, &x->t, member, x->deadline, &x->c, err, errlen);
+}
+
+int rpc_send_rrd(const struct rpc_pool_config *pc, const char *address, const char *uuid,
+                 bool is_host, bool archive, bool member, const char *session_id,
+                 const struct rrdb *r, char *err, size_t errlen)
+{
+	bool with_session = session_id && *session_id;
+	struct xfer x;
+	int rc = xfer_open(&x, pc, address, member, with_session, err, errlen);
 	if (rc)
 		return rc;
+	const struct target t = x.t;
+	const char *who = x.who;
+	struct nc *c = x.c;
+	double deadline = x.deadline;
 	struct buf body = BUF_INIT, head = BUF_INIT, in = BUF_INIT;
 	exp_rrd_xml(&body, r, 1);
 	buf_adds(&head, "PUT /rrd?");
@@ -305,8 +326,8 @@ int rpc_send_rrd(const struct rpc_pool_config *pc, const char *address, const ch
 		buf_printf(&head, "&is_host=%s", is_host ? "true" : "false");
 	buf_printf(&head, " HTTP/1.1\r\nHost: %s\r\nUser-Agent: rrdd/%s\r\n",
 	           address[0] == '/' ? "localhost" : t.address, RRDD_VERSION);
-	if (t.pool && !with_session)
-		buf_printf(&head, "Cookie: pool_secret=%s\r\n", secret);
+	if (x.cookie)
+		buf_printf(&head, "Cookie: pool_secret=%s\r\n", x.secret);
 	if (!t.pool)
 		buf_printf(&head, "Content-Type: text/xml\r\nContent-Length: %zu\r\n", body.len);
 	buf_adds(&head, "Connection: close\r\n\r\n");
@@ -350,23 +371,14 @@ int rpc_pull_host_rrd(const struct rpc_pool_config *pc, const char *address, con
                       struct rrdb **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (!address || !*address) {
-		snprintf(err, errlen, "no master address");
-		return -EINVAL;
-	}
-	struct target t;
-	classify(pc, address, &t);
-	char who[256];
-	target_name(&t, who, sizeof(who));
-	char secret[SECRET_MAX];
-	if (t.pool && rpc_pool_secret(pc, secret, sizeof(secret), err, errlen))
-		return -EACCES;
-	double deadline = clk_elapsed() + (pc->timeout > 0 ? pc->timeout : DEFAULT_TMO);
 	uint64_t max = pc->max_pull_bytes ? pc->max_pull_bytes : DEFAULT_PULL;
-	struct nc *c;
-	int rc = open_conn(pc, &t, true, deadline, &c, err, errlen);
+	struct xfer x;
+	int rc = xfer_open(&x, pc, address, true, false, err, errlen);
 	if (rc)
 		return rc;
+	const struct target t = x.t;
+	const char *who = x.who;
+	struct nc *c = x.c;
 	struct buf req = BUF_INIT, in = BUF_INIT;
 	/* xapi hands GET /host_rrd?dbsync=true to its rrdd as /rrd_unarchive
 	 * (rrdd_proxy.ml get_host_rrd_forwarder): the archive the master keeps
@@ -376,8 +388,8 @@ int rpc_pull_host_rrd(const struct rpc_pool_config *pc, const char *address, con
 	buf_printf(&req, "%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: rrdd/%s\r\n",
 	           t.pool ? "&dbsync=true" : "", address[0] == '/' ? "localhost" : t.address,
 	           RRDD_VERSION);
-	if (t.pool)
-		buf_printf(&req, "Cookie: pool_secret=%s\r\n", secret);
+	if (x.cookie)
+		buf_printf(&req, "Cookie: pool_secret=%s\r\n", x.secret);
 	buf_adds(&req, "Connection: close\r\n\r\n");
 	char why[256];
 	struct head h;

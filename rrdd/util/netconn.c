@@ -317,39 +317,29 @@ int nc_write_all(struct nc *c, const void *p, size_t n, char *err, size_t errlen
 	const char *s = p;
 	while (n) {
 		ssize_t w;
+		bool again;
 		if (c->tls) {
 			w = gnutls_record_send(c->tls, s, n);
-			if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
-				int rc = tls_wait(c);
-				if (rc) {
-					snprintf(err, errlen, "sending: %s",
-					         rc == -ETIMEDOUT ? "peer not reading in time"
-					                          : strerror(-rc));
-					return rc;
-				}
-				continue;
-			}
-			if (w < 0) {
-				snprintf(err, errlen, "sending: %s", gnutls_strerror((int)w));
-				return -EPIPE;
-			}
+			again = w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED;
 		} else {
 			w = send(c->fd, s, n, MSG_NOSIGNAL);
-			if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-				int rc = wait_fd(c->fd, POLLOUT, c->deadline);
-				if (rc) {
-					snprintf(err, errlen, "sending: %s",
-					         rc == -ETIMEDOUT ? "peer not reading in time"
-					                          : strerror(-rc));
-					return rc;
-				}
-				continue;
+			again = w < 0 && (errno == EAGAIN || errno == EINTR);
+		}
+		if (again) {
+			int rc = c->tls ? tls_wait(c) : wait_fd(c->fd, POLLOUT, c->deadline);
+			if (rc) {
+				snprintf(err, errlen, "sending: %s",
+				         rc == -ETIMEDOUT ? "peer not reading in time"
+				                          : strerror(-rc));
+				return rc;
 			}
-			if (w < 0) {
-				int e = errno;
-				snprintf(err, errlen, "sending: %s", strerror(e));
-				return -e;
-			}
+			continue;
+		}
+		if (w < 0) {
+			int e = c->tls ? EPIPE : errno;
+			snprintf(err, errlen, "sending: %s",
+			         c->tls ? gnutls_strerror((int)w) : strerror(e));
+			return -e;
 		}
 		s += w;
 		n -= (size_t)w;
