@@ -100,6 +100,15 @@ try:
           "absolute start: rows %r" % body[:300])
 
     # ---- error cases (wire-format.md §4.6): xcp-rrdd's status codes ----
+    # From xen-api ocaml/xcp-rrdd/bin/rrdd/rrdd_http_handler.ml: an exception
+    # in a handler is 500 (Http_svr); get_rrd_updates_handler raises without
+    # start or with a bad one, when nothing is selected and on No_RRA_Available;
+    # get_vm_rrd_handler and unarchive_rrd_handler answer rrd_handler None, i.e.
+    # 404; get_sr_rrd_handler raises (List.assoc "uuid", Hashtbl.find); so do
+    # get_host_rrd_handler before the first cycle ("No host RRD available!")
+    # and put_rrd_handler without uuid/is_host or with a bad is_host/domid
+    # (List.assoc, bool_of_string, int_of_string).  Paths with no handler:
+    # Http_svr's 403; methods it does not know: 501.
     errors = [("GET", "/rrd_updates?host=true", 500, "without start"),
               ("GET", "/rrd_updates?start=abc", 500, "start=abc"),
               ("GET", "/rrd_updates?start=-10&cf=MAX", 500, "cf=MAX with VMs lacking MAX"),
