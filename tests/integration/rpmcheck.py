@@ -194,6 +194,47 @@ def rpmlint_waivers():
     return names
 
 
+# the dependency lines of xen-api's scripts/xcp-rrdd-cpu.service (the
+# rrdp-* plugin units all have them)
+RRDP_UNIT = """[Unit]
+Description=XCP RRD daemon CPU plugin (stand-in)
+After=xcp-rrdd.service
+Requires=xcp-rrdd.service
+PartOf=toolstack.target
+
+[Service]
+ExecStart=/bin/true
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def check_rrdp_units(run, tree, units):
+    """An rrdp-* plugin unit finds the xcp-rrdd.service it Requires= among
+    the RPM's units; without them systemd reports it missing."""
+    for with_ours in (True, False):
+        work = T.tmpdir("rrdd-rrdp-units-")
+        with open(os.path.join(work, "xcp-rrdd-cpu.service"), "w") as f:
+            f.write(RRDP_UNIT)
+        if with_ours:
+            text = open(os.path.join(units, "xcp-rrdd.service")).read()
+            text = text.replace("ExecStart=/usr/", "ExecStart=%s/usr/" % tree)
+            with open(os.path.join(work, "xcp-rrdd.service"), "w") as f:
+                f.write(text)
+        p = run(["systemd-analyze", "verify", "--man=no",
+                 os.path.join(work, "xcp-rrdd-cpu.service")],
+                env=dict(os.environ, SYSTEMD_UNIT_PATH=work + ":"))
+        missing = "xcp-rrdd.service not found" in p.stderr
+        if with_ours:
+            check(p.returncode == 0 and not missing,
+                  "an rrdp-* unit's Requires=xcp-rrdd.service resolves to the RPM's unit: %r"
+                  % p.stderr[-400:])
+        else:
+            check(missing, "control: without the RPM's unit systemd reports it missing: %r"
+                  % p.stderr[-300:])
+
+
 def check_rpm(run, pkgbuild, src, verify_units):
     p = run(["cmake", "-S", src, "-B", pkgbuild, "-DRRDD_PACKAGE=RPM",
              "-DCMAKE_INSTALL_LIBDIR=lib64"])
@@ -254,6 +295,7 @@ def check_rpm(run, pkgbuild, src, verify_units):
                  "ExecStart=/usr/sbin/rrdd --config -/etc/xcp-rrdd.conf $XCP_RRDD_OPTIONS",
                  "PartOf=toolstack.target", "WantedBy=multi-user.target", "SyslogFacility=local5"):
         check(re.search(r"^%s$" % re.escape(line), unit, re.M), "xcp-rrdd.service: %s" % line)
+    check_rrdp_units(run, tree, units)
     plugin_unit = open(units + "/rrdp-proc.service").read()
     check("Requires=xcp-rrdd.service" in plugin_unit and "rrdd.service\n" not in
           plugin_unit.replace("xcp-rrdd.service\n", ""), "plugin unit requires xcp-rrdd.service")
