@@ -142,6 +142,8 @@ int main(int argc, char **argv)
 	sc.scenario_path = cfg.sim_scenario[0] ? cfg.sim_scenario : NULL;
 	sc.sim_domains = cfg.sim_domains;
 	sc.sim_seed = cfg.seed;
+	sc.net_from = (enum src_net_from)cfg.net_source;
+	sc.networkd_db = cfg.networkd_db;
 	/* dom0's Xen handle is all zeros on plain Xen: XenServer's inventory
 	 * names its uuid (CONTROL_DOMAIN_UUID), which keys dom0's VM RRD */
 	char dom0_uuid[37];

@@ -13,6 +13,8 @@
 
 #include "fwd/rrdcached.h"
 #include "rpc/send_rrd.h"
+#include "source/networkd.h"
+#include "source/source.h"
 #include "util/log.h"
 
 void cfg_defaults(struct rrdd_config *c)
@@ -39,6 +41,8 @@ void cfg_defaults(struct rrdd_config *c)
 	c->max_rrds = 16384;
 	c->max_dss = 16384;
 	c->max_put_bytes = 256u << 20;
+	c->net_source = SRC_NET_AUTO;
+	strcpy(c->networkd_db, SRC_NETWORKD_DB);
 	c->pool_https_port = 443;
 	strcpy(c->pool_secret_file, RPC_POOL_SECRET_FILE);
 	c->pool_tls_verify = RPC_POOL_VERIFY_AUTO;
@@ -229,6 +233,17 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 			rc = -EINVAL;
 		if (!rc)
 			c->plugin_max_bytes = u;
+	} else if (!strcmp(key, "net-source")) {
+		if (!strcmp(v, "auto"))
+			c->net_source = SRC_NET_AUTO;
+		else if (!strcmp(v, "kernel"))
+			c->net_source = SRC_NET_KERNEL;
+		else if (!strcmp(v, "xenstat"))
+			c->net_source = SRC_NET_XENSTAT;
+		else
+			rc = -EINVAL;
+	} else if (!strcmp(key, "networkd-db")) {
+		rc = *v ? set_str(c->networkd_db, sizeof(c->networkd_db), v) : -EINVAL;
 	} else if (!strcmp(key, "no-inotify")) {
 		rc = parse_bool(v, &c->no_inotify);
 	} else if (!strcmp(key, "plugin-stale-ticks")) {
@@ -444,6 +459,8 @@ static const struct option long_opts[] = {
     {"plugin-dir", required_argument, 0, 0},
     {"plugin-max-bytes", required_argument, 0, 0},
     {"no-inotify", no_argument, 0, 0},
+    {"net-source", required_argument, 0, 0},
+    {"networkd-db", required_argument, 0, 0},
     {"plugin-stale-ticks", required_argument, 0, 0},
     {"socket", required_argument, 0, 0},
     {"forwarded-socket", required_argument, 0, 0},
@@ -593,6 +610,11 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "plugin-dir = %s\n", c->plugin_dir);
 	fprintf(f, "plugin-max-bytes = %llu\n", (unsigned long long)c->plugin_max_bytes);
 	fprintf(f, "no-inotify = %s\n", c->no_inotify ? "true" : "false");
+	fprintf(f, "net-source = %s\n",
+	        c->net_source == SRC_NET_KERNEL    ? "kernel"
+	        : c->net_source == SRC_NET_XENSTAT ? "xenstat"
+	                                           : "auto");
+	fprintf(f, "networkd-db = %s\n", c->networkd_db);
 	fprintf(f, "plugin-stale-ticks = %d\n", c->plugin_stale_ticks);
 	fprintf(f, "socket = %s\n", c->socket_path);
 	fprintf(f, "forwarded-socket = %s\n", c->forwarded_path);
@@ -654,6 +676,12 @@ void cfg_usage(FILE *f)
 	    "                          STATE-DIR/plugins with --source sim)\n"
 	    "  --plugin-max-bytes N    largest plugin page read (default 8388608)\n"
 	    "  --no-inotify            find plugins by scanning the directory every tick\n"
+	    "  --net-source auto|kernel|xenstat  VIF and PIF figures: the kernel's links\n"
+	    "                          (netlink, any bridge; auto: with --source xen), or\n"
+	    "                          libxenstat and /proc/net/dev; kernel with --source sim:\n"
+	    "                          the namespace's vif<domid>.<devid> links for its VMs\n"
+	    "  --networkd-db FILE      xcp-networkd's state: its NICs and bonds (default\n"
+	    "                          /var/lib/xcp/networkd.db; absent: physical NICs)\n"
 	    "  --plugin-stale-ticks N  ticks an unchanged page leaves its DSs alone before\n"
 	    "                          they go Unknown (default 2; -1: at once)\n"
 	    "  --socket PATH           HTTP + RPC Unix socket (default /var/lib/xcp/xcp-rrdd,\n"

@@ -39,6 +39,8 @@ struct rrdd_config {
 	char plugin_dir[CFG_PATH_MAX];  /* "" = default, see cfg_finalize */
 	uint64_t plugin_max_bytes;      /* most bytes of one plugin page read */
 	bool no_inotify;                /* discover plugins by scanning every tick */
+	int net_source;                 /* enum src_net_from */
+	char networkd_db[CFG_PATH_MAX]; /* xcp-networkd's state file */
 	int plugin_stale_ticks;         /* ticks an unchanged page is not Unknown; -1 none */
 	/* HTTP (rrdd/http/http.h); "none" disables a socket */
 	char socket_path[CFG_PATH_MAX];    /* "" = default, see cfg_finalize */

@@ -456,7 +456,7 @@ static void map_host(const struct src_snapshot *cur, struct mctx *o)
 	uint64_t aggr_rx = 0, aggr_tx = 0;
 	for (uint32_t i = 0; i < h->nnet; i++) {
 		const struct src_netdev *n = &h->net[i];
-		if (!src_is_pif(n->name))
+		if (!n->pif)
 			continue;
 		put(o, H_PIF_RX, n->name, i64(n->rx_bytes));
 		put(o, H_PIF_TX, n->name, i64(n->tx_bytes));

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "source/catalogue.h"
 #include "util/xalloc.h"
 
 int src_read_file(const char *path, size_t max, char **out, size_t *len)
@@ -98,6 +99,7 @@ int src_parse_net_dev(const char *text, struct src_host *h)
 				struct src_netdev *d = src_host_add_netdev(h);
 				memcpy(d->name, a, nl);
 				d->name[nl] = '\0';
+				d->pif = src_is_pif(d->name);
 				d->rx_bytes = v[0];
 				d->rx_packets = v[1];
 				d->rx_errors = v[2];

@@ -32,6 +32,7 @@
  * kernel counts it.  All counters cumulative. */
 struct src_netdev {
 	char name[SRC_NAME_LEN];
+	bool pif; /* a host NIC or bond, reported as pif_<name>_* */
 	uint64_t rx_bytes, rx_packets, rx_errors;
 	uint64_t tx_bytes, tx_packets, tx_errors;
 };
@@ -138,6 +139,14 @@ struct src_config {
 	const char *dom0_uuid;             /* used when dom0's handle is all zeros (plain
 	                                      Xen); NULL: dom0 is skipped as wire-format.md §1.1 says */
 	const struct src_xen_api *xen_api; /* NULL: the real libraries; tests pass a fake */
+	/* Network figures (VIFs, PIFs): AUTO is the kernel's links for the
+	 * real Xen libraries (libxenstat's for a fake), the simulation's for
+	 * the simulator; KERNEL the links of the namespace the daemon runs in
+	 * (netlink; xcp-networkd's state for managed NICs and bonds), XENSTAT
+	 * libxenstat's VIFs and /proc/net/dev. */
+	enum src_net_from { SRC_NET_AUTO, SRC_NET_KERNEL, SRC_NET_XENSTAT } net_from;
+	const char *networkd_db; /* NULL: /var/lib/xcp/networkd.db */
+	const char *sysfs_net;   /* NULL: /sys/class/net */
 	/* simulator */
 	const char *scenario_path; /* scenario file (docs/sim-scenario.md) */
 	const char *scenario_text; /* or the scenario itself; wins over the path */

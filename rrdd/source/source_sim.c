@@ -14,7 +14,9 @@
  * the least busy vCPU, blocked = the idle part of the busiest, partial_run
  * the rest.  It does no I/O besides reading the scenario file at open.
  */
+#include "source/catalogue.h"
 #include "source/source.h"
+#include "source/netsrc.h"
 #include "source/source_sim.h"
 #include "source/sim.h"
 #include "source/procfs.h"
@@ -50,6 +52,7 @@ struct xs_entry {
 
 struct sim {
 	struct sim_scenario sc;
+	struct src_net *net; /* --net-source kernel: the namespace's links */
 	bool started;
 	double epoch, s; /* sim time of the last sample */
 	uint32_t next_ev;
@@ -436,6 +439,7 @@ static int sim_sample(void *p, double now, struct src_snapshot *snap)
 	for (uint32_t n = 0; n < m->sc.nnic; n++) {
 		struct src_netdev *d = src_host_add_netdev(h);
 		memcpy(d->name, m->sc.nic[n].name, sizeof(d->name));
+		d->pif = src_is_pif(d->name);
 		d->rx_bytes = (uint64_t)llround(m->nic_rx[n]);
 		d->tx_bytes = (uint64_t)llround(m->nic_tx[n]);
 		d->rx_packets = d->rx_bytes / 1000;
@@ -464,6 +468,10 @@ static int sim_sample(void *p, double now, struct src_snapshot *snap)
 		}
 		fill_dom(m, sd, d);
 	}
+	if (m->net) {
+		char why[256];
+		src_net_sample(m->net, snap, why, sizeof(why)); /* absent this tick on failure */
+	}
 	/* vanished domains are gone after the sample that lost them */
 	for (uint32_t i = 0; i < m->ndom;)
 		if (m->dom[i].vanishing)
@@ -480,6 +488,7 @@ static void sim_close(void *p)
 	struct sim *m = p;
 	if (!m)
 		return;
+	src_net_close(m->net);
 	sim_scenario_free(&m->sc);
 	free(m->dom);
 	free(m->weight);
@@ -538,6 +547,14 @@ static int sim_open(const struct src_config *cfg, void **out)
 		for (uint32_t c = 0; c < nc; c++)
 			m->weight[c] = 1.0 / nc;
 
+	if (cfg->net_from == SRC_NET_KERNEL) {
+		rc = src_net_open(&m->net, cfg->networkd_db, cfg->sysfs_net, last_error,
+		                  sizeof(last_error));
+		if (rc) {
+			sim_close(m);
+			return rc;
+		}
+	}
 	m->next_domid = 1;
 	for (uint32_t i = 0; i < m->sc.nvm; i++)
 		if (!m->sc.vm[i].halted || m->sc.vm[i].dom0)

@@ -26,6 +26,7 @@ static void add_net(struct src_host *h, const char *name, uint64_t rx, uint64_t 
 {
 	struct src_netdev *n = src_host_add_netdev(h);
 	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->pif = src_is_pif(name); /* as the /proc/net/dev reader decides */
 	n->rx_bytes = rx;
 	n->tx_bytes = tx;
 	n->rx_errors = 7;

@@ -75,7 +75,7 @@ if [ ! -x "$PROBE" ] || [ "$PROBE" -ot "$HERE/xen_probe.c" ]; then
 	# shellcheck disable=SC2046
 	gcc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -I"$SRC/rrdd" -I"$SRC/include" \
 		-o "$PROBE" "$HERE/xen_probe.c" "$BUILD/librrdd_core.a" \
-		$(pkg-config --libs xencontrol xenstat xenstore libmicrohttpd json-c zlib expat libsystemd gnutls) \
+		$(pkg-config --libs xencontrol xenstat xenstore libmicrohttpd json-c zlib expat libsystemd gnutls libmnl) \
 		-lpthread -lm || die "cannot build xen_probe"
 fi
 BINS="$PROBE"
