@@ -1,9 +1,11 @@
 /*
- * Link dumps over netlink (see netlinks.h).  One RTM_GETLINK dump: the
- * answer is read with one buffer reused across calls and parsed with
- * libmnl's callbacks; IFLA_STATS64 gives the counters (IFLA_STATS, 32-bit,
- * on kernels without it), IFLA_MASTER the master, IFLA_LINKINFO's kind
- * tells bonds and VLANs.  A small cache, by ifindex, remembers which links
+ * Link dumps over netlink (see netlinks.h).  A full RTM_GETLINK dump gives
+ * names, IFLA_MASTER, IFLA_LINKINFO's kind (bonds, VLANs) and IFLA_STATS64
+ * (IFLA_STATS, 32-bit, on kernels without it); it is large (every
+ * attribute of every link), so between full dumps (every NLL_FULL_EVERY
+ * calls, or when a link appears or goes) an RTM_GETSTATS dump asks only
+ * for the 64-bit counters.  Answers are read with one buffer reused across
+ * calls and parsed with libmnl's callbacks.  A small cache, by ifindex, remembers which links
  * are physical (a sysfs lookup the first time a link is seen).
  */
 #include "source/netlinks.h"
@@ -22,6 +24,9 @@
 #include "util/xalloc.h"
 
 #define RECV_BUF (64u << 10)
+/* a full dump (names, masters, kinds) at least this often; between them
+ * only the counters, unless links appear or go */
+#define NLL_FULL_EVERY 12
 
 /* what is known of a link seen before */
 struct seen {
@@ -39,6 +44,8 @@ struct nll {
 	struct seen *seen;
 	size_t nseen, capseen;
 	unsigned calls;
+	bool have_stats;     /* the kernel answers RTM_GETSTATS */
+	unsigned since_full; /* counters-only dumps since the last full one */
 };
 
 int nll_open(struct nll **out, const char *sysfs_net, char *err, size_t errlen)
@@ -58,6 +65,7 @@ int nll_open(struct nll **out, const char *sysfs_net, char *err, size_t errlen)
 	n->seq = (unsigned)time(NULL);
 	n->buf = xmalloc(RECV_BUF);
 	n->sysfs = xstrdup(sysfs_net ? sysfs_net : "/sys/class/net");
+	n->have_stats = true;
 	*out = n;
 	return 0;
 }
@@ -89,6 +97,7 @@ struct parse {
 	struct nll *n;
 	struct nll_links *out;
 	bool bad;
+	uint32_t matched, unknown; /* stats dump: links updated, links not in out */
 };
 
 static int info_attr(const struct nlattr *a, void *data)
@@ -174,26 +183,18 @@ static int link_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nll_dump(struct nll *n, struct nll_links *out, char *err, size_t errlen)
+/* Send a dump request and run cb over the answer.  0 or a negative errno. */
+static int dump(struct nll *n, struct nlmsghdr *nlh, mnl_cb_t cb, struct parse *p, char *err,
+                size_t errlen)
 {
-	out->n = 0;
-	n->calls = 0;
-	for (size_t i = 0; i < n->nseen; i++)
-		n->seen[i].used = false;
-	char req[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = ++n->seq;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
 	n->calls++;
 	if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) < 0) {
 		int e = errno;
-		snprintf(err, errlen, "netlink RTM_GETLINK: %s", strerror(e));
+		snprintf(err, errlen, "netlink request: %s", strerror(e));
 		return -e;
 	}
-	struct parse p = {n, out, false};
 	for (;;) {
 		ssize_t r = mnl_socket_recvfrom(n->sock, n->buf, RECV_BUF);
 		n->calls++;
@@ -202,27 +203,122 @@ int nll_dump(struct nll *n, struct nll_links *out, char *err, size_t errlen)
 			if (e == EINTR)
 				continue;
 			snprintf(err, errlen, "netlink receive: %s", strerror(e));
-			out->n = 0;
 			return -e;
 		}
-		int rc = mnl_cb_run(n->buf, (size_t)r, n->seq, n->portid, link_msg, &p);
+		int rc = mnl_cb_run(n->buf, (size_t)r, n->seq, n->portid, cb, p);
 		if (rc == MNL_CB_STOP)
-			break;
-		if (rc < 0 || p.bad) {
+			return 0;
+		if (rc < 0 || p->bad) {
 			int e = errno ? errno : EPROTO;
-			snprintf(err, errlen, "netlink link dump: %s",
-			         p.bad ? "malformed" : strerror(e));
-			out->n = 0;
+			snprintf(err, errlen, "netlink dump: %s", p->bad ? "malformed" : strerror(e));
 			return -EPROTO;
 		}
 	}
+}
+
+static int cmp_ifindex(const void *a, const void *b)
+{
+	const struct nll_link *x = a, *y = b;
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+/* Every link with its attributes (RTM_GETLINK), sorted by ifindex. */
+static int full_dump(struct nll *n, struct nll_links *out, char *err, size_t errlen)
+{
+	out->n = 0;
+	for (size_t i = 0; i < n->nseen; i++)
+		n->seen[i].used = false;
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETLINK;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	struct parse p = {n, out, false, 0, 0};
+	int rc = dump(n, nlh, link_msg, &p, err, errlen);
+	if (rc) {
+		out->n = 0;
+		return rc;
+	}
+	qsort(out->link, out->n, sizeof(*out->link), cmp_ifindex);
 	/* forget links that are gone */
 	size_t keep = 0;
 	for (size_t i = 0; i < n->nseen; i++)
 		if (n->seen[i].used)
 			n->seen[keep++] = n->seen[i];
 	n->nseen = keep;
+	n->since_full = 0;
 	return 0;
+}
+
+/* An RTM_NEWSTATS message: the 64-bit counters of one link. */
+static int stats_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct parse *p = data;
+	if (nlh->nlmsg_type != RTM_NEWSTATS)
+		return MNL_CB_OK;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct if_stats_msg))) {
+		p->bad = true;
+		return MNL_CB_ERROR;
+	}
+	const struct if_stats_msg *ism = mnl_nlmsg_get_payload(nlh);
+	struct nll_link key = {.ifindex = ism->ifindex};
+	struct nll_link *l =
+	    bsearch(&key, p->out->link, p->out->n, sizeof(*p->out->link), cmp_ifindex);
+	if (!l) {
+		p->unknown++; /* a new link: names are read again */
+		return MNL_CB_OK;
+	}
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*ism))
+	{
+		if (mnl_attr_get_type(a) == IFLA_STATS_LINK_64 &&
+		    mnl_attr_get_payload_len(a) >= sizeof(struct rtnl_link_stats64)) {
+			struct rtnl_link_stats64 st;
+			memcpy(&st, mnl_attr_get_payload(a), sizeof(st));
+			l->rx_bytes = st.rx_bytes;
+			l->rx_packets = st.rx_packets;
+			l->rx_errors = st.rx_errors;
+			l->tx_bytes = st.tx_bytes;
+			l->tx_packets = st.tx_packets;
+			l->tx_errors = st.tx_errors;
+			p->matched++;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* Only the counters (RTM_GETSTATS, 64-bit link statistics): a fraction of
+ * a full dump.  1 when the links are not those of out any more. */
+static int stats_dump(struct nll *n, struct nll_links *out, char *err, size_t errlen)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETSTATS;
+	struct if_stats_msg *ism = mnl_nlmsg_put_extra_header(nlh, sizeof(*ism));
+	ism->family = AF_UNSPEC;
+	ism->filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64);
+	struct parse p = {n, out, false, 0, 0};
+	int rc = dump(n, nlh, stats_msg, &p, err, errlen);
+	if (rc)
+		return rc;
+	return p.unknown || p.matched != out->n ? 1 : 0;
+}
+
+int nll_dump(struct nll *n, struct nll_links *out, char *err, size_t errlen)
+{
+	n->calls = 0;
+	if (n->have_stats && out->n && n->since_full + 1 < NLL_FULL_EVERY) {
+		int rc = stats_dump(n, out, err, errlen);
+		if (rc == 0) {
+			n->since_full++;
+			return 0;
+		}
+		if (rc < 0 && rc != -EPROTO && rc != -EOPNOTSUPP && rc != -EINVAL)
+			return rc;
+		if (rc < 0)
+			n->have_stats = false; /* a kernel without RTM_GETSTATS */
+	}
+	return full_dump(n, out, err, errlen);
 }
 
 unsigned nll_syscalls(const struct nll *n)

@@ -39,9 +39,12 @@ struct nll;
  * err. */
 int nll_open(struct nll **out, const char *sysfs_net, char *err, size_t errlen);
 
-/* Replace out's contents with one dump of every link (out's array is
- * reused).  0, or a negative errno with a reason in err (a truncated or
- * malformed answer is -EPROTO; the links read so far are dropped). */
+/* Every link with its current counters in out, which must be the list
+ * given to the previous call (kept by the caller, its array reused): the
+ * counters are refreshed, and names, masters and kinds too every 12 calls
+ * or when links appear or go (sorted by ifindex).  0, or a negative errno
+ * with a reason in err (a truncated or malformed answer is -EPROTO; out
+ * is then empty). */
 int nll_dump(struct nll *n, struct nll_links *out, char *err, size_t errlen);
 
 /* The system calls the last dump made (for the benchmark). */

@@ -11,12 +11,50 @@
 #include <stdio.h>
 #include <string.h>
 
-static struct src_domain *find_dom(struct src_snapshot *snap, unsigned domid)
+/* The domain with domid: a binary search when the domains are in domid
+ * order (the backends give them so), else a scan. */
+static struct src_domain *find_dom(struct src_snapshot *snap, bool sorted, unsigned domid)
 {
-	for (uint32_t i = 0; i < snap->ndom; i++)
-		if (snap->dom[i].domid == domid)
-			return &snap->dom[i];
-	return NULL;
+	if (!sorted) {
+		for (uint32_t i = 0; i < snap->ndom; i++)
+			if (snap->dom[i].domid == domid)
+				return &snap->dom[i];
+		return NULL;
+	}
+	uint32_t lo = 0, hi = snap->ndom;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (snap->dom[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < snap->ndom && snap->dom[lo].domid == domid ? &snap->dom[lo] : NULL;
+}
+
+/* "vif<D>.<N>" or "tap<D>.<N>", decimal, nothing after: 1 and the numbers. */
+static int vif_name(const char *s, unsigned *domid, unsigned *devid)
+{
+	if (strncmp(s, "vif", 3) && strncmp(s, "tap", 3))
+		return 0;
+	s += 3;
+	unsigned v[2] = {0, 0};
+	for (int k = 0; k < 2; k++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		for (int digits = 0; *s >= '0' && *s <= '9'; s++) {
+			if (++digits > 9)
+				return 0;
+			v[k] = v[k] * 10 + (unsigned)(*s - '0');
+		}
+		if (k == 0 && *s++ != '.')
+			return 0;
+	}
+	if (*s)
+		return 0;
+	*domid = v[0];
+	*devid = v[1];
+	return 1;
 }
 
 static void add_counts(struct src_netdev *d, const struct nll_link *l)
@@ -56,14 +94,12 @@ static struct src_netdev *pif(struct src_host *h, const char *name)
 	return d;
 }
 
-static void add_vif(struct src_snapshot *snap, const struct nll_link *l)
+static void add_vif(struct src_snapshot *snap, bool sorted, const struct nll_link *l)
 {
 	unsigned domid, devid;
-	char tail;
-	if (sscanf(l->name, "vif%u.%u%c", &domid, &devid, &tail) != 2 &&
-	    sscanf(l->name, "tap%u.%u%c", &domid, &devid, &tail) != 2)
+	if (!vif_name(l->name, &domid, &devid))
 		return;
-	struct src_domain *d = find_dom(snap, domid);
+	struct src_domain *d = find_dom(snap, sorted, domid);
 	if (!d || (d->flags & SRC_DOM_FAILED))
 		return;
 	struct src_vif *v = NULL;
@@ -87,8 +123,12 @@ void src_netmap(const struct nll_links *links, const struct netmap_net *net,
 {
 	struct src_host *h = &snap->host;
 	h->nnet = 0;
-	for (uint32_t i = 0; i < snap->ndom; i++)
+	bool sorted = true;
+	for (uint32_t i = 0; i < snap->ndom; i++) {
 		snap->dom[i].nvif = 0;
+		if (i && snap->dom[i].domid <= snap->dom[i - 1].domid)
+			sorted = false;
+	}
 	/* bonds first (xcp-rrdd lists them in front), networkd's then the kernel's */
 	for (size_t b = 0; net && b < net->nbonds; b++) {
 		const struct netmap_bond *bd = &net->bonds[b];
@@ -117,7 +157,7 @@ void src_netmap(const struct nll_links *links, const struct netmap_net *net,
 	for (uint32_t i = 0; i < links->n; i++) {
 		const struct nll_link *l = &links->link[i];
 		if (!strncmp(l->name, "vif", 3) || !strncmp(l->name, "tap", 3))
-			add_vif(snap, l);
+			add_vif(snap, sorted, l);
 		else if (is_pif(net, l))
 			add_counts(pif(h, l->name), l);
 	}
