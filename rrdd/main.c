@@ -199,7 +199,8 @@ int main(int argc, char **argv)
 	                          .uid = sim ? "rrdd-sim" : "rrdd-xen",
 	                          .run_for = cfg.run_for,
 	                          .notify = true,
-	                          .plugins = plugins};
+	                          .plugins = plugins,
+	                          .plugin_families = (enum dmn_fam_mode)cfg.plugin_families};
 	/* durability: checkpoint + journal replay before the first cycle */
 	struct store_dur_options so = {.state_dir = cfg.no_journal ? NULL : cfg.state_dir,
 	                               .archive_dir = archive_dir,

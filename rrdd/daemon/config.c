@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fwd/rrdcached.h"
+#include "daemon/families.h"
 #include "rpc/send_rrd.h"
 #include "source/networkd.h"
 #include "source/source.h"
@@ -242,6 +243,13 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 			c->net_source = SRC_NET_XENSTAT;
 		else
 			rc = -EINVAL;
+	} else if (!strcmp(key, "plugin-families")) {
+		if (!strcmp(v, "plugin"))
+			c->plugin_families = DMN_FAM_PLUGIN;
+		else if (!strcmp(v, "builtin"))
+			c->plugin_families = DMN_FAM_BUILTIN;
+		else
+			rc = -EINVAL;
 	} else if (!strcmp(key, "networkd-db")) {
 		rc = *v ? set_str(c->networkd_db, sizeof(c->networkd_db), v) : -EINVAL;
 	} else if (!strcmp(key, "no-inotify")) {
@@ -460,6 +468,7 @@ static const struct option long_opts[] = {
     {"plugin-max-bytes", required_argument, 0, 0},
     {"no-inotify", no_argument, 0, 0},
     {"net-source", required_argument, 0, 0},
+    {"plugin-families", required_argument, 0, 0},
     {"networkd-db", required_argument, 0, 0},
     {"plugin-stale-ticks", required_argument, 0, 0},
     {"socket", required_argument, 0, 0},
@@ -615,6 +624,8 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	        : c->net_source == SRC_NET_XENSTAT ? "xenstat"
 	                                           : "auto");
 	fprintf(f, "networkd-db = %s\n", c->networkd_db);
+	fprintf(f, "plugin-families = %s\n",
+	        c->plugin_families == DMN_FAM_BUILTIN ? "builtin" : "plugin");
 	fprintf(f, "plugin-stale-ticks = %d\n", c->plugin_stale_ticks);
 	fprintf(f, "socket = %s\n", c->socket_path);
 	fprintf(f, "forwarded-socket = %s\n", c->forwarded_path);
@@ -680,6 +691,10 @@ void cfg_usage(FILE *f)
 	    "                          (netlink, any bridge; auto: with --source xen), or\n"
 	    "                          libxenstat and /proc/net/dev; kernel with --source sim:\n"
 	    "                          the namespace's vif<domid>.<devid> links for its VMs\n"
+	    "  --plugin-families plugin|builtin  when xcp-rrdd's plugins (xcp-rrdd-cpu,\n"
+	    "                          -netdev, -squeezed, -iostat) report data sources rrdd\n"
+	    "                          also makes: the plugin's are recorded and the built-in\n"
+	    "                          family stands down (plugin, default), or the reverse\n"
 	    "  --networkd-db FILE      xcp-networkd's state: its NICs and bonds (default\n"
 	    "                          /var/lib/xcp/networkd.db; absent: physical NICs)\n"
 	    "  --plugin-stale-ticks N  ticks an unchanged page leaves its DSs alone before\n"

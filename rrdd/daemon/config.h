@@ -40,6 +40,7 @@ struct rrdd_config {
 	uint64_t plugin_max_bytes;      /* most bytes of one plugin page read */
 	bool no_inotify;                /* discover plugins by scanning every tick */
 	int net_source;                 /* enum src_net_from */
+	int plugin_families;            /* enum dmn_fam_mode */
 	char networkd_db[CFG_PATH_MAX]; /* xcp-networkd's state file */
 	int plugin_stale_ticks;         /* ticks an unchanged page is not Unknown; -1 none */
 	/* HTTP (rrdd/http/http.h); "none" disables a socket */

@@ -35,6 +35,7 @@ int dmn_init(struct dmn *d, const struct dmn_options *opt, struct clk *clk, stru
 	d->clk = clk;
 	d->src = src;
 	d->reg = reg;
+	dmn_fam_init(&d->fam, opt->plugin_families);
 	if (!d->opt.dur) {
 		struct store_dur_options so = {.archive_dir = opt->archive_dir,
 		                               .host_uuid = mon_host_uuid(reg)};
@@ -56,6 +57,7 @@ void dmn_fini(struct dmn *d)
 	src_snapshot_clear(&d->cur);
 	src_samples_clear(&d->samples);
 	mon_chunk_clear(&d->chunk);
+	dmn_fam_fini(&d->fam);
 	free(d->res);
 	free(d->order_prev);
 	free(d->order_cur);
@@ -206,16 +208,22 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 		d->cur.t = now;
 		ngone = lifecycle(d, &gone);
 		src_map(d->have_prev ? &d->prev : NULL, &d->cur, &d->samples);
-		mon_chunk_from_samples(&d->samples, d->opt.uid, &d->chunk);
-		chunks[nc++] = &d->chunk;
+		nc = 1; /* the built-in chunk, made below */
 	} else if (d->src) {
 		d->st.sample_errors++;
 		log_warn("sample at %.3f failed: %s; every DS is unknown this cycle", now,
 		         strerror(-rc));
 		/* keep the previous residents so their VMs get their Unknowns */
 	}
+	size_t first = nc;
 	for (size_t i = 0; i < n; i++)
 		chunks[nc++] = extra[i];
+	/* families xcp-rrdd's plugins report too: one producer each */
+	dmn_fam_arbitrate(&d->fam, rc == 0 ? &d->samples : NULL, chunks + first, n);
+	if (rc == 0) {
+		mon_chunk_from_samples(&d->samples, d->opt.uid, &d->chunk);
+		chunks[0] = &d->chunk;
+	}
 	arrive_srs(d, chunks, nc);
 	/* journaled, then applied; departed VMs are archived and released */
 	struct mon_change ch = {.kind = MON_CH_CYCLE,

@@ -15,6 +15,7 @@
 #ifndef RRDD_DAEMON_DAEMON_H
 #define RRDD_DAEMON_DAEMON_H
 
+#include "daemon/families.h"
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +46,8 @@ struct dmn_options {
 	 * same registry; NULL: dmn_init opens one without a journal over
 	 * archive_dir.  Not owned. */
 	struct store_dur *dur;
+	/* Families that xcp-rrdd's plugins report too (daemon/families.h). */
+	enum dmn_fam_mode plugin_families;
 };
 
 struct dmn_stats {
@@ -74,6 +77,7 @@ struct dmn {
 	struct dmn_stats st;
 	struct mon_apply_stats last_apply;
 	struct store_dur *own_dur; /* opened by dmn_init when opt.dur is NULL */
+	struct dmn_fam fam;        /* built-in families against xcp-rrdd's plugins */
 };
 
 /* Signals dmn_run polls (set them from signal handlers). */

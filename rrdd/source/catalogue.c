@@ -631,6 +631,39 @@ int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
 	return 0;
 }
 
+bool src_catalogue_plugin(const char *uid)
+{
+	size_t n;
+	const struct src_catdef *c = src_catalogue(&n);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].plugin && !strcmp(c[i].plugin, uid))
+			return true;
+	return false;
+}
+
+size_t src_samples_drop_plugins(struct src_samples *s, const char *const *uids, size_t n)
+{
+	size_t dropped = 0;
+	for (uint32_t o = 0; o < s->nowner; o++) {
+		struct src_owner *ow = &s->owner[o];
+		uint32_t keep = 0;
+		for (uint32_t i = 0; i < ow->nds; i++) {
+			bool drop = false;
+			for (size_t u = 0; u < n && !drop; u++)
+				drop = ow->ds[i].def && ow->ds[i].def->plugin &&
+				       !strcmp(ow->ds[i].def->plugin, uids[u]);
+			if (!drop)
+				ow->ds[keep++] = ow->ds[i];
+		}
+		if (keep != ow->nds) {
+			dropped += ow->nds - keep;
+			ow->nds = keep;
+			ow->layout = 0;
+		}
+	}
+	return dropped;
+}
+
 void src_samples_clear(struct src_samples *s)
 {
 	for (uint32_t i = 0; i < s->cap_owner; i++)

@@ -70,6 +70,16 @@ const struct src_catdef *src_catalogue(size_t *n);
  * "cpu{}", "vbd_xvda_read" -> "vbd_{}_read"), or NULL. */
 const struct src_catdef *src_catalogue_match(enum mon_owner_kind owner, const char *name);
 
+/* Whether uid is one of the xcp-rrdd plugins whose data sources the
+ * catalogue produces (src_catdef.plugin): xcp-rrdd-cpu, -netdev, -squeezed,
+ * -iostat. */
+bool src_catalogue_plugin(const char *uid);
+
+/* Drop from s every sample of a family whose plugin is one of uids[0..n)
+ * (their plugins report them: the built-in families stand down); owners
+ * changed lose their layout token.  Returns the samples dropped. */
+size_t src_samples_drop_plugins(struct src_samples *s, const char *const *uids, size_t n);
+
 /* Map cur (and prev, NULL on the first tick) to named samples in *out, which
  * is emptied first (its allocations and name cache are reused: keep one
  * src_samples per producer for cheap ticks).  Domains flagged SRC_DOM_FAILED get no owner entry

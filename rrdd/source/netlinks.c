@@ -210,7 +210,8 @@ static int dump(struct nll *n, struct nlmsghdr *nlh, mnl_cb_t cb, struct parse *
 			return 0;
 		if (rc < 0 || p->bad) {
 			int e = errno ? errno : EPROTO;
-			snprintf(err, errlen, "netlink dump: %s", p->bad ? "malformed" : strerror(e));
+			snprintf(err, errlen, "netlink dump: %s",
+			         p->bad ? "malformed" : strerror(e));
 			return -EPROTO;
 		}
 	}
