@@ -16,6 +16,7 @@
 #include "clock/clock.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/hastats.h"
 #include "daemon/hostid.h"
 #include "util/fsutil.h"
 #include "fwd/rrdcached.h"
@@ -194,13 +195,16 @@ int main(int argc, char **argv)
 	                               .clk = &clk};
 	struct plg_registry *plugins = plg_registry_new(&po);
 	log_info("plugins: reading %s (%zu found)", plg_dir(plugins), plg_count(plugins));
+	/* HA and cache SR data sources: set by RPC calls, reported by the tick */
+	struct hastats *hastats = hastats_new(cfg.cache_stats_command, cfg.cache_stats_interval);
 	struct dmn_options opt = {.archive_dir = archive_dir,
 	                          .metrics_dir = metrics_dir,
 	                          .uid = sim ? "rrdd-sim" : "rrdd-xen",
 	                          .run_for = cfg.run_for,
 	                          .notify = true,
 	                          .plugins = plugins,
-	                          .plugin_families = (enum dmn_fam_mode)cfg.plugin_families};
+	                          .plugin_families = (enum dmn_fam_mode)cfg.plugin_families,
+	                          .hastats = hastats};
 	/* durability: checkpoint + journal replay before the first cycle */
 	struct store_dur_options so = {.state_dir = cfg.no_journal ? NULL : cfg.state_dir,
 	                               .archive_dir = archive_dir,
@@ -257,6 +261,7 @@ int main(int argc, char **argv)
 	                         .dur = dur,
 	                         .clk = &clk,
 	                         .host_uuid = host_uuid,
+	                         .hastats = hastats,
 	                         .pool = {.https_port = (int)cfg.pool_https_port,
 	                                  .secret_file = cfg.pool_secret_file,
 	                                  .verify = (enum rpc_pool_verify)cfg.pool_tls_verify,
@@ -269,6 +274,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		log_err("http: %s", err);
 		dmn_fini(&d);
+		hastats_free(hastats);
 		store_dur_close(dur);
 		plg_registry_free(plugins);
 		mon_registry_free(reg);
@@ -286,6 +292,7 @@ int main(int argc, char **argv)
 	int status = finished ? (dmn_archive_all(&d) ? 1 : 0) : dmn_run(&d);
 	rcd_stop(rcd);
 	http_stop(http);
+	hastats_free(hastats); /* after the RPC service that sets it */
 	log_info("stopped: %llu ticks, %llu archives written, %llu archive errors",
 	         (unsigned long long)d.st.ticks, (unsigned long long)d.st.archived,
 	         (unsigned long long)d.st.archive_errors);

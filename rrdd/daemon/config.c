@@ -13,6 +13,7 @@
 
 #include "fwd/rrdcached.h"
 #include "daemon/families.h"
+#include "daemon/hastats.h"
 #include "rpc/send_rrd.h"
 #include "source/networkd.h"
 #include "source/source.h"
@@ -43,6 +44,8 @@ void cfg_defaults(struct rrdd_config *c)
 	c->max_dss = 16384;
 	c->max_put_bytes = 256u << 20;
 	c->net_source = SRC_NET_AUTO;
+	strcpy(c->cache_stats_command, HASTATS_CACHE_COMMAND);
+	c->cache_stats_interval = 55;
 	strcpy(c->networkd_db, SRC_NETWORKD_DB);
 	c->pool_https_port = 443;
 	strcpy(c->pool_secret_file, RPC_POOL_SECRET_FILE);
@@ -249,6 +252,13 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		else if (!strcmp(v, "builtin"))
 			c->plugin_families = DMN_FAM_BUILTIN;
 		else
+			rc = -EINVAL;
+	} else if (!strcmp(key, "cache-stats-command")) {
+		rc = *v ? set_str(c->cache_stats_command, sizeof(c->cache_stats_command), v)
+		        : -EINVAL;
+	} else if (!strcmp(key, "cache-stats-interval")) {
+		rc = cfg_parse_duration(v, &c->cache_stats_interval);
+		if (!rc && !(c->cache_stats_interval >= 1 && c->cache_stats_interval <= 3600))
 			rc = -EINVAL;
 	} else if (!strcmp(key, "networkd-db")) {
 		rc = *v ? set_str(c->networkd_db, sizeof(c->networkd_db), v) : -EINVAL;
@@ -469,6 +479,8 @@ static const struct option long_opts[] = {
     {"no-inotify", no_argument, 0, 0},
     {"net-source", required_argument, 0, 0},
     {"plugin-families", required_argument, 0, 0},
+    {"cache-stats-command", required_argument, 0, 0},
+    {"cache-stats-interval", required_argument, 0, 0},
     {"networkd-db", required_argument, 0, 0},
     {"plugin-stale-ticks", required_argument, 0, 0},
     {"socket", required_argument, 0, 0},
@@ -624,6 +636,8 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	        : c->net_source == SRC_NET_XENSTAT ? "xenstat"
 	                                           : "auto");
 	fprintf(f, "networkd-db = %s\n", c->networkd_db);
+	fprintf(f, "cache-stats-command = %s\n", c->cache_stats_command);
+	fprintf(f, "cache-stats-interval = %.15gs\n", c->cache_stats_interval);
 	fprintf(f, "plugin-families = %s\n",
 	        c->plugin_families == DMN_FAM_BUILTIN ? "builtin" : "plugin");
 	fprintf(f, "plugin-stale-ticks = %d\n", c->plugin_stale_ticks);
@@ -695,6 +709,9 @@ void cfg_usage(FILE *f)
 	    "                          -netdev, -squeezed, -iostat) report data sources rrdd\n"
 	    "                          also makes: the plugin's are recorded and the built-in\n"
 	    "                          family stands down (plugin, default), or the reverse\n"
+	    "  --cache-stats-command PATH  prints the cache SR's figures after set_cache_sr\n"
+	    "                          (default /opt/xensource/bin/tapdisk-cache-stats)\n"
+	    "  --cache-stats-interval DURATION  between its runs (default 55s, as xcp-rrdd)\n"
 	    "  --networkd-db FILE      xcp-networkd's state: its NICs and bonds (default\n"
 	    "                          /var/lib/xcp/networkd.db; absent: physical NICs)\n"
 	    "  --plugin-stale-ticks N  ticks an unchanged page leaves its DSs alone before\n"

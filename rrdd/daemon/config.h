@@ -33,16 +33,18 @@ struct rrdd_config {
 	bool log_syslog;  /* else stderr */
 	int log_facility; /* LOG_DAEMON, LOG_LOCAL5 (xcp-rrdd's)... */
 	bool foreground;
-	bool enable_all_dss;            /* xcp-rrdd's plugin-default */
-	bool use_min_max;               /* MIN/MAX RRAs for VM and SR RRDs */
-	char config_file[CFG_PATH_MAX]; /* the file read, "" if none */
-	char plugin_dir[CFG_PATH_MAX];  /* "" = default, see cfg_finalize */
-	uint64_t plugin_max_bytes;      /* most bytes of one plugin page read */
-	bool no_inotify;                /* discover plugins by scanning every tick */
-	int net_source;                 /* enum src_net_from */
-	int plugin_families;            /* enum dmn_fam_mode */
-	char networkd_db[CFG_PATH_MAX]; /* xcp-networkd's state file */
-	int plugin_stale_ticks;         /* ticks an unchanged page is not Unknown; -1 none */
+	bool enable_all_dss;                    /* xcp-rrdd's plugin-default */
+	bool use_min_max;                       /* MIN/MAX RRAs for VM and SR RRDs */
+	char config_file[CFG_PATH_MAX];         /* the file read, "" if none */
+	char plugin_dir[CFG_PATH_MAX];          /* "" = default, see cfg_finalize */
+	uint64_t plugin_max_bytes;              /* most bytes of one plugin page read */
+	bool no_inotify;                        /* discover plugins by scanning every tick */
+	int net_source;                         /* enum src_net_from */
+	int plugin_families;                    /* enum dmn_fam_mode */
+	char cache_stats_command[CFG_PATH_MAX]; /* tapdisk-cache-stats */
+	double cache_stats_interval;            /* seconds between its runs */
+	char networkd_db[CFG_PATH_MAX];         /* xcp-networkd's state file */
+	int plugin_stale_ticks; /* ticks an unchanged page is not Unknown; -1 none */
 	/* HTTP (rrdd/http/http.h); "none" disables a socket */
 	char socket_path[CFG_PATH_MAX];    /* "" = default, see cfg_finalize */
 	char forwarded_path[CFG_PATH_MAX]; /* "" = default, see cfg_finalize */

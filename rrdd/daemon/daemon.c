@@ -58,6 +58,8 @@ void dmn_fini(struct dmn *d)
 	src_samples_clear(&d->samples);
 	mon_chunk_clear(&d->chunk);
 	dmn_fam_fini(&d->fam);
+	mon_chunk_clear(&d->ha_chunk);
+	free(d->extra);
 	free(d->res);
 	free(d->order_prev);
 	free(d->order_cur);

@@ -16,6 +16,7 @@
 #define RRDD_DAEMON_DAEMON_H
 
 #include "daemon/families.h"
+#include "daemon/hastats.h"
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +49,9 @@ struct dmn_options {
 	struct store_dur *dur;
 	/* Families that xcp-rrdd's plugins report too (daemon/families.h). */
 	enum dmn_fam_mode plugin_families;
+	/* HA and cache SR host data sources (daemon/hastats.h), reported
+	 * every cycle by dmn_run; NULL: none.  Not owned. */
+	struct hastats *hastats;
 };
 
 struct dmn_stats {
@@ -76,8 +80,11 @@ struct dmn {
 	bool dump_failing;       /* the last dump failed (logged once per change) */
 	struct dmn_stats st;
 	struct mon_apply_stats last_apply;
-	struct store_dur *own_dur; /* opened by dmn_init when opt.dur is NULL */
-	struct dmn_fam fam;        /* built-in families against xcp-rrdd's plugins */
+	struct store_dur *own_dur;      /* opened by dmn_init when opt.dur is NULL */
+	struct dmn_fam fam;             /* built-in families against xcp-rrdd's plugins */
+	struct mon_chunk ha_chunk;      /* dmn_run: the HA and cache SR data sources */
+	const struct mon_chunk **extra; /* dmn_run: this cycle's plugin chunks and ha_chunk */
+	size_t cap_extra;
 };
 
 /* Signals dmn_run polls (set them from signal handlers). */

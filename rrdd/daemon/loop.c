@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "plugin/registry.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 volatile sig_atomic_t dmn_stop_requested;
 volatile sig_atomic_t dmn_reopen_requested;
@@ -41,7 +42,20 @@ int dmn_run(struct dmn *d)
 		if (d->opt.plugins) /* future pages are refused against real time only */
 			plg_collect(d->opt.plugins, d->clk->ops == &clk_real_ops ? wall : NAN, &pc,
 			            &npc);
-		dmn_tick(d, wall, (const struct mon_chunk *const *)pc, npc);
+		if (d->opt.hastats) { /* the plugins' chunks, and the HA and cache SR figures */
+			if (npc + 1 > d->cap_extra) {
+				d->cap_extra = npc + 1;
+				d->extra = xrealloc(d->extra, d->cap_extra * sizeof(*d->extra));
+			}
+			for (size_t i = 0; i < npc; i++)
+				d->extra[i] = pc[i];
+			size_t ne = npc;
+			if (hastats_chunk(d->opt.hastats, wall, &d->ha_chunk))
+				d->extra[ne++] = &d->ha_chunk;
+			dmn_tick(d, wall, d->extra, ne);
+		} else {
+			dmn_tick(d, wall, (const struct mon_chunk *const *)pc, npc);
+		}
 		if (d->opt.notify) {
 			if (!ready) {
 				sd_notify(0, "READY=1\nSTATUS=sampling every 5 s");

@@ -50,6 +50,7 @@ struct http_config {
 	struct clk *clk;             /* required: the daemon's clock */
 	const char *host_uuid;       /* required: the installation uuid */
 	struct rpc_pool_config pool; /* transfers to other hosts (rpc/send_rrd.h) */
+	struct hastats *hastats;     /* HA and cache SR data sources (borrowed) */
 
 	/* The RPC's plugins and next_reading (rpc/service.h). */
 	struct rpc_plugin_hooks plugins;

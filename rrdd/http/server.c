@@ -760,6 +760,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	                                    .clk = cfg->clk,
 	                                    .host_uuid = cfg->host_uuid,
 	                                    .pool = cfg->pool,
+	                                    .hastats = cfg->hastats,
 	                                    .plugins = cfg->plugins,
 	                                    .next_tick = cfg->next_tick,
 	                                    .next_tick_ctx = cfg->next_tick_ctx,

@@ -20,6 +20,7 @@
 #include "clock/clock.h"
 #include "monitor/change.h"
 #include "rpc/send_rrd.h"
+#include "daemon/hastats.h"
 #include "rpc/service.h"
 #include "store/archive.h"
 #include "store/durable.h"
@@ -46,6 +47,7 @@ struct rpc_service {
 	size_t nown;
 	char *path_dirs;             /* where RPC path arguments may point (rpc_service_config) */
 	struct rpc_pool_config pool; /* transfers between hosts (strings borrowed) */
+	struct hastats *hastats;     /* NULL: HA and cache SR calls only logged */
 };
 
 static const char *owner_name(const struct rpc_owner *o)
@@ -478,6 +480,8 @@ static int be_set_cache_sr(void *ctx, const char *sr, struct rpc_err *err)
 	free(s->cache_sr);
 	s->cache_sr = xstrdup(sr);
 	pthread_mutex_unlock(&s->lock);
+	if (s->hastats)
+		hastats_set_cache_sr(s->hastats, sr);
 	log_info("set_cache_sr %s recorded", sr);
 	return 0;
 }
@@ -490,6 +494,8 @@ static int be_unset_cache_sr(void *ctx, struct rpc_err *err)
 	free(s->cache_sr);
 	s->cache_sr = NULL;
 	pthread_mutex_unlock(&s->lock);
+	if (s->hastats)
+		hastats_set_cache_sr(s->hastats, NULL);
 	log_info("unset_cache_sr recorded");
 	return 0;
 }
@@ -497,12 +503,20 @@ static int be_unset_cache_sr(void *ctx, struct rpc_err *err)
 static int be_ha_enable(void *ctx, const struct rpc_statefile_latency *l, size_t n, double hb,
                         double xapi, struct rpc_err *err)
 {
-	(void)l;
 	(void)err;
 	struct rpc_service *s = ctx;
 	pthread_mutex_lock(&s->lock);
 	s->ha_enabled = true;
 	pthread_mutex_unlock(&s->lock);
+	if (s->hastats) {
+		struct hastats_statefile sf[16];
+		size_t k = 0;
+		for (size_t i = 0; i < n && k < 16; i++)
+			if (l[i].id)
+				sf[k++] = (struct hastats_statefile){
+				    .id = l[i].id, .latency = l[i].has_latency ? l[i].latency : -1};
+		hastats_ha_enable(s->hastats, sf, k, hb, xapi);
+	}
 	log_info("HA.enable_and_update: %zu statefiles, heartbeat %g s, xapi %g s (recorded)", n,
 	         hb, xapi);
 	return 0;
@@ -515,6 +529,8 @@ static int be_ha_disable(void *ctx, struct rpc_err *err)
 	pthread_mutex_lock(&s->lock);
 	s->ha_enabled = false;
 	pthread_mutex_unlock(&s->lock);
+	if (s->hastats)
+		hastats_ha_disable(s->hastats);
 	log_info("HA.disable (recorded)");
 	return 0;
 }
@@ -639,6 +655,7 @@ struct rpc_service *rpc_service_new(const struct rpc_service_config *cfg, struct
 	s->next_tick = cfg->next_tick;
 	s->next_tick_ctx = cfg->next_tick_ctx;
 	s->pool = cfg->pool;
+	s->hastats = cfg->hastats;
 	if (cfg->path_dirs && *cfg->path_dirs) {
 		s->path_dirs = xstrdup(cfg->path_dirs);
 	} else {

@@ -47,6 +47,9 @@ struct rpc_service_config {
 	 * from the master): xapi's HTTPS and pool secret; strings borrowed
 	 * for the service's life.  All zero: xcp-rrdd's defaults. */
 	struct rpc_pool_config pool;
+	/* HA.* and set/unset_cache_sr feed these host data sources
+	 * (daemon/hastats.h); NULL: recorded and logged only.  Borrowed. */
+	struct hastats *hastats;
 };
 
 struct rpc_service;

@@ -273,8 +273,14 @@ expect rpc.has_vm_rrd_destroyed 'h == 0' "has_vm_rrd(busy) after xl destroy and 
 if [ $DEVICES = 1 ]; then
 	wait_dump 'awk -v m="$(jvm_maxcpu $IDLE_UUID)" "BEGIN { exit !(m >= 0.7) }"' 15
 	freeze
-	expect daemon.vm.idle.cpu_follows_load 'm >= 0.4 && u >= 0.25 && u <= 0.65 && u - b >= 0.2' "loop started in the 2-vCPU idle guest: rrdd cpu_usage=$(jvm $IDLE_UUID cpu_usage) (was $IDLE_BEFORE), busiest vCPU=$(jvm_maxcpu $IDLE_UUID)" \
-		m="$(jvm_maxcpu $IDLE_UUID)" u="$(jvm $IDLE_UUID cpu_usage)" b="$IDLE_BEFORE"
+	# cpu_usage is the domain's CPU time over its 2 vCPUs: the mean of cpu0
+	# and cpu1 (read from the vCPUs apart, so within the skew of two reads),
+	# and above what it was before the loop.  How much above depends on what
+	# else the machine runs (an emulated idle guest is not idle under load):
+	# the loop's share shows in the busiest vCPU.
+	expect daemon.vm.idle.cpu_follows_load 'm >= 0.4 && u - (c0 + c1) / 2 <= 0.05 && (c0 + c1) / 2 - u <= 0.05 && u > b && u <= 0.65' "loop started in the 2-vCPU idle guest: rrdd cpu_usage=$(jvm $IDLE_UUID cpu_usage) (was $IDLE_BEFORE), cpu0=$(jvm $IDLE_UUID cpu0) cpu1=$(jvm $IDLE_UUID cpu1), busiest vCPU=$(jvm_maxcpu $IDLE_UUID)" \
+		m="$(jvm_maxcpu $IDLE_UUID)" u="$(jvm $IDLE_UUID cpu_usage)" b="$IDLE_BEFORE" \
+		c0="$(jvm $IDLE_UUID cpu0)" c1="$(jvm $IDLE_UUID cpu1)"
 	thaw
 else
 	bad daemon.vm.idle.cpu_follows_load "no command channel into the guest (no vif)"
