@@ -12,6 +12,8 @@
  *       between the last two samples (rate.host.<name>, rate.vm.<uuid>.<name>:
  *       DERIVE difference over time with the DS transform applied, GAUGE as
  *       is, ABSOLUTE over time).
+ *       snap.<i>.took is how long the sample took (seconds): every read of
+ *       that snapshot lies within that long after snap.<i>.t.
  *       With --until FILE, each later sample waits for FILE to exist instead
  *       (at most --interval seconds), so a test can act between samples.
  *   xen_probe --loop SECONDS [--until FILE] [--dom0-uuid U]
@@ -312,8 +314,10 @@ int main(int argc, char **argv)
 		else if (i > 0)
 			sleep_s(interval);
 		struct src_snapshot *cur = &snap[i & 1], *prev = i ? &snap[(i - 1) & 1] : NULL;
-		rc = src_sample(s, now_s(), cur);
-		printf("snap.%d.rc %d\n", i, rc);
+		char tb[64];
+		double t0 = now_s();
+		rc = src_sample(s, t0, cur);
+		printf("snap.%d.rc %d\nsnap.%d.took %s\n", i, rc, i, fmt_d(tb, now_s() - t0));
 		fflush(stdout);
 		if (rc < 0) {
 			status = 2;
