@@ -208,6 +208,8 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 	size_t ngone = 0;
 	if (rc == 0) {
 		d->cur.t = now;
+		if (d->cur.note[0])
+			log_warn("%s", d->cur.note);
 		ngone = lifecycle(d, &gone);
 		src_map(d->have_prev ? &d->prev : NULL, &d->cur, &d->samples);
 		nc = 1; /* the built-in chunk, made below */

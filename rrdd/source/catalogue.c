@@ -68,7 +68,8 @@ struct src_name_cache {
 	uint32_t nprev;    /* previous snapshot index: power of two or 0 */
 	uint32_t *prev;    /* domain index + 1 of the first domain of a uuid */
 	uint32_t nseq, cap_seq;
-	uint32_t *seq; /* during an owner: positions used, in order */
+	uint32_t *seq;      /* during an owner: positions used, in order */
+	struct cat_srs srs; /* SR aggregates (catalogue_io.c) */
 };
 
 /* What the put functions write to. */
@@ -105,6 +106,7 @@ static void cache_free(struct src_name_cache *nc)
 	free(nc->slot);
 	free(nc->prev);
 	free(nc->seq);
+	free(nc->srs.v);
 	free(nc);
 }
 
@@ -496,64 +498,93 @@ static const struct src_vbd *prev_vbd(const struct src_domain *pd, uint32_t devi
 static void map_vbd(const struct src_vbd *b, const struct src_vbd *pb, double dt, struct mctx *o)
 {
 	const char *n = b->name;
-	if (b->error) {
-		put(o, V_VBD_READ, n, DSVAL_UNKNOWN);
-		put(o, V_VBD_WRITE, n, DSVAL_UNKNOWN);
-		pb = NULL;
-	} else {
-		put(o, V_VBD_READ, n, i64(b->rd_sectors * 512));
-		put(o, V_VBD_WRITE, n, i64(b->wr_sectors * 512));
-	}
-	/* per-interval figures need a previous sample of the same device with
-	 * counters that did not go backwards */
-	if (pb && (pb->error || b->rd_reqs < pb->rd_reqs || b->wr_reqs < pb->wr_reqs ||
-	           b->rd_sectors < pb->rd_sectors || b->wr_sectors < pb->wr_sectors))
-		pb = NULL;
-	if (pb && b->have_ticks &&
-	    (!pb->have_ticks || b->rd_ticks_us < pb->rd_ticks_us ||
-	     b->wr_ticks_us < pb->wr_ticks_us))
-		pb = NULL;
-	struct dsval tr = DSVAL_UNKNOWN, tw = DSVAL_UNKNOWN, tt = DSVAL_UNKNOWN;
-	struct dsval ir = DSVAL_UNKNOWN, iw = DSVAL_UNKNOWN, it = DSVAL_UNKNOWN;
-	uint64_t dr = 0, dw = 0;
-	if (pb) {
-		double mr = (double)(b->rd_sectors - pb->rd_sectors) * 512 / 1048576.0;
-		double mw = (double)(b->wr_sectors - pb->wr_sectors) * 512 / 1048576.0;
-		dr = b->rd_reqs - pb->rd_reqs;
-		dw = b->wr_reqs - pb->wr_reqs;
-		tr = DSVAL_FLT(mr);
-		tw = DSVAL_FLT(mw);
-		tt = DSVAL_FLT(mr + mw);
-		ir = i64(dr);
-		iw = i64(dw);
-		it = i64(dr + dw);
-	}
-	put(o, V_VBD_TPUT_READ, n, tr);
-	put(o, V_VBD_TPUT_WRITE, n, tw);
-	put(o, V_VBD_TPUT_TOTAL, n, tt);
-	put(o, V_VBD_IOPS_READ, n, ir);
-	put(o, V_VBD_IOPS_WRITE, n, iw);
-	put(o, V_VBD_IOPS_TOTAL, n, it);
-	if (!b->have_ticks)
+	struct cat_vbd_fig f;
+	cat_vbd_figures(b, pb, dt, &f);
+	put(o, V_VBD_READ, n, f.counters ? i64(f.rd_bytes) : DSVAL_UNKNOWN);
+	put(o, V_VBD_WRITE, n, f.counters ? i64(f.wr_bytes) : DSVAL_UNKNOWN);
+	bool r = f.rates;
+	put(o, V_VBD_TPUT_READ, n, r ? DSVAL_FLT(f.mr) : DSVAL_UNKNOWN);
+	put(o, V_VBD_TPUT_WRITE, n, r ? DSVAL_FLT(f.mw) : DSVAL_UNKNOWN);
+	put(o, V_VBD_TPUT_TOTAL, n, r ? DSVAL_FLT(f.mr + f.mw) : DSVAL_UNKNOWN);
+	put(o, V_VBD_IOPS_READ, n, r ? i64(f.dr) : DSVAL_UNKNOWN);
+	put(o, V_VBD_IOPS_WRITE, n, r ? i64(f.dw) : DSVAL_UNKNOWN);
+	put(o, V_VBD_IOPS_TOTAL, n, r ? i64(f.dr + f.dw) : DSVAL_UNKNOWN);
+	if (!f.ticks)
 		return; /* libxenstat has no wait times: these DSs do not exist */
-	struct dsval rl = DSVAL_UNKNOWN, wl = DSVAL_UNKNOWN, wait = DSVAL_UNKNOWN;
-	struct dsval lat = DSVAL_UNKNOWN, qu = DSVAL_UNKNOWN;
-	if (pb) {
-		uint64_t tkr = b->rd_ticks_us - pb->rd_ticks_us;
-		uint64_t tkw = b->wr_ticks_us - pb->wr_ticks_us;
-		rl = i64(dr ? tkr / dr : 0);
-		wl = i64(dw ? tkw / dw : 0);
-		wait = DSVAL_FLT((double)(tkr + tkw) / 1e6);
-		lat = DSVAL_FLT(dr + dw ? (double)(tkr + tkw) / (double)(dr + dw) : 0.0);
-		if (dt > 0)
-			qu = DSVAL_FLT((double)(tkr + tkw) / 1e6 / dt);
+	put(o, V_VBD_READ_LATENCY, n, r ? i64(f.rlat) : DSVAL_UNKNOWN);
+	put(o, V_VBD_WRITE_LATENCY, n, r ? i64(f.wlat) : DSVAL_UNKNOWN);
+	put(o, V_VBD_IOWAIT, n, r ? DSVAL_FLT(f.wait) : DSVAL_UNKNOWN);
+	put(o, V_VBD_INFLIGHT, n, i64(f.inflight));
+	put(o, V_VBD_LATENCY, n, r ? DSVAL_FLT(f.lat) : DSVAL_UNKNOWN);
+	put(o, V_VBD_AVGQU_SZ, n, r && !isnan(f.qu) ? DSVAL_FLT(f.qu) : DSVAL_UNKNOWN);
+}
+
+/* The previous sample of domain d, NULL when there is none to take
+ * differences from (new, failed, or its uuid now under another domid). */
+static const struct src_domain *prev_domain(const struct src_name_cache *nc,
+                                            const struct src_snapshot *prev,
+                                            const struct src_domain *d)
+{
+	const struct src_domain *pd = prev ? prev_by_uuid(nc, prev, d->uuid) : NULL;
+	if (pd && (pd->domid != d->domid || (pd->flags & SRC_DOM_FAILED)))
+		pd = NULL;
+	return pd;
+}
+
+/* rrdp-iostat's SR aggregates: every VBD whose SR is known, into nc->srs */
+static void sum_srs(struct src_name_cache *nc, const struct src_snapshot *prev,
+                    const struct src_snapshot *cur)
+{
+	double dt = prev ? cur->t - prev->t : 0;
+	for (uint32_t i = 0; i < cur->ndom; i++) {
+		const struct src_domain *d = &cur->dom[i];
+		if (d->flags & SRC_DOM_FAILED)
+			continue;
+		const struct src_domain *pd = NULL;
+		bool looked = false;
+		for (uint32_t k = 0; k < d->nvbd; k++) {
+			const struct src_vbd *b = &d->vbd[k];
+			if (!b->sr[0])
+				continue;
+			if (!looked) {
+				pd = prev_domain(nc, prev, d);
+				looked = true;
+			}
+			struct cat_sr *a = cat_sr_get(&nc->srs, b->sr, nc->gen);
+			if (!a)
+				continue;
+			struct cat_vbd_fig f;
+			cat_vbd_figures(b, prev_vbd(pd, b->devid), dt, &f);
+			cat_sr_add(a, &f);
+		}
 	}
-	put(o, V_VBD_READ_LATENCY, n, rl);
-	put(o, V_VBD_WRITE_LATENCY, n, wl);
-	put(o, V_VBD_IOWAIT, n, wait);
-	put(o, V_VBD_INFLIGHT, n, i64(b->inflight));
-	put(o, V_VBD_LATENCY, n, lat);
-	put(o, V_VBD_AVGQU_SZ, n, qu);
+	cat_srs_evict(&nc->srs, nc->gen);
+}
+
+static void map_srs(const struct src_snapshot *cur, struct mctx *o)
+{
+	const struct cat_srs *s = &o->nc->srs;
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct cat_sr *a = &s->v[i];
+		const char *n = a->key;
+		bool r = a->rates;
+		put(o, H_SR_READ, n, i64(a->rd_bytes));
+		put(o, H_SR_WRITE, n, i64(a->wr_bytes));
+		put(o, H_SR_READ_LATENCY, n, r ? i64(a->rlat) : DSVAL_UNKNOWN);
+		put(o, H_SR_WRITE_LATENCY, n, r ? i64(a->wlat) : DSVAL_UNKNOWN);
+		put(o, H_SR_TPUT_READ, n, r ? DSVAL_FLT(a->mr) : DSVAL_UNKNOWN);
+		put(o, H_SR_TPUT_WRITE, n, r ? DSVAL_FLT(a->mw) : DSVAL_UNKNOWN);
+		put(o, H_SR_TPUT_TOTAL, n, r ? DSVAL_FLT(a->mr + a->mw) : DSVAL_UNKNOWN);
+		put(o, H_SR_IOPS_READ, n, r ? i64(a->dr) : DSVAL_UNKNOWN);
+		put(o, H_SR_IOPS_WRITE, n, r ? i64(a->dw) : DSVAL_UNKNOWN);
+		put(o, H_SR_IOPS_TOTAL, n, r ? i64(a->dr + a->dw) : DSVAL_UNKNOWN);
+		put(o, H_SR_IOWAIT, n, r ? DSVAL_FLT(a->wait) : DSVAL_UNKNOWN);
+		put(o, H_SR_INFLIGHT, n, i64(a->inflight));
+		put(o, H_SR_LATENCY, n, r ? DSVAL_FLT(a->lat) : DSVAL_UNKNOWN);
+		put(o, H_SR_AVGQU_SZ, n, r && a->ticks ? DSVAL_FLT(a->qu) : DSVAL_UNKNOWN);
+	}
+	if (cur->host.have_td3)
+		put(o, H_TD3_LOW_MEM, NULL, DSVAL_INT(cur->host.td3_low_mem));
 }
 
 static void map_domain(const struct src_snapshot *prev, const struct src_snapshot *cur,
@@ -562,12 +593,9 @@ static void map_domain(const struct src_snapshot *prev, const struct src_snapsho
 	const struct src_domain *pd = prev ? prev_by_uuid(o->nc, prev, d->uuid) : NULL;
 	memcpy(o->o->uuid, d->uuid, sizeof(o->o->uuid));
 	o->o->domid = d->domid;
-	if (pd && pd->domid != d->domid) {
+	if (pd && pd->domid != d->domid)
 		o->o->restarted = true;
-		pd = NULL;
-	}
-	if (pd && (pd->flags & SRC_DOM_FAILED))
-		pd = NULL;
+	pd = prev_domain(o->nc, prev, d);
 
 	/* rrdp-cpu */
 	for (uint32_t v = 0; v < d->nvcpu; v++)
@@ -616,8 +644,10 @@ int src_map(const struct src_snapshot *prev, const struct src_snapshot *cur,
 		prev_index(nc, prev);
 	if (!nc->host)
 		nc->host = xcalloc(1, sizeof(*nc->host));
+	sum_srs(nc, prev, cur);
 	owner_begin(&m, add_owner(out, MON_HOST), nc->host);
 	map_host(cur, &m);
+	map_srs(cur, &m);
 	owner_end(&m);
 	for (uint32_t i = 0; i < cur->ndom; i++) {
 		const struct src_domain *d = &cur->dom[i];

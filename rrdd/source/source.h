@@ -46,6 +46,8 @@ struct src_host {
 	double loadavg;    /* dom0 /proc/loadavg 1-minute; NaN when unreadable */
 	uint32_t nnet;
 	struct src_netdev *net; /* dom0 devices except lo, unfiltered */
+	bool have_td3;          /* tapdisk3 pages were looked for (Xen) */
+	int64_t td3_low_mem;    /* VBD pages flagged low-memory mode */
 };
 
 struct src_vcpu {
@@ -65,8 +67,10 @@ struct src_vif {
 };
 
 /* One virtual block device.  Requests and sectors are cumulative backend
- * counters (libxenstat); sectors are 512 bytes.  The tick figures exist only
- * where the backend provides them (the simulator, blktap stats): have_ticks. */
+ * counters (libxenstat, or tapdisk3's page: completed requests); sectors are
+ * 512 bytes.  The tick figures exist only where the backend provides them
+ * (the simulator, tapdisk3): have_ticks.  sr: the SR of its VDI when known
+ * (tapdisk3), for the SR's aggregates; "" otherwise. */
 struct src_vbd {
 	char name[SRC_NAME_LEN]; /* as xcp-rrdd names it: "xvda", "hdb", "sdc" */
 	uint32_t devid;          /* xenstore device number, e.g. 51712 */
@@ -77,6 +81,7 @@ struct src_vbd {
 	bool have_ticks;
 	uint64_t rd_ticks_us, wr_ticks_us; /* cumulative wait time, microseconds */
 	uint64_t inflight;                 /* requests in flight now */
+	char sr[SRC_UUID_LEN + 1];
 };
 
 /* Per-domain runstate times (Xen's runstate V2, XenServer builds only):
@@ -125,6 +130,7 @@ struct src_snapshot {
 	struct src_host host;
 	uint32_t ndom;
 	struct src_domain *dom; /* in domid order; skipped handles left out */
+	char note[256];         /* a line for the log (a part that changed state), or "" */
 };
 
 struct src_xen_api; /* source_xen_api.h: the Xen library seam */
@@ -147,6 +153,10 @@ struct src_config {
 	enum src_net_from { SRC_NET_AUTO, SRC_NET_KERNEL, SRC_NET_XENSTAT } net_from;
 	const char *networkd_db; /* NULL: /var/lib/xcp/networkd.db */
 	const char *sysfs_net;   /* NULL: /sys/class/net */
+	/* tapdisk3 (vbd3 backends): where its pages are (NULL: /dev/shm) and
+	 * the SRs' VDI links (NULL: /dev/sm/phy) */
+	const char *td3_shm_dir;
+	const char *sm_phy_dir;
 	/* simulator */
 	const char *scenario_path; /* scenario file (docs/sim-scenario.md) */
 	const char *scenario_text; /* or the scenario itself; wins over the path */

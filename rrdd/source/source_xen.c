@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "source/vbd3.h"
 #include "util/xalloc.h"
 
 #define XEN_RUNSTATE_UPDATE_BIT (1ull << 63)
@@ -42,7 +43,8 @@ struct xen_priv {
 	unsigned di_cap;
 	xc_cpuinfo_t *ci;
 	int ci_cap;
-	struct src_net *net; /* the kernel's links; NULL: libxenstat and /proc/net/dev */
+	struct src_net *net;  /* the kernel's links; NULL: libxenstat and /proc/net/dev */
+	struct vbd3_set vbd3; /* tapdisk3's VBDs */
 };
 
 /* ---- the real library table ---- */
@@ -67,6 +69,11 @@ static void *real_xs_read(struct xs_handle *xs, const char *path, unsigned int *
 	return xs_read(xs, XBT_NULL, path, len);
 }
 
+static char **real_xs_directory(struct xs_handle *xs, const char *path, unsigned int *num)
+{
+	return xs_directory(xs, XBT_NULL, path, num);
+}
+
 const struct src_xen_api src_xen_real_api = {
     .xc_open = real_xc_open,
     .xc_close = real_xc_close,
@@ -77,6 +84,7 @@ const struct src_xen_api src_xen_real_api = {
     .xs_open = real_xs_open,
     .xs_close = xs_close,
     .xs_read = real_xs_read,
+    .xs_directory = real_xs_directory,
     .xenstat_init = xenstat_init,
     .xenstat_uninit = xenstat_uninit,
     .get_node = xenstat_get_node,
@@ -111,6 +119,7 @@ static void xen_close(void *p)
 	if (!x)
 		return;
 	src_net_close(x->net);
+	vbd3_free(&x->vbd3);
 	if (x->xst)
 		x->api->xenstat_uninit(x->xst);
 	if (x->xs)
@@ -132,6 +141,7 @@ static int xen_open(const struct src_config *cfg, void **out)
 	x->net_dev_path = xstrdup(cfg->proc_net_dev ? cfg->proc_net_dev : "/proc/net/dev");
 	x->loadavg_path = xstrdup(cfg->proc_loadavg ? cfg->proc_loadavg : "/proc/loadavg");
 	x->meminfo_path = xstrdup(cfg->proc_meminfo ? cfg->proc_meminfo : "/proc/meminfo");
+	vbd3_init(&x->vbd3, cfg->td3_shm_dir, cfg->sm_phy_dir);
 	if (cfg->dom0_uuid) {
 		if (src_uuid_accept(cfg->dom0_uuid, strlen(cfg->dom0_uuid), x->dom0_uuid) < 0) {
 			xen_close(x);
@@ -470,6 +480,29 @@ static int list_domains(struct xen_priv *x, int *count)
 	}
 }
 
+/* xenstore for the vbd3 walk, through the library seam */
+static char **vbd3_directory(void *ctx, const char *path, unsigned int *n)
+{
+	struct xen_priv *x = ctx;
+	return x->api->xs_directory(x->xs, path, n);
+}
+
+static char *vbd3_read(void *ctx, const char *path)
+{
+	struct xen_priv *x = ctx;
+	unsigned int len = 0;
+	char *v = x->api->xs_read(x->xs, path, &len);
+	if (!v)
+		return NULL;
+	char *r = xmalloc((size_t)len + 1);
+	memcpy(r, v, len);
+	while (len > 0 && (r[len - 1] == '\n' || r[len - 1] == '\0'))
+		len--;
+	r[len] = '\0';
+	free(v);
+	return r;
+}
+
 static int xen_sample(void *p, double now, struct src_snapshot *snap)
 {
 	struct xen_priv *x = p;
@@ -487,6 +520,11 @@ static int xen_sample(void *p, double now, struct src_snapshot *snap)
 	for (int i = 0; i < n; i++)
 		fill_domain(x, &x->di[i], snap);
 	read_xenstat(x, snap);
+	/* tapdisk3's VBDs (XCP-ng, XenServer): libxenstat sees only blkback */
+	if (x->xs && x->api->xs_directory) {
+		struct vbd3_xs xs = {.ctx = x, .directory = vbd3_directory, .read = vbd3_read};
+		vbd3_sample(&x->vbd3, &xs, snap, snap->note, sizeof(snap->note));
+	}
 	if (x->net) {
 		char why[256];
 		src_net_sample(x->net, snap, why, sizeof(why)); /* absent this tick on failure */

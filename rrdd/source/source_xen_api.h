@@ -27,6 +27,8 @@ struct src_xen_api {
 	void (*xs_close)(struct xs_handle *xs);
 	/* As xs_read(xs, XBT_NULL, path, len): malloc'd value or NULL. */
 	void *(*xs_read)(struct xs_handle *xs, const char *path, unsigned int *len);
+	/* As xs_directory(xs, XBT_NULL, path, num): one malloc'd block or NULL. */
+	char **(*xs_directory)(struct xs_handle *xs, const char *path, unsigned int *num);
 
 	/* libxenstat (a NULL node makes VIFs and VBDs absent, nothing else) */
 	xenstat_handle *(*xenstat_init)(void);
