@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "util/xalloc.h"
 
@@ -20,6 +22,37 @@ void vbd3_init(struct vbd3_set *s, const char *shm_dir, const char *phy_dir)
 	memset(s, 0, sizeof(*s));
 	s->shm_dir = xstrdup(shm_dir ? shm_dir : "/dev/shm");
 	s->phy_dir = xstrdup(phy_dir ? phy_dir : "/dev/sm/phy");
+	s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ino >= 0 && inotify_add_watch(s->ino, s->shm_dir,
+	                                     IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+	                                         IN_ONLYDIR) < 0) {
+		close(s->ino); /* no such directory (yet): the periodic walk remains */
+		s->ino = -1;
+	}
+}
+
+/* Whether a tapdisk's directory appeared or went since the last call
+ * (every pending event is read; other names in the directory are not ours). */
+static bool tapdisks_changed(struct vbd3_set *s)
+{
+	bool hit = false;
+	if (s->ino < 0)
+		return false;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (int rounds = 0; rounds < 64; rounds++) {
+		ssize_t n = read(s->ino, buf, sizeof(buf));
+		s->syscalls++;
+		if (n <= 0)
+			break;
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+			if ((ev->mask & IN_Q_OVERFLOW) ||
+			    (ev->len && strncmp(ev->name, "td3-", 4) == 0))
+				hit = true;
+			off += (ssize_t)sizeof(*ev) + ev->len;
+		}
+	}
+	return hit;
 }
 
 void vbd3_free(struct vbd3_set *s)
@@ -30,7 +63,10 @@ void vbd3_free(struct vbd3_set *s)
 	free(s->dom);
 	free(s->shm_dir);
 	free(s->phy_dir);
+	if (s->ino >= 0)
+		close(s->ino);
 	memset(s, 0, sizeof(*s));
+	s->ino = -1;
 }
 
 unsigned vbd3_syscalls(const struct vbd3_set *s)
@@ -324,7 +360,8 @@ void vbd3_sample(struct vbd3_set *s, const struct vbd3_xs *xs, struct src_snapsh
 	s->syscalls = 0;
 	if (!xs)
 		return;
-	if (!s->walked || s->age >= VBD3_WALK_EVERY || domains_changed(s, snap) ||
+	bool started = tapdisks_changed(s);
+	if (!s->walked || s->age >= VBD3_WALK_EVERY || started || domains_changed(s, snap) ||
 	    (s->gone && s->age >= 2))
 		walk(s, xs, snap);
 	s->age++;

@@ -7,8 +7,10 @@
  * (/dev/sm/phy); the figures come from the tapdisk's page (tapdisk3.h).
  *
  * xenstore is walked again every 12 samples, when the set of domains
- * changes, or when a page has gone (a tapdisk restarted); in between a
- * sample costs one pread per VBD.  A VBD whose page is missing, short,
+ * changes, when a tapdisk starts or stops (its td3-<pid> directory appears
+ * or goes: inotify on the page directory, as iostat watches it) or when a
+ * page has gone; in between a sample costs one pread per VBD and one read
+ * of the inotify descriptor.  A VBD whose page is missing, short,
  * torn or hostile has no sample (nothing else loses one), and each change
  * of a VBD's state gives one log line.
  */
@@ -54,6 +56,7 @@ struct vbd3_set {
 	unsigned age;  /* samples since the last walk */
 	bool walked;
 	bool gone;         /* a page vanished: walk again soon */
+	int ino;           /* inotify on shm_dir, or -1 */
 	unsigned syscalls; /* made by the last sample */
 };
 

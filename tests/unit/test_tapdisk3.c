@@ -482,6 +482,16 @@ static void vbd3_layout_and_figures(void **state)
 	assert_null(vbd_of(&s2, 1, 51728));
 	assert_int_equal(s2.host.td3_low_mem, 0);
 
+	/* a tapdisk starting (its directory appears) is walked at once */
+	XS.calls = 0;
+	snapshot(&s2, 1090.0);
+	vbd3_sample(&set, &fake_xs, &s2, note, sizeof(note));
+	assert_int_equal(XS.calls, 0);
+	mkdirs("shm/td3-300");
+	snapshot(&s2, 1095.0);
+	vbd3_sample(&set, &fake_xs, &s2, note, sizeof(note));
+	assert_true(XS.calls > 0);
+
 	/* a new domain is walked at once */
 	XS.calls = 0;
 	snapshot(&s2, 1100.0);
