@@ -145,6 +145,9 @@ int main(int argc, char **argv)
 	sc.sim_seed = cfg.seed;
 	sc.net_from = (enum src_net_from)cfg.net_source;
 	sc.networkd_db = cfg.networkd_db;
+	sc.td3_shm_dir = cfg.tapdisk3_dir;
+	sc.sm_phy_dir = cfg.sm_phy_dir;
+	sc.sim_xenstore = cfg.sim_xenstore[0] ? cfg.sim_xenstore : NULL;
 	/* dom0's Xen handle is all zeros on plain Xen: XenServer's inventory
 	 * names its uuid (CONTROL_DOMAIN_UUID), which keys dom0's VM RRD */
 	char dom0_uuid[37];
@@ -158,6 +161,10 @@ int main(int argc, char **argv)
 		        sim && *src_sim_last_error() ? ": " : "", sim ? src_sim_last_error() : "");
 		return 1;
 	}
+	if (src_missing(src))
+		log_info("the %s source cannot give, on this host: %s; with xcp-rrdd's plugins "
+		         "installed, their pages report what they can",
+		         cfg.source, src_missing(src));
 
 	struct clk clk;
 	if (strcmp(cfg.clock, "sim") == 0) {

@@ -47,6 +47,8 @@ void cfg_defaults(struct rrdd_config *c)
 	strcpy(c->cache_stats_command, HASTATS_CACHE_COMMAND);
 	c->cache_stats_interval = 55;
 	strcpy(c->networkd_db, SRC_NETWORKD_DB);
+	strcpy(c->tapdisk3_dir, "/dev/shm");
+	strcpy(c->sm_phy_dir, "/dev/sm/phy");
 	c->pool_https_port = 443;
 	strcpy(c->pool_secret_file, RPC_POOL_SECRET_FILE);
 	c->pool_tls_verify = RPC_POOL_VERIFY_AUTO;
@@ -262,6 +264,12 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 			rc = -EINVAL;
 	} else if (!strcmp(key, "networkd-db")) {
 		rc = *v ? set_str(c->networkd_db, sizeof(c->networkd_db), v) : -EINVAL;
+	} else if (!strcmp(key, "tapdisk3-dir")) {
+		rc = *v ? set_str(c->tapdisk3_dir, sizeof(c->tapdisk3_dir), v) : -EINVAL;
+	} else if (!strcmp(key, "sm-phy-dir")) {
+		rc = *v ? set_str(c->sm_phy_dir, sizeof(c->sm_phy_dir), v) : -EINVAL;
+	} else if (!strcmp(key, "sim-xenstore")) {
+		rc = set_str(c->sim_xenstore, sizeof(c->sim_xenstore), v);
 	} else if (!strcmp(key, "no-inotify")) {
 		rc = parse_bool(v, &c->no_inotify);
 	} else if (!strcmp(key, "plugin-stale-ticks")) {
@@ -482,6 +490,9 @@ static const struct option long_opts[] = {
     {"cache-stats-command", required_argument, 0, 0},
     {"cache-stats-interval", required_argument, 0, 0},
     {"networkd-db", required_argument, 0, 0},
+    {"tapdisk3-dir", required_argument, 0, 0},
+    {"sm-phy-dir", required_argument, 0, 0},
+    {"sim-xenstore", required_argument, 0, 0},
     {"plugin-stale-ticks", required_argument, 0, 0},
     {"socket", required_argument, 0, 0},
     {"forwarded-socket", required_argument, 0, 0},
@@ -636,6 +647,9 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	        : c->net_source == SRC_NET_XENSTAT ? "xenstat"
 	                                           : "auto");
 	fprintf(f, "networkd-db = %s\n", c->networkd_db);
+	fprintf(f, "tapdisk3-dir = %s\n", c->tapdisk3_dir);
+	fprintf(f, "sm-phy-dir = %s\n", c->sm_phy_dir);
+	fprintf(f, "sim-xenstore = %s\n", c->sim_xenstore);
 	fprintf(f, "cache-stats-command = %s\n", c->cache_stats_command);
 	fprintf(f, "cache-stats-interval = %.15gs\n", c->cache_stats_interval);
 	fprintf(f, "plugin-families = %s\n",
@@ -714,6 +728,10 @@ void cfg_usage(FILE *f)
 	    "  --cache-stats-interval DURATION  between its runs (default 55s, as xcp-rrdd)\n"
 	    "  --networkd-db FILE      xcp-networkd's state: its NICs and bonds (default\n"
 	    "                          /var/lib/xcp/networkd.db; absent: physical NICs)\n"
+	    "  --tapdisk3-dir DIR      tapdisk3's statistics pages, td3-<pid>/ (default /dev/shm)\n"
+	    "  --sm-phy-dir DIR        the SRs' VDI links, <SR>/<VDI> (default /dev/sm/phy)\n"
+	    "  --sim-xenstore DIR      sim: a directory tree standing for xenstore (a file per\n"
+	    "                          node), through which tapdisk3's VBDs are read too\n"
 	    "  --plugin-stale-ticks N  ticks an unchanged page leaves its DSs alone before\n"
 	    "                          they go Unknown (default 2; -1: at once)\n"
 	    "  --socket PATH           HTTP + RPC Unix socket (default /var/lib/xcp/xcp-rrdd,\n"

@@ -44,6 +44,9 @@ struct rrdd_config {
 	char cache_stats_command[CFG_PATH_MAX]; /* tapdisk-cache-stats */
 	double cache_stats_interval;            /* seconds between its runs */
 	char networkd_db[CFG_PATH_MAX];         /* xcp-networkd's state file */
+	char tapdisk3_dir[CFG_PATH_MAX];        /* tapdisk3's pages (td3-<pid>/) */
+	char sm_phy_dir[CFG_PATH_MAX];          /* the SRs' VDI links (<SR>/<VDI>) */
+	char sim_xenstore[CFG_PATH_MAX];        /* sim: a directory standing for xenstore, or "" */
 	int plugin_stale_ticks; /* ticks an unchanged page is not Unknown; -1 none */
 	/* HTTP (rrdd/http/http.h); "none" disables a socket */
 	char socket_path[CFG_PATH_MAX];    /* "" = default, see cfg_finalize */

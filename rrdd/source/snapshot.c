@@ -36,6 +36,11 @@ int src_sample(struct src *s, double now, struct src_snapshot *snap)
 	return s->ops->sample(s->priv, now, snap);
 }
 
+const char *src_missing(const struct src *s)
+{
+	return s && s->ops->missing ? s->ops->missing(s->priv) : NULL;
+}
+
 void src_close(struct src *s)
 {
 	if (!s)

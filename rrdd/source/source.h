@@ -160,6 +160,8 @@ struct src_config {
 	/* simulator */
 	const char *scenario_path; /* scenario file (docs/sim-scenario.md) */
 	const char *scenario_text; /* or the scenario itself; wins over the path */
+	const char *sim_xenstore;  /* a directory standing for xenstore (a file per
+	                              node): tapdisk3's VBDs are read through it */
 	uint32_t sim_domains;      /* without a scenario: this many domUs ... */
 	uint64_t sim_seed;         /* ... with workloads drawn from this seed */
 };
@@ -175,6 +177,9 @@ struct src_ops {
 	 * a negative errno when the host-wide part failed (snap is then empty). */
 	int (*sample)(void *priv, double now, struct src_snapshot *snap);
 	void (*close)(void *priv);
+	/* Optional: the families of the catalogue this host cannot give, and
+	 * why, as one line for the log; NULL when it gives them all. */
+	const char *(*missing)(void *priv);
 };
 
 extern const struct src_ops src_xen_ops;
@@ -195,6 +200,9 @@ int src_open(const struct src_ops *ops, const struct src_config *cfg, struct src
  * simulator advances its world to it, so it must not decrease).  Returns 0
  * or a negative errno; per-domain failures are flagged, not returned. */
 int src_sample(struct src *s, double now, struct src_snapshot *snap);
+
+/* The families this host cannot give, and why (one line), or NULL. */
+const char *src_missing(const struct src *s);
 
 /* Close a source; NULL is a no-op. */
 void src_close(struct src *s);

@@ -17,6 +17,7 @@
 #include "source/catalogue.h"
 #include "source/source.h"
 #include "source/netsrc.h"
+#include "source/vbd3.h"
 #include "source/source_sim.h"
 #include "source/sim.h"
 #include "source/procfs.h"
@@ -53,6 +54,9 @@ struct xs_entry {
 struct sim {
 	struct sim_scenario sc;
 	struct src_net *net; /* --net-source kernel: the namespace's links */
+	char *xsdir;         /* --sim-xenstore: tapdisk3's VBDs through it */
+	struct vbd3_set vbd3;
+	struct vbd3_xs vbd3_xs;
 	bool started;
 	double epoch, s; /* sim time of the last sample */
 	uint32_t next_ev;
@@ -472,6 +476,8 @@ static int sim_sample(void *p, double now, struct src_snapshot *snap)
 		char why[256];
 		src_net_sample(m->net, snap, why, sizeof(why)); /* absent this tick on failure */
 	}
+	if (m->xsdir)
+		vbd3_sample(&m->vbd3, &m->vbd3_xs, snap, snap->note, sizeof(snap->note));
 	/* vanished domains are gone after the sample that lost them */
 	for (uint32_t i = 0; i < m->ndom;)
 		if (m->dom[i].vanishing)
@@ -489,6 +495,9 @@ static void sim_close(void *p)
 	if (!m)
 		return;
 	src_net_close(m->net);
+	if (m->xsdir)
+		vbd3_free(&m->vbd3);
+	free(m->xsdir);
 	sim_scenario_free(&m->sc);
 	free(m->dom);
 	free(m->weight);
@@ -554,6 +563,11 @@ static int sim_open(const struct src_config *cfg, void **out)
 			sim_close(m);
 			return rc;
 		}
+	}
+	if (cfg->sim_xenstore) {
+		m->xsdir = xstrdup(cfg->sim_xenstore);
+		vbd3_init(&m->vbd3, cfg->td3_shm_dir, cfg->sm_phy_dir);
+		vbd3_xs_dir(&m->vbd3_xs, m->xsdir);
 	}
 	m->next_domid = 1;
 	for (uint32_t i = 0; i < m->sc.nvm; i++)

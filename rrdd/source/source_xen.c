@@ -17,6 +17,7 @@
 #include "source/source_xen_api.h"
 #include "source/procfs.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -45,6 +46,7 @@ struct xen_priv {
 	int ci_cap;
 	struct src_net *net;  /* the kernel's links; NULL: libxenstat and /proc/net/dev */
 	struct vbd3_set vbd3; /* tapdisk3's VBDs */
+	char missing[640];    /* families this host cannot give, and why */
 };
 
 /* ---- the real library table ---- */
@@ -134,6 +136,31 @@ static void xen_close(void *p)
 	free(x);
 }
 
+/* What this host's libraries cannot give, said once at start.  Runstate
+ * (and with it numa_node_nonaffine_vcpus) needs XenServer's
+ * xc_get_runstate_info, whose V2 layout is XenServer's own; the VM NUMA
+ * figures need its per-domain NUMA page query.  Whether the running
+ * libxenctrl exports the call is looked up at run time: one binary for
+ * plain Xen and XCP-ng. */
+static void note_missing(struct xen_priv *x)
+{
+	size_t n = 0;
+	bool xs_rs = dlsym(RTLD_DEFAULT, "xc_get_runstate_info") != NULL;
+	n += (size_t)snprintf(
+	    x->missing + n, sizeof(x->missing) - n,
+	    "runstate_*, runnable_any, runnable_vcpus, numa_node_nonaffine_vcpus (%s); "
+	    "numa_nodes, memory_numa_node_<k> (XenServer's per-domain NUMA query)",
+	    xs_rs ? "libxenctrl's xc_get_runstate_info has XenServer's own "
+	            "layout, not read here"
+	          : "this Xen has no runstate call: XenServer and XCP-ng add it");
+	if (!x->xst && n < sizeof(x->missing))
+		n += (size_t)snprintf(x->missing + n, sizeof(x->missing) - n,
+		                      "; blkback vbd_* (no libxenstat)");
+	if (!x->xs && n < sizeof(x->missing))
+		snprintf(x->missing + n, sizeof(x->missing) - n,
+		         "; memory_target, tapdisk3 vbd_* (no xenstore)");
+}
+
 static int xen_open(const struct src_config *cfg, void **out)
 {
 	struct xen_priv *x = xcalloc(1, sizeof(*x));
@@ -167,8 +194,15 @@ static int xen_open(const struct src_config *cfg, void **out)
 	char why[256];
 	if (kernel && src_net_open(&x->net, cfg->networkd_db, cfg->sysfs_net, why, sizeof(why)))
 		x->net = NULL;
+	note_missing(x);
 	*out = x;
 	return 0;
+}
+
+static const char *xen_missing(void *p)
+{
+	struct xen_priv *x = p;
+	return x->missing[0] ? x->missing : NULL;
 }
 
 /* ---- helpers ---- */
@@ -539,4 +573,5 @@ const struct src_ops src_xen_ops = {
     .open = xen_open,
     .sample = xen_sample,
     .close = xen_close,
+    .missing = xen_missing,
 };

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,4 +408,68 @@ void vbd3_sample(struct vbd3_set *s, const struct vbd3_xs *xs, struct src_snapsh
 		size_t l = strlen(note);
 		snprintf(note + l, nl - l, " (and %u more VBDs changed state)", changed - 1);
 	}
+}
+
+/* ---- a directory standing for xenstore (the simulator's) ---- */
+
+static char **dir_children(void *ctx, const char *path, unsigned int *n)
+{
+	char full[1024];
+	snprintf(full, sizeof(full), "%s%s", (const char *)ctx, path);
+	DIR *d = opendir(full);
+	if (!d)
+		return NULL;
+	size_t cap = 0, bytes = 0, k = 0;
+	char **names = NULL;
+	struct dirent *e;
+	while ((e = readdir(d)) && k < 4096) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[k++] = xstrdup(e->d_name);
+		bytes += strlen(e->d_name) + 1;
+	}
+	closedir(d);
+	char **out = xmalloc(sizeof(char *) * (k ? k : 1) + bytes);
+	char *s = (char *)(out + (k ? k : 1));
+	for (size_t i = 0; i < k; i++) {
+		size_t l = strlen(names[i]) + 1;
+		memcpy(s, names[i], l);
+		out[i] = s;
+		s += l;
+		free(names[i]);
+	}
+	free(names);
+	*n = (unsigned int)k;
+	return out;
+}
+
+static char *dir_value(void *ctx, const char *path)
+{
+	char full[1024];
+	snprintf(full, sizeof(full), "%s%s", (const char *)ctx, path);
+	int fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *v = xmalloc(4097);
+	ssize_t r = read(fd, v, 4096);
+	close(fd);
+	if (r < 0) {
+		free(v);
+		return NULL;
+	}
+	if (r > 0 && v[r - 1] == '\n')
+		r--;
+	v[r] = '\0';
+	return v;
+}
+
+void vbd3_xs_dir(struct vbd3_xs *xs, const char *dir)
+{
+	xs->ctx = (void *)dir;
+	xs->directory = dir_children;
+	xs->read = dir_value;
 }

@@ -70,6 +70,12 @@ void vbd3_init(struct vbd3_set *s, const char *shm_dir, const char *phy_dir);
 void vbd3_sample(struct vbd3_set *s, const struct vbd3_xs *xs, struct src_snapshot *snap,
                  char *note, size_t nl);
 
+/* A stand-in for xenstore for the simulator: node <path> is the file
+ * <dir><path> (its content the value, one trailing newline dropped; at most
+ * 4 KiB), its children the entries of that directory.  dir must stay valid
+ * while xs is used. */
+void vbd3_xs_dir(struct vbd3_xs *xs, const char *dir);
+
 /* The system calls the last vbd3_sample made (for the benchmark). */
 unsigned vbd3_syscalls(const struct vbd3_set *s);
 

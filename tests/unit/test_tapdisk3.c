@@ -412,7 +412,7 @@ static void vbd3_layout_and_figures(void **state)
 	assert_int_equal(s0.host.td3_low_mem, 1);
 	src_map(NULL, &s0, &m0);
 
-	/* five seconds later: xvda read 20 requests, 80 sectors, waiting
+	/* a tick later: xvda read 20 requests, 80 sectors, waiting
 	 * 3000 us; wrote 5, 40 sectors, 1000 us; hda read 10, 20 sectors,
 	 * 500 us; no xenstore access (no walk), one read per page */
 	XS.calls = 0;
@@ -420,7 +420,7 @@ static void vbd3_layout_and_figures(void **state)
 	struct page c1 = {1, {0, 50, 50, 420, 2500, 0, 0, 0, 0, 0, 0}};
 	write_page(100, 1, 51712, &a1, 4096);
 	write_page(200, 2, 768, &c1, 4096);
-	snapshot(&s1, 1005.0);
+	snapshot(&s1, 1006.0); /* a late tick: 6 s */
 	vbd3_sample(&set, &fake_xs, &s1, note, sizeof(note));
 	assert_int_equal(XS.calls, 0);
 	assert_string_equal(note, ""); /* nothing changed state */
@@ -435,7 +435,8 @@ static void vbd3_layout_and_figures(void **state)
 	            1e-12);
 	assert_true(fabs(val(&m1, VM_A, "vbd_xvda_iowait") - 0.004) < 1e-12);
 	assert_true(fabs(val(&m1, VM_A, "vbd_xvda_latency") - 4000.0 / 25) < 1e-9);
-	assert_true(fabs(val(&m1, VM_A, "vbd_xvda_avgqu_sz") - 0.004 / 5) < 1e-12);
+	/* the wait over the interval's 6 s, not over 5 (C4) */
+	assert_true(fabs(val(&m1, VM_A, "vbd_xvda_avgqu_sz") - 0.004 / 6) < 1e-12);
 	assert_true(val(&m1, VM_A, "vbd_xvda_inflight") == 1);
 	/* SR A = xvda + hda: sums, and the larger latency */
 	assert_true(val(&m1, NULL, "iops_read_5a5a5a5a") == 30);
@@ -445,7 +446,11 @@ static void vbd3_layout_and_figures(void **state)
 	assert_true(fabs(val(&m1, NULL, "latency_5a5a5a5a") - 160.0) < 1e-9);
 	assert_true(fabs(val(&m1, NULL, "iowait_5a5a5a5a") - 0.0045) < 1e-12);
 	assert_true(val(&m1, NULL, "inflight_5a5a5a5a") == 1);
-	/* SR byte counters: the increments since the SR appeared */
+	/* no previous sample, no per-interval figure (differences.md C1) */
+	assert_true(isnan(val(&m0, VM_A, "vbd_xvda_iops_read")));
+	assert_true(isnan(val(&m0, VM_A, "vbd_xvda_read_latency")));
+	assert_true(val(&m0, VM_A, "vbd_xvda_read") == 8000.0 * 512);
+	/* SR byte counters: the increments since the SR appeared (C2) */
 	assert_true(val(&m0, NULL, "read_5a5a5a5a") == 0);
 	assert_true(val(&m1, NULL, "read_5a5a5a5a") == 100.0 * 512);
 	assert_true(val(&m1, NULL, "write_5a5a5a5a") == 40.0 * 512);

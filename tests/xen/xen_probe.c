@@ -24,17 +24,28 @@
  *       while a domain is destroyed to show a vanishing domain costs at most
  *       that domain its sample.
  *
+ *   xen_probe --td3-feed DOMID DEVID --loop SECONDS [--until FILE]
+ *       Plays a tapdisk3 serving VBD DEVID of DOMID: creates
+ *       /dev/shm/td3-<its pid>/vbd-DOMID-DEVID (a 4096-byte page, blktap's
+ *       struct stats at its start, little endian, written here byte by byte)
+ *       and every 0.5 s completes 50 reads of 8 sectors waiting 100 us each
+ *       and 10 writes of 8 sectors waiting 300 us each, with 10 reads in
+ *       flight throughout and the low-memory flag set; until FILE exists or
+ *       SECONDS have passed.
+ *
  * It is a test driver, not part of rrdd: it links rrdd_core and uses only
  * the source's public contract (source.h, catalogue.h).  It judges nothing;
  * the checks do.  Exit status: 0, or 2 when the source cannot be opened or a
  * whole sample fails.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -255,11 +266,57 @@ static int run_loop(struct src *s, double secs, const char *until)
 	return bad ? 2 : 0;
 }
 
+/* ---- a stand-in tapdisk3 ---- */
+
+static void put_le(unsigned char *b, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int td3_feed(uint32_t domid, uint32_t devid, double secs, const char *until)
+{
+	char dir[64], path[128];
+	snprintf(dir, sizeof(dir), "/dev/shm/td3-%ld", (long)getpid());
+	snprintf(path, sizeof(path), "%s/vbd-%" PRIu32 "-%" PRIu32, dir, domid, devid);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "xen_probe: %s: %s\n", dir, strerror(errno));
+		return 2;
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	unsigned char page[4096] = {0};
+	if (fd < 0 || write(fd, page, sizeof(page)) != (ssize_t)sizeof(page)) {
+		fprintf(stderr, "xen_probe: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	/* oo, rd_sub, rd_comp, rd_sect, rd_ticks, wr_sub, wr_comp, wr_sect,
+	 * wr_ticks, io_errors, flags */
+	uint64_t f[11] = {0, 1010, 1000, 8000, 100000, 200, 200, 1600, 60000, 0, 1};
+	double end = now_s() + secs;
+	printf("td3.page %s\n", path);
+	fflush(stdout);
+	for (unsigned long n = 0; now_s() < end && !(until && access(until, F_OK) == 0); n++) {
+		put_le(page, 1, 4);
+		for (int k = 0; k < 11; k++)
+			put_le(page + 8 + 8 * k, f[k], 8);
+		if (pwrite(fd, page, 96, 0) != 96)
+			return 2;
+		f[1] += 50, f[2] += 50, f[3] += 400, f[4] += 5000;
+		f[5] += 10, f[6] += 10, f[7] += 80, f[8] += 3000;
+		sleep_s(0.5);
+	}
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: xen_probe [--dom0-uuid U] [--samples N] [--interval S] [--until FILE]\n"
-	        "       xen_probe [--dom0-uuid U] --loop SECONDS [--until FILE]\n");
+	        "       xen_probe [--dom0-uuid U] --loop SECONDS [--until FILE]\n"
+	        "       xen_probe --td3-feed DOMID DEVID --loop SECONDS [--until FILE]\n");
 	exit(64);
 }
 
@@ -270,10 +327,14 @@ int main(int argc, char **argv)
 	int nsamples = 2;
 	double interval = 3.0, loop = 0;
 	const char *until = NULL;
+	long feed_dom = -1, feed_dev = -1;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 >= argc)
 			usage();
-		if (strcmp(argv[i], "--dom0-uuid") == 0)
+		if (strcmp(argv[i], "--td3-feed") == 0 && i + 2 < argc) {
+			feed_dom = atol(argv[++i]);
+			feed_dev = atol(argv[++i]);
+		} else if (strcmp(argv[i], "--dom0-uuid") == 0)
 			cfg.dom0_uuid = argv[++i];
 		else if (strcmp(argv[i], "--samples") == 0)
 			nsamples = atoi(argv[++i]);
@@ -288,6 +349,8 @@ int main(int argc, char **argv)
 	}
 	if (nsamples < 1 || nsamples > MAX_SAMPLES || !(interval >= 0))
 		usage();
+	if (feed_dom >= 0 && feed_dev >= 0 && loop > 0)
+		return td3_feed((uint32_t)feed_dom, (uint32_t)feed_dev, loop, until);
 
 	struct src *s = NULL;
 	int rc = src_open(&src_xen_ops, &cfg, &s);
