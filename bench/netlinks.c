@@ -83,12 +83,13 @@ int main(int argc, char **argv)
 	unsigned txt_calls = 3;
 	for (size_t cap = 4096; cap < bytes + 1; cap *= 2)
 		txt_calls++;
-	printf("links %u (VIFs %u, domains %u), /proc/net/dev %zu bytes, %d cycles\n", links.n, nvif,
-	       maxdom, bytes, iters);
+	printf("links %u (VIFs %u, domains %u), /proc/net/dev %zu bytes, %d cycles\n", links.n,
+	       nvif, maxdom, bytes, iters);
 	printf("netlink dump + mapping: %8.1f us CPU/cycle, %u system calls\n", nl_cpu * 1e6,
 	       nl_calls);
-	printf("/proc/net/dev text:     %8.1f us CPU/cycle, ~%u system calls (open, reads, close)\n",
-	       txt_cpu * 1e6, txt_calls);
+	printf(
+	    "/proc/net/dev text:     %8.1f us CPU/cycle, ~%u system calls (open, reads, close)\n",
+	    txt_cpu * 1e6, txt_calls);
 	printf("ratio text/netlink: %.2f (above 1: netlink cheaper)\n",
 	       nl_cpu > 0 ? txt_cpu / nl_cpu : 0);
 	nll_links_free(&links);
