@@ -202,8 +202,26 @@ prep_images() {
 	ln -sf /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/lib64/ld-linux-x86-64.so.2"
 	# glibc dlopen()s libgcc_s for pthread_cancel (libxl): ldd does not show it
 	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
+	# Open vSwitch, as XCP-ng's dom0 bridges VIFs: the guest kernel's
+	# module, the host's (Debian's openvswitch-switch) daemons and schema
+	local ovs=""
+	if [ -x /usr/sbin/ovs-vswitchd ] && [ -x /usr/sbin/ovsdb-server ] &&
+		[ -f /usr/share/openvswitch/vswitch.ovsschema ]; then
+		# crc32c first: libcrc32c only soft-depends on it (modprobe's
+		# "softdep"), and its init fails without it
+		ovs="crc32c_generic openvswitch"
+	fi
 	copy_modules "$R" xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs \
-		xen-netback xen-blkback bridge loop
+		xen-netback xen-blkback bridge loop $ovs
+	if [ -n "$ovs" ]; then
+		for b in /usr/sbin/ovs-vswitchd /usr/sbin/ovsdb-server /usr/bin/ovs-vsctl /usr/bin/ovsdb-tool /usr/bin/ovs-appctl; do
+			copy_elf "$R" "$b" "$b"
+		done
+		mkdir -p "$R/usr/share/openvswitch"
+		cp /usr/share/openvswitch/vswitch.ovsschema "$R/usr/share/openvswitch/"
+	else
+		echo "xen tier: no Open vSwitch on this host (openvswitch-switch): xenbr0 will be a Linux bridge"
+	fi
 	mkdir -p "$R"/{etc/xen/scripts,var/lib/xen,var/log/xen,var/lock,root/guest}
 	cp "$PKG/etc/xen/xl.conf" "$R/etc/xen/xl.conf"
 	ln -sfn /run "$R/var/run"
