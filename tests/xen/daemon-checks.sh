@@ -94,20 +94,28 @@ upd_stats() {
 # column COL; a row's time t is wall time, uptime = t - OFFSET).  A row (the
 # 5 s average of the plugin's samples, read at the ticks around it) must lie
 # within the readings taken from 15 s before to 8 s after it, +- SLACK.
+# The kernel changes these figures at most every 5 s, so readings no more
+# than 5 s apart see every value: a row whose window has a longer gap (the
+# sampler starved on a loaded host; one loaded run had a row 1.7 above the
+# readings around it) is not judged, and counted as without readings.
 # Prints "rows-judged rows-outside rows-without-readings first-outside".
 win_check() { awk -v e="$2" -v c="$4" -v off="$5" -v sl="$6" '
-	FNR == NR { ut[n] = $1 + 0; x[n] = $c + 0; n++; next }
+	FNR == NR { ut[n + 0] = $1 + 0; x[n + 0] = $c + 0; n++; next }
 	index($0, "entry>") == 1 { nc++; if (substr($0, 7) == e) col = nc }
 	$0 == "row>" { cc = 0 }
 	index($0, "t>") == 1 { t = substr($0, 3) + 0 }
 	index($0, "v>") == 1 { cc++; s = substr($0, 3)
 		if (!col || cc != col || s == "NaN" || s == "") next
-		tu = t - off; f = 0
+		tu = t - off; f = 0; gap = 0; cnt = 0
 		for (i = 0; i < n; i++) if (ut[i] >= tu - 15 && ut[i] <= tu + 8) {
+			cnt++
+			if (f && ut[i] - last > gap) gap = ut[i] - last
+			if (!f) first = ut[i]
+			last = ut[i]
 			if (!f || x[i] < lo) lo = x[i]; if (!f || x[i] > hi) hi = x[i]; f = 1 }
-		if (!f) { nw++; next }
+		if (!f || first > tu - 10 || last < tu || gap > 5) { nw++; next }
 		m++
-		if (s + 0 < lo - sl || s + 0 > hi + sl) { b++; if (msg == "") msg = t "=" s "_vs_" lo ".." hi } }
+		if (s + 0 < lo - sl || s + 0 > hi + sl) { b++; if (msg == "") msg = t "=" s "_vs_" lo ".." hi "_(" cnt "_readings,_largest_gap_" gap "_s)" } }
 	END { printf "%d %d %d %s\n", m, b, nw, (msg == "" ? "-" : msg) }' "$3" "$1"; }
 # rpc METHOD MEMBERS...: one XML-RPC call over rrdd's Unix socket, as xapi
 # encodes it (named parameters in one struct); MEMBERS are name=value
