@@ -190,9 +190,15 @@ def main():
               near(x("read"), x("iops_read") * 8 * 512) and
               near(x("io_throughput_total"), x("io_throughput_read") + x("io_throughput_write")),
               "xvda: MiB/s = B/s / 2^20, 8 sectors a request")
-        check(near(x("iowait"), x("avgqu_sz")) and near(x("iowait"), x("iops_read") * 160e-6),
-              "xvda: iowait (s/s) = avgqu_sz = the requests' wait per second (%s, %s, %s reads/s)"
-              % (x("iowait"), x("avgqu_sz"), x("iops_read")))
+        # iowait (ABSOLUTE) and iops_read are consolidated alike: their ratio
+        # is the wait per read exactly.  avgqu_sz is the same wait per second
+        # as a GAUGE, consolidated as one: equal when every cycle is on time,
+        # apart by what a late cycle shifts (a loaded run: 0.0160034 against
+        # 0.0160000); its exact value is test_tapdisk3.c's (C4)
+        check(near(x("iowait"), x("iops_read") * 160e-6) and
+              abs(x("avgqu_sz") - x("iowait")) <= 0.05 * x("iowait"),
+              "xvda: iowait (s/s) = the requests' wait per second, avgqu_sz the same as a gauge "
+              "(%s, %s, %s reads/s)" % (x("iowait"), x("avgqu_sz"), x("iops_read")))
         check(a.get("vbd_xvdb_iops_total") == 0 and a.get("vbd_xvdb_inflight") == 2,
               "xvdb: idle, 2 in flight")
         check(sa("read_latency") == 300 and sa("write_latency") == 300 and sa("latency") == 200 and
