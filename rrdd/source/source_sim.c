@@ -495,8 +495,7 @@ static void sim_close(void *p)
 	if (!m)
 		return;
 	src_net_close(m->net);
-	if (m->xsdir)
-		vbd3_free(&m->vbd3);
+	vbd3_free(&m->vbd3);
 	free(m->xsdir);
 	sim_scenario_free(&m->sc);
 	free(m->dom);

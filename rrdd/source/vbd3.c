@@ -62,10 +62,10 @@ void vbd3_free(struct vbd3_set *s)
 		td3_page_close(&s->v[i].page);
 	free(s->v);
 	free(s->dom);
+	if (s->shm_dir && s->ino >= 0) /* a zeroed set was never initialised */
+		close(s->ino);
 	free(s->shm_dir);
 	free(s->phy_dir);
-	if (s->ino >= 0)
-		close(s->ino);
 	memset(s, 0, sizeof(*s));
 	s->ino = -1;
 }

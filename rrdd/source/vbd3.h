@@ -79,7 +79,8 @@ void vbd3_xs_dir(struct vbd3_xs *xs, const char *dir);
 /* The system calls the last vbd3_sample made (for the benchmark). */
 unsigned vbd3_syscalls(const struct vbd3_set *s);
 
-/* Close every page and free; the set may be initialised again. */
+/* Close every page and free; the set may be initialised again.  A zeroed
+ * set (never initialised) is a no-op. */
 void vbd3_free(struct vbd3_set *s);
 
 #endif
