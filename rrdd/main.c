@@ -24,6 +24,7 @@
 #include "monitor/change.h"
 #include "monitor/registry.h"
 #include "plugin/registry.h"
+#include "plugin/v3map.h"
 #include "source/source.h"
 #include "source/source_sim.h"
 #include "store/durable.h"
@@ -194,7 +195,20 @@ int main(int argc, char **argv)
 	                        .max_rrds = cfg.max_rrds,
 	                        .max_ds = cfg.max_dss};
 	struct mon_registry *reg = mon_registry_new(&mc);
+	struct v3map *v3map = NULL;
+	if (cfg.v3_mapping_file[0]) {
+		char merr[300];
+		if (v3map_load(cfg.v3_mapping_file, &v3map, merr, sizeof(merr)) < 0) {
+			log_err("%s", merr);
+			mon_registry_free(reg);
+			src_close(src);
+			return 1;
+		}
+		log_info("plugins: v3 pages mapped by %s (%zu rules)", cfg.v3_mapping_file,
+		         v3map->n);
+	}
 	struct plg_registry_opts po = {.dir = cfg.plugin_dir,
+	                               .v3map = v3map,
 	                               .max_bytes = (size_t)cfg.plugin_max_bytes,
 	                               .no_inotify = cfg.no_inotify,
 	                               .stale_ticks =
@@ -284,6 +298,7 @@ int main(int argc, char **argv)
 		hastats_free(hastats);
 		store_dur_close(dur);
 		plg_registry_free(plugins);
+		v3map_free(v3map);
 		mon_registry_free(reg);
 		src_close(src);
 		return 1;
@@ -306,6 +321,7 @@ int main(int argc, char **argv)
 	dmn_fini(&d);
 	store_dur_close(dur);
 	plg_registry_free(plugins);
+	v3map_free(v3map);
 	mon_registry_free(reg);
 	src_close(src);
 	return status;

@@ -45,4 +45,14 @@
 #define RRDD_V1_CHECKSUM_LEN 32
 #define RRDD_V1_OFF_PAYLOAD  54
 
+/* Protocol v3 (xcp-metrics): "OPENMETRICS1", CRC32 (IEEE) of bytes 16..28
+ * and the payload, u64 timestamp in seconds, u32 payload length, then an
+ * OpenMetrics protobuf MetricSet; every integer big-endian. */
+#define RRDD_V3_MAGIC         "OPENMETRICS1"
+#define RRDD_V3_MAGIC_LEN     12
+#define RRDD_V3_OFF_CRC       12
+#define RRDD_V3_OFF_TIMESTAMP 16
+#define RRDD_V3_OFF_LENGTH    24
+#define RRDD_V3_OFF_PAYLOAD   28
+
 #endif

@@ -233,6 +233,8 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		rc = parse_bool(v, &c->use_min_max);
 	} else if (!strcmp(key, "plugin-dir")) {
 		rc = set_str(c->plugin_dir, sizeof(c->plugin_dir), v);
+	} else if (!strcmp(key, "v3-mapping-file")) {
+		rc = set_str(c->v3_mapping_file, sizeof(c->v3_mapping_file), v);
 	} else if (!strcmp(key, "plugin-max-bytes")) {
 		rc = parse_u64(v, 1ull << 30, &u);
 		if (!rc && u < 4096)
@@ -484,6 +486,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, 0, 'V'},
     {"plugin-dir", required_argument, 0, 0},
     {"plugin-max-bytes", required_argument, 0, 0},
+    {"v3-mapping-file", required_argument, 0, 0},
     {"no-inotify", no_argument, 0, 0},
     {"net-source", required_argument, 0, 0},
     {"plugin-families", required_argument, 0, 0},
@@ -641,6 +644,8 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "use-min-max = %s\n", c->use_min_max ? "true" : "false");
 	fprintf(f, "plugin-dir = %s\n", c->plugin_dir);
 	fprintf(f, "plugin-max-bytes = %llu\n", (unsigned long long)c->plugin_max_bytes);
+	if (c->v3_mapping_file[0])
+		fprintf(f, "v3-mapping-file = %s\n", c->v3_mapping_file);
 	fprintf(f, "no-inotify = %s\n", c->no_inotify ? "true" : "false");
 	fprintf(f, "net-source = %s\n",
 	        c->net_source == SRC_NET_KERNEL    ? "kernel"
@@ -714,6 +719,8 @@ void cfg_usage(FILE *f)
 	    "  --plugin-dir DIR        plugin pages (default /dev/shm/metrics,\n"
 	    "                          STATE-DIR/plugins with --source sim)\n"
 	    "  --plugin-max-bytes N    largest plugin page read (default 8388608)\n"
+	    "  --v3-mapping-file FILE  v3 plugin families -> DS names, xcp-metrics' JSON\n"
+	    "                          format (default: its built-in cpu rules)\n"
 	    "  --no-inotify            find plugins by scanning the directory every tick\n"
 	    "  --net-source auto|kernel|xenstat  VIF and PIF figures: the kernel's links\n"
 	    "                          (netlink, any bridge; auto: with --source xen), or\n"

@@ -37,6 +37,7 @@ struct rrdd_config {
 	bool use_min_max;                       /* MIN/MAX RRAs for VM and SR RRDs */
 	char config_file[CFG_PATH_MAX];         /* the file read, "" if none */
 	char plugin_dir[CFG_PATH_MAX];          /* "" = default, see cfg_finalize */
+	char v3_mapping_file[CFG_PATH_MAX];     /* "" = v3map_builtin() */
 	uint64_t plugin_max_bytes;              /* most bytes of one plugin page read */
 	bool no_inotify;                        /* discover plugins by scanning every tick */
 	int net_source;                         /* enum src_net_from */

@@ -10,7 +10,7 @@
  * from the header), or only 35 + 8n when the header's metadata CRC is the
  * one the plugin's descriptor cache was built from (the parser then uses its
  * cached metadata and never looks further), for V1 54 + L (+ the writer's
- * newline); a declared page
+ * newline), for v3 28 + L; a declared page
  * larger than the cap is refused before anything is allocated.  Files may
  * be larger than their page (writers size them in 4 KiB pages, rrdp-cpu to
  * ~21 MB) without costing anything.  Does not parse, log or lock.
@@ -69,6 +69,8 @@ static uint64_t page_need(const unsigned char *b, size_t len, uint64_t size)
 			need++; /* the writer's trailing newline, if the file has it */
 		return need;
 	}
+	if (len >= RRDD_V3_OFF_PAYLOAD && memcmp(b, RRDD_V3_MAGIC, RRDD_V3_MAGIC_LEN) == 0)
+		return RRDD_V3_OFF_PAYLOAD + (uint64_t)be32(b + RRDD_V3_OFF_LENGTH);
 	if (len >= RRDD_V2_OFF_VALUES && memcmp(b, RRDD_PROTO_MAGIC, RRDD_PROTO_MAGIC_LEN) == 0) {
 		uint64_t n = be32(b + RRDD_V2_OFF_COUNT);
 		uint64_t moff = RRDD_V2_OFF_META_LEN(n);

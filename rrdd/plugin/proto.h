@@ -32,7 +32,7 @@ enum plg_status {
 	PLG_E_COUNT = -206,     /* header count n differs from the metadata's entries */
 };
 
-enum plg_proto { PLG_PROTO_V1 = 1, PLG_PROTO_V2 = 2 };
+enum plg_proto { PLG_PROTO_V1 = 1, PLG_PROTO_V2 = 2, PLG_PROTO_V3 = 3 };
 
 /* One datasource of a page, with every default of wire-format.md §6.4 applied. */
 struct plg_ds {
@@ -55,7 +55,12 @@ struct plg_page {
 	enum plg_proto proto;
 	double timestamp;      /* seconds since the epoch */
 	bool legacy_timestamp; /* V2 timestamp field held int64 seconds */
-	size_t n;              /* number of datasources */
+	/* Identifies the descriptors (everything but the values): equal shapes
+	 * of one plugin's pages mean equal descriptors.  V2: the metadata CRC;
+	 * v3: a CRC of the mapped families; V1: none (shape_valid false). */
+	bool shape_valid;
+	uint32_t shape;
+	size_t n; /* number of datasources */
 	const struct plg_ds *ds;
 };
 
@@ -68,14 +73,29 @@ struct plg_meta {
 };
 
 /* Create the state of one plugin's reader: last data CRC and metadata CRC 0,
- * no cached metadata, no last MD5. */
+ * no cached metadata, no last MD5; v3 pages mapped by v3map_builtin(). */
 struct plg_reader *plg_reader_new(void);
+
+struct v3map;
+/* Map this reader's v3 pages by m (borrowed: must outlive the reader;
+ * NULL: the built-in rules). */
+void plg_reader_set_v3map(struct plg_reader *r, const struct v3map *m);
+
+/* Most bytes protobuf-c may allocate while decoding one v3 payload of len
+ * bytes: PLG_V3_EXPANSION times len plus PLG_V3_EXPANSION_BASE, never more
+ * than PLG_V3_DECODE_MAX (a payload needing more is refused). */
+#define PLG_V3_EXPANSION      48u
+#define PLG_V3_EXPANSION_BASE (64u * 1024)
+#define PLG_V3_DECODE_MAX     (256u * 1024 * 1024)
+/* Most data sources one v3 page may map to (a page with more is refused). */
+#define PLG_V3_MAX_METRICS 100000u
 
 /* Free a reader and the page/metadata it owns; NULL is a no-op. */
 void plg_reader_free(struct plg_reader *r);
 
-/* Decode the page buf[0..len): V1 if it starts with "DATASOURCES\n" followed
- * by a newline at offset 20, V2 otherwise.  Returns PLG_OK with *out set to
+/* Decode the page buf[0..len): v3 if it starts with "OPENMETRICS1", V1 if it
+ * starts with "DATASOURCES\n" followed by a newline at offset 20, V2
+ * otherwise.  Returns PLG_OK with *out set to
  * the page (owned by r), or a negative enum plg_status; the message of the
  * last failure is available from plg_reader_error(). */
 int plg_read(struct plg_reader *r, const void *buf, size_t len, const struct plg_page **out);

@@ -7,6 +7,7 @@
 #define RRDD_PLUGIN_PROTO_IMPL_H
 
 #include "plugin/proto.h"
+#include "util/arena.h"
 
 #define PLG_ERRLEN 256
 
@@ -26,6 +27,16 @@ struct plg_reader {
 	bool have_md5;
 	unsigned char last_md5[16];
 	struct plg_meta v1meta; /* the current V1 page's datasources */
+	/* v3: CRC of the last verified page, the decoder's arena, the mapping,
+	 * the mapped descriptors of shape v3shape, and the values of a read. */
+	uint32_t v3_last_crc;
+	struct arena v3arena;
+	const struct v3map *v3map;
+	bool have_v3meta;
+	uint32_t v3shape;
+	struct plg_meta v3meta;
+	struct dsval *v3vals;
+	size_t v3vals_cap;
 	struct plg_page page;
 	char err[PLG_ERRLEN];
 };
@@ -39,5 +50,11 @@ int plg_v1_read(struct plg_reader *r, const unsigned char *buf, size_t len);
 
 /* Decode a V2 page. */
 int plg_v2_read(struct plg_reader *r, const unsigned char *buf, size_t len);
+
+/* Decode a v3 page (the caller has seen "OPENMETRICS1"). */
+int plg_v3_read(struct plg_reader *r, const unsigned char *buf, size_t len);
+
+/* Release the v3 state of a reader. */
+void plg_v3_free(struct plg_reader *r);
 
 #endif

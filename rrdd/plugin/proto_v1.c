@@ -78,6 +78,7 @@ int plg_v1_read(struct plg_reader *r, const unsigned char *buf, size_t len)
 	pg->proto = PLG_PROTO_V1;
 	pg->timestamp = ts;
 	pg->legacy_timestamp = false;
+	pg->shape_valid = false;
 	pg->n = m.n;
 	pg->ds = r->v1meta.ds;
 	return PLG_OK;

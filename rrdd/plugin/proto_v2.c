@@ -133,6 +133,8 @@ int plg_v2_read(struct plg_reader *r, const unsigned char *buf, size_t len)
 	uint64_t tbits = be64(buf + RRDD_V2_OFF_TIMESTAMP);
 	struct plg_page *pg = &r->page;
 	pg->proto = PLG_PROTO_V2;
+	pg->shape_valid = true;
+	pg->shape = meta_crc;
 	/* Legacy writers stored int64 seconds: as a double that is a subnormal
 	 * (sign and exponent bits all zero).  No real double timestamp is. */
 	pg->legacy_timestamp = tbits != 0 && (tbits >> 52) == 0;

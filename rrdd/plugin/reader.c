@@ -1,6 +1,7 @@
 /*
  * Per-plugin reader state and protocol auto-detection (wire-format.md §6.7): every read
- * decides V1 or V2 from the bytes, whatever protocol the plugin registered.
+ * decides V1, V2 or v3 from the bytes, whatever protocol the plugin
+ * registered.
  * Pure: no I/O, no clock, no locks, no logging.
  */
 #include "plugin/proto_impl.h"
@@ -23,7 +24,14 @@ void plg_reader_free(struct plg_reader *r)
 		return;
 	plg_meta_clear(&r->meta);
 	plg_meta_clear(&r->v1meta);
+	plg_v3_free(r);
 	free(r);
+}
+
+void plg_reader_set_v3map(struct plg_reader *r, const struct v3map *m)
+{
+	r->v3map = m;
+	r->have_v3meta = false;
 }
 
 int plg_fail(struct plg_reader *r, int status, const char *fmt, ...)
@@ -45,8 +53,10 @@ int plg_read(struct plg_reader *r, const void *buf, size_t len, const struct plg
 	 * first data-CRC byte at offset 11, which is '\n' for 1 page in 256;
 	 * offset 20 is then the second byte of the V2 count, '\n' only for
 	 * counts of 655360 and more. */
-	if (len >= RRDD_V1_HEADER_LEN && memcmp(b, RRDD_V1_HEADER, RRDD_V1_HEADER_LEN) == 0 &&
-	    (len <= 20 || b[20] == '\n'))
+	if (len >= RRDD_V3_MAGIC_LEN && memcmp(b, RRDD_V3_MAGIC, RRDD_V3_MAGIC_LEN) == 0)
+		rc = plg_v3_read(r, b, len);
+	else if (len >= RRDD_V1_HEADER_LEN && memcmp(b, RRDD_V1_HEADER, RRDD_V1_HEADER_LEN) == 0 &&
+	         (len <= 20 || b[20] == '\n'))
 		rc = plg_v1_read(r, b, len);
 	else
 		rc = plg_v2_read(r, b, len);

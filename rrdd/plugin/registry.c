@@ -139,6 +139,7 @@ int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol,
 	e->by_file = by_file;
 	e->by_rpc = !by_file;
 	e->rd = plg_reader_new();
+	plg_reader_set_v3map(e->rd, reg->v3map);
 	memmove(reg->v + at + 1, reg->v + at, sizeof(*reg->v) * (reg->n - at));
 	reg->v[at] = e;
 	reg->n++;
@@ -193,6 +194,7 @@ struct plg_registry *plg_registry_new(const struct plg_registry_opts *opts)
 	reg->stale_ticks = st == 0 ? PLG_DEFAULT_STALE_TICKS : st < 0 ? 0 : st;
 	reg->no_inotify = opts && opts->no_inotify;
 	reg->no_discovery = opts && opts->no_discovery;
+	reg->v3map = opts ? opts->v3map : NULL;
 	reg->ino_fd = -1;
 	reg->watch_wd = -1;
 	if (!reg->no_discovery)

@@ -43,8 +43,8 @@
 #define PLG_UID_MAX 255
 
 /* The protocol a plugin registered with (informational only: every read
- * detects V1 or V2 from the bytes, wire-format.md §6.7). */
-enum plg_reg_proto { PLG_REG_AUTO = 0, PLG_REG_V1 = 1, PLG_REG_V2 = 2 };
+ * detects V1, V2 or v3 from the bytes, wire-format.md §6.7). */
+enum plg_reg_proto { PLG_REG_AUTO = 0, PLG_REG_V1 = 1, PLG_REG_V2 = 2, PLG_REG_V3 = 3 };
 
 struct plg_registry_opts {
 	const char *dir;   /* NULL or "": PLG_DEFAULT_DIR; created (mode 0755) if missing */
@@ -53,6 +53,9 @@ struct plg_registry_opts {
 	bool no_discovery; /* register only by RPC / plg_register (tests) */
 	int stale_ticks;   /* 0: PLG_DEFAULT_STALE_TICKS; <0: none (see plg_collect) */
 	struct clk *clk;   /* the daemon's clock (next_reading); NULL: the system's */
+	/* v3 -> v2 mapping of protocol v3 pages (borrowed, outlives the
+	 * registry); NULL: v3map_builtin() */
+	const struct v3map *v3map;
 };
 
 /* Per-registry counters (cumulative), for logs, tests and the benchmark. */

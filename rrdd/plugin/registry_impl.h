@@ -45,7 +45,7 @@ enum plg_err_kind {
 struct plg_desc {
 	bool valid;
 	enum plg_proto proto;
-	uint32_t meta_crc; /* V2: the page's metadata CRC the cache was built for */
+	uint32_t meta_crc; /* the page shape the cache was built for (V2: metadata CRC) */
 	size_t n;
 	uint32_t *oi, *si; /* page DS i -> chunk owner oi[i], sample si[i] */
 	char *pool;
@@ -81,6 +81,7 @@ struct plg_registry {
 	size_t max_bytes;
 	int stale_ticks;
 	bool no_inotify, no_discovery;
+	const struct v3map *v3map; /* v3 mapping of every reader (borrowed) */
 	/* entries sorted by uid */
 	struct plg_entry **v;
 	size_t n, cap;

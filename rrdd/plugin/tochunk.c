@@ -7,7 +7,8 @@
  * The descriptors' strings are copied into the plugin's own pool, so the
  * chunk stays valid whatever the reader does next (the registry re-sends it
  * for an unchanged page).  The copy and the grouping are redone only when
- * the metadata changed (V2: its CRC; V1 pages are parsed anew each time);
+ * the page's shape changed (V2: its metadata CRC; v3: the CRC of its mapped
+ * families; V1 pages are parsed anew each time);
  * otherwise a read costs one store per value.  Pure: no I/O, no locks.
  */
 #include <stdio.h>
@@ -108,20 +109,15 @@ bool plg_desc_covers(const struct plg_entry *e, uint32_t meta_crc, uint64_t n)
 	return d->valid && d->proto == PLG_PROTO_V2 && d->meta_crc == meta_crc && d->n == n;
 }
 
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void plg_page_to_chunk(struct plg_entry *e, const struct plg_page *pg, const unsigned char *buf,
                        size_t len)
 {
+	(void)buf;
+	(void)len;
 	struct plg_desc *d = &e->desc;
-	uint32_t meta_crc = pg->proto == PLG_PROTO_V2 && len >= RRDD_V2_OFF_VALUES
-	                        ? be32(buf + RRDD_V2_OFF_META_CRC)
-	                        : 0;
-	if (!(pg->proto == PLG_PROTO_V2 && plg_desc_covers(e, meta_crc, pg->n)))
-		rebuild(e, pg, meta_crc);
+	if (!(pg->shape_valid && d->valid && d->proto == pg->proto && d->meta_crc == pg->shape &&
+	      d->n == pg->n))
+		rebuild(e, pg, pg->shape_valid ? pg->shape : 0);
 	struct mon_chunk *c = &e->chunk;
 	snprintf(c->uid, sizeof(c->uid), "%s", e->uid);
 	c->t = pg->timestamp;

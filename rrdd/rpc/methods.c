@@ -337,6 +337,51 @@ static int m_register(const struct rpc_backend *be, const struct rpc_args *args,
 	return do_register(be, A(0).s, A(1).e, RPC_PROTOCOL_V1, result, err);
 }
 
+/* xcp-metrics' protocol v3 registration (its rpc/routes/register_v3.rs):
+ * only "OpenMetrics 1.0.0" is known; answers "OK".  The page is read like
+ * any other plugin's: its bytes say which protocol it is. */
+#define V3_VERSION "OpenMetrics 1.0.0"
+
+static int m_metrics_get_versions(const struct rpc_backend *be, const struct rpc_args *args,
+                                  struct rpc_value *result, struct rpc_err *err)
+{
+	(void)args;
+	NEED(plugin_register); /* no plugins, no protocol */
+	*result = rpc_struct();
+	struct rpc_value v = rpc_array();
+	rpc_array_push(&v, rpc_string(V3_VERSION));
+	rpc_struct_add(result, "versions", v);
+	return 0;
+}
+
+static int m_metrics_register(const struct rpc_backend *be, const struct rpc_args *args,
+                              struct rpc_value *result, struct rpc_err *err)
+{
+	NEED(plugin_register);
+	if (strcmp(A(1).s, V3_VERSION)) {
+		rpc_err_set(err, RPC_ERR_INVALID_PROTOCOL,
+		            "unsupported OpenMetrics version '%.64s' (this daemon reads '%s')",
+		            A(1).s, V3_VERSION);
+		return -1;
+	}
+	int rc = do_register(be, A(0).s, RPC_FREQ_FIVE_SECONDS, RPC_PROTOCOL_V3, result, err);
+	if (rc == 0) {
+		rpc_value_free(result);
+		*result = rpc_string("OK");
+	}
+	return rc;
+}
+
+static int m_metrics_deregister(const struct rpc_backend *be, const struct rpc_args *args,
+                                struct rpc_value *result, struct rpc_err *err)
+{
+	NEED(plugin_deregister);
+	int rc = be->plugin_deregister(be->ctx, A(0).s, err);
+	if (rc == 0)
+		*result = rpc_string("Done");
+	return rc;
+}
+
 static int m_deregister(const struct rpc_backend *be, const struct rpc_args *args,
                         struct rpc_value *result, struct rpc_err *err)
 {
@@ -473,6 +518,15 @@ static const struct rpc_method methods[] = {
      m_register,
      RPC_E_SESSION},
     {"Plugin.deregister", 1, {S("uid")}, RPC_R_UNIT, m_deregister, RPC_E_SESSION},
+    /* xcp-metrics' protocol v3 (xapi-rs/src/rpc/methods.rs) */
+    {"Plugin.Metrics.get_versions", 1, {UNIT}, RPC_R_STRUCT, m_metrics_get_versions, RPC_E_READ},
+    {"Plugin.Metrics.register",
+     2,
+     {S("uid"), S("version")},
+     RPC_R_STRING,
+     m_metrics_register,
+     RPC_E_SESSION},
+    {"Plugin.Metrics.deregister", 1, {S("uid")}, RPC_R_STRING, m_metrics_deregister, RPC_E_SESSION},
     {"Plugin.next_reading", 1, {S("uid")}, RPC_R_FLOAT, m_next_reading, RPC_E_READ},
     {"HA.enable_and_update",
      3,

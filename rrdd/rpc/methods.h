@@ -79,7 +79,7 @@ struct rpc_ds_list {
 /* Append a copy of *ds (strings copied; NULL strings become ""). */
 void rpc_ds_add(struct rpc_ds_list *l, const struct rpc_ds_info *ds);
 
-enum rpc_protocol { RPC_PROTOCOL_V1 = 1, RPC_PROTOCOL_V2 = 2 };
+enum rpc_protocol { RPC_PROTOCOL_V1 = 1, RPC_PROTOCOL_V2 = 2, RPC_PROTOCOL_V3 = 3 };
 enum rpc_frequency { RPC_FREQ_FIVE_SECONDS = 5 };
 
 /* An element of HA.enable_and_update's statefile_latencies. */
@@ -127,7 +127,8 @@ struct rpc_backend {
 	int (*unset_cache_sr)(void *ctx, struct rpc_err *err);
 	int (*plugin_get_header)(void *ctx, char **out, struct rpc_err *err);
 	int (*plugin_get_path)(void *ctx, const char *uid, char **out, struct rpc_err *err);
-	/* Plugin.Local.register, and Plugin.register (legacy: protocol V1). */
+	/* Plugin.Local.register, Plugin.register (legacy: protocol V1) and
+	 * Plugin.Metrics.register (xcp-metrics: protocol v3). */
 	int (*plugin_register)(void *ctx, const char *uid, enum rpc_frequency freq,
 	                       enum rpc_protocol protocol, double *next_reading,
 	                       struct rpc_err *err);
@@ -157,7 +158,7 @@ enum rpc_ptype {
 	RPC_P_UNIT,
 };
 
-enum rpc_rtype { RPC_R_UNIT, RPC_R_BOOL, RPC_R_FLOAT, RPC_R_STRING, RPC_R_DS_LIST };
+enum rpc_rtype { RPC_R_UNIT, RPC_R_BOOL, RPC_R_FLOAT, RPC_R_STRING, RPC_R_DS_LIST, RPC_R_STRUCT };
 
 #define RPC_MAX_PARAMS 5
 

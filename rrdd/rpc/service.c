@@ -587,7 +587,7 @@ static int be_register(void *ctx, const char *uid, enum rpc_frequency f, enum rp
 		return -1;
 	}
 	if (s->hooks.reg) {
-		if (s->hooks.reg(s->hooks.ctx, uid, p == RPC_PROTOCOL_V1 ? 1 : 2) < 0) {
+		if (s->hooks.reg(s->hooks.ctx, uid, (int)p) < 0) {
 			rpc_err_set(err, RPC_ERR_INTERNAL, "invalid plugin uid '%.64s'", uid);
 			return -1;
 		}

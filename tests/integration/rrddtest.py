@@ -46,6 +46,35 @@ def finish():
     sys.exit(0)
 
 
+def require_modules(*names):
+    """Make sure this test runs under a python3 that has the Debian modules
+    it needs (python3-protobuf, python3-cbor2): when the interpreter
+    running it lacks one, re-execute the test under the first other
+    python3 on PATH that has them all (a development machine may put its
+    own Python first).  Exits 1 naming the modules when none has them."""
+    def has_all(exe):
+        code = "import importlib,sys\nfor n in sys.argv[1:]: importlib.import_module(n)"
+        return subprocess.run([exe, "-c", code] + list(names), capture_output=True).returncode == 0
+    try:
+        for n in names:
+            __import__(n)
+        return
+    except ImportError:
+        pass
+    seen = {os.path.realpath(sys.executable)}
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        exe = os.path.join(d or ".", "python3")
+        real = os.path.realpath(exe)
+        if not os.access(exe, os.X_OK) or real in seen:
+            continue
+        seen.add(real)
+        if has_all(exe):
+            os.execv(exe, [exe] + sys.argv)
+    print("FAIL: no python3 on PATH has %s (scripts/install-deps.sh installs them)"
+          % ", ".join(names), file=sys.stderr)
+    sys.exit(1)
+
+
 def tmpdir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
