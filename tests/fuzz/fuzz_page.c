@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the plugin page parsers: any byte string is fed to a
  * fresh reader (auto-detecting V1/V2).  Checks, beyond ASan/UBSan: a
- * successful page is internally consistent; re-reading the same bytes is
+ * successful page (V1, V2 or v3) is internally consistent; re-reading the same bytes is
  * never a second success; a V2 page with a new timestamp and recomputed data
  * CRC decodes through the cached metadata with the same datasources.
  * Build with -DRRDD_FUZZ=ON and CC=clang.
@@ -21,7 +21,7 @@
 
 static void check_page(const struct plg_page *pg)
 {
-	CHECK(pg->proto == PLG_PROTO_V1 || pg->proto == PLG_PROTO_V2);
+	CHECK(pg->proto == PLG_PROTO_V1 || pg->proto == PLG_PROTO_V2 || pg->proto == PLG_PROTO_V3);
 	CHECK(pg->n == 0 || pg->ds != NULL);
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct plg_ds *d = &pg->ds[i];
