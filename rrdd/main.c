@@ -25,6 +25,8 @@
 #include "monitor/registry.h"
 #include "plugin/registry.h"
 #include "plugin/v3map.h"
+#include "plugin/v4srv.h"
+#include "daemon/omexpo.h"
 #include "source/source.h"
 #include "source/source_sim.h"
 #include "store/durable.h"
@@ -92,6 +94,16 @@ static int ensure_dir(const char *what, const char *dir)
 	if (rc)
 		log_warn("%s %s: %s", what, dir, strerror(-rc));
 	return rc;
+}
+
+/* FetchMetrics of the v4 socket: the exposition of GET /metrics (text
+ * only: the protobuf exposition is not built yet). */
+static int fetch_text(void *ctx, bool binary, struct buf *out)
+{
+	if (binary)
+		return -1;
+	om_expo_text(ctx, out);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -303,6 +315,20 @@ int main(int argc, char **argv)
 		src_close(src);
 		return 1;
 	}
+	/* xcp-metrics' plugin socket (protocol v4): its plugins are the
+	 * registry's; a socket that cannot be bound costs only that */
+	struct v4srv *v4 = NULL;
+	if (strcmp(cfg.metrics_socket, "none")) {
+		struct v4srv_config vc = {.path = cfg.metrics_socket,
+		                          .mode_dir = plg_dir(plugins),
+		                          .reg = plugins,
+		                          .fetch = fetch_text,
+		                          .fetch_ctx = reg};
+		if (v4srv_start(&vc, &v4, err, sizeof(err)))
+			log_warn("v4 plugin socket: %s (v4 plugins cannot connect)", err);
+		else
+			log_info("v4 plugin socket: %s", cfg.metrics_socket);
+	}
 	struct rcd *rcd = NULL; /* --rrdcached forwarding, its own thread */
 	if (cfg.rrdcached[0]) {
 		struct rcd_options ro = {.address = cfg.rrdcached, .dir = cfg.rrdcached_dir};
@@ -313,6 +339,7 @@ int main(int argc, char **argv)
 	}
 	int status = finished ? (dmn_archive_all(&d) ? 1 : 0) : dmn_run(&d);
 	rcd_stop(rcd);
+	v4srv_stop(v4);
 	http_stop(http);
 	hastats_free(hastats); /* after the RPC service that sets it */
 	log_info("stopped: %llu ticks, %llu archives written, %llu archive errors",

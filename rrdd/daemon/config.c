@@ -284,6 +284,8 @@ int cfg_set(struct rrdd_config *c, const char *key_in, const char *v, char *err,
 		}
 	} else if (!strcmp(key, "socket")) {
 		rc = set_str(c->socket_path, sizeof(c->socket_path), v);
+	} else if (!strcmp(key, "metrics-socket")) {
+		rc = set_str(c->metrics_socket, sizeof(c->metrics_socket), v);
 	} else if (!strcmp(key, "forwarded-socket")) {
 		rc = set_str(c->forwarded_path, sizeof(c->forwarded_path), v);
 	} else if (!strcmp(key, "listen")) {
@@ -499,6 +501,7 @@ static const struct option long_opts[] = {
     {"plugin-stale-ticks", required_argument, 0, 0},
     {"socket", required_argument, 0, 0},
     {"forwarded-socket", required_argument, 0, 0},
+    {"metrics-socket", required_argument, 0, 0},
     {"listen", required_argument, 0, 0},
     {"rrdcached", required_argument, 0, 0},
     {"rrdcached-dir", required_argument, 0, 0},
@@ -610,6 +613,13 @@ void cfg_finalize(struct rrdd_config *c)
 		else
 			strcpy(c->socket_path, "/var/lib/xcp/xcp-rrdd");
 	}
+	if (!c->metrics_socket[0]) {
+		if (sim)
+			snprintf(c->metrics_socket, sizeof(c->metrics_socket),
+			         "%.1000s/xcp-metrics", c->state_dir);
+		else
+			strcpy(c->metrics_socket, "/var/lib/xcp/xcp-metrics");
+	}
 	if (!c->forwarded_path[0]) {
 		if (sim)
 			snprintf(c->forwarded_path, sizeof(c->forwarded_path),
@@ -662,6 +672,7 @@ void cfg_print(const struct rrdd_config *c, FILE *f)
 	fprintf(f, "plugin-stale-ticks = %d\n", c->plugin_stale_ticks);
 	fprintf(f, "socket = %s\n", c->socket_path);
 	fprintf(f, "forwarded-socket = %s\n", c->forwarded_path);
+	fprintf(f, "metrics-socket = %s\n", c->metrics_socket);
 	fprintf(f, "listen = %s\n", c->listen);
 	fprintf(f, "auth-file = %s\n", c->auth_file);
 	fprintf(f, "rpc-path-dirs = %s\n", c->rpc_path_dirs);
@@ -744,6 +755,9 @@ void cfg_usage(FILE *f)
 	    "  --socket PATH           HTTP + RPC Unix socket (default /var/lib/xcp/xcp-rrdd,\n"
 	    "                          <state-dir>/xcp-rrdd for sim; none: off)\n"
 	    "  --forwarded-socket PATH xapi fd hand-over (default <socket>.forwarded; none: off)\n"
+	    "  --metrics-socket PATH   xcp-metrics' plugin socket, protocol v4 (default\n"
+	    "                          /var/lib/xcp/xcp-metrics, STATE-DIR/xcp-metrics with\n"
+	    "                          --source sim; none: off)\n"
 	    "  --listen ADDR:PORT      also serve HTTP on TCP (a non-loopback address needs\n"
 	    "                          --auth-file or --insecure-listen; without either it\n"
 	    "                          serves GET only: PUT and RPC need the Unix socket)\n"

@@ -36,6 +36,7 @@ struct rrdd_config {
 	bool enable_all_dss;                    /* xcp-rrdd's plugin-default */
 	bool use_min_max;                       /* MIN/MAX RRAs for VM and SR RRDs */
 	char config_file[CFG_PATH_MAX];         /* the file read, "" if none */
+	char metrics_socket[CFG_PATH_MAX];      /* v4 plugin socket; "none" = off */
 	char plugin_dir[CFG_PATH_MAX];          /* "" = default, see cfg_finalize */
 	char v3_mapping_file[CFG_PATH_MAX];     /* "" = v3map_builtin() */
 	uint64_t plugin_max_bytes;              /* most bytes of one plugin page read */

@@ -41,6 +41,7 @@
 
 #include "clock/clock.h"
 #include "http/internal.h"
+#include "http/listen.h"
 #include "util/json_parse.h"
 #include "util/log.h"
 #include "util/xalloc.h"

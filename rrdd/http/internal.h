@@ -256,8 +256,4 @@ int fwd_start(struct http_ctx *c, const char *path, unsigned max_conns, unsigned
               struct fwd_server **out, char *err, size_t errlen);
 void fwd_stop(struct fwd_server *f);
 
-/* Bind a Unix stream socket at path (stale socket replaced, live refused),
- * mode 0660, listening.  Returns the fd or a negative errno with message. */
-int http_unix_listen(const char *path, int backlog, char *err, size_t errlen);
-
 #endif

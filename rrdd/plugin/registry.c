@@ -19,6 +19,7 @@
 
 #include "plugin/registry_impl.h"
 #include "clock/clock.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -145,6 +146,37 @@ int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol,
 	reg->n++;
 	reg->st.registered++;
 	log_info("plugin %s registered (%s)", uid, by_file ? "file discovered" : "RPC");
+	return 0;
+}
+
+int plg_register_source(struct plg_registry *reg, const char *uid, plg_page_fn fn, void *ctx)
+{
+	if (!uid || !uid[0] || strnlen(uid, PLG_UID_MAX + 1) > PLG_UID_MAX || !fn)
+		return -EINVAL;
+	pthread_mutex_lock(&reg->mu);
+	long i = find_idx(reg, uid);
+	if (i >= 0) {
+		pthread_mutex_unlock(&reg->mu);
+		return -EEXIST;
+	}
+	size_t at = (size_t)(-i - 1);
+	if (reg->n == reg->cap) {
+		reg->cap = reg->cap ? reg->cap * 2 : 16;
+		reg->v = xrealloc(reg->v, sizeof(*reg->v) * reg->cap);
+	}
+	struct plg_entry *e = xcalloc(1, sizeof(*e));
+	e->uid = xstrdup(uid);
+	e->protocol = PLG_REG_AUTO;
+	e->page_fn = fn;
+	e->page_ctx = ctx;
+	e->rd = plg_reader_new();
+	plg_reader_set_v3map(e->rd, reg->v3map);
+	memmove(reg->v + at + 1, reg->v + at, sizeof(*reg->v) * (reg->n - at));
+	reg->v[at] = e;
+	reg->n++;
+	reg->st.registered++;
+	pthread_mutex_unlock(&reg->mu);
+	log_info("plugin %s registered (socket)", uid);
 	return 0;
 }
 
@@ -355,6 +387,28 @@ static void note_success(struct plg_entry *e)
 	e->streak = 0;
 }
 
+/* The page of a source entry into e->buf, as plg_page_load does for files. */
+static int source_load(struct plg_entry *e, double now, size_t max_bytes, size_t *len, char *err,
+                       size_t errlen)
+{
+	struct buf b = {(char *)e->buf, 0, e->buf_cap}; /* appended in place */
+	int rc = e->page_fn(e->page_ctx, e->uid, now, &b);
+	e->buf = (unsigned char *)b.p;
+	e->buf_cap = b.cap;
+	*len = 0;
+	if (rc < 0 || b.len == 0) {
+		snprintf(err, errlen, "%s: no page this tick", e->uid);
+		return -(1 + PLG_K_NO_FILE);
+	}
+	if (b.len > max_bytes) {
+		snprintf(err, errlen, "%s: page of %zu bytes exceeds the %zu-byte cap: refused",
+		         e->uid, b.len, max_bytes);
+		return -(1 + PLG_K_TOO_BIG);
+	}
+	*len = b.len;
+	return 0;
+}
+
 /* Read one plugin; returns its chunk or NULL.  *gone is set when the file
  * of a discovered plugin has disappeared (the caller deregisters it). */
 static struct mon_chunk *read_one(struct plg_registry *reg, struct plg_entry *e, double now,
@@ -363,7 +417,8 @@ static struct mon_chunk *read_one(struct plg_registry *reg, struct plg_entry *e,
 	char err[512];
 	size_t len;
 	*gone = false;
-	int rc = plg_page_load(reg->dir, e, reg->max_bytes, &len, err, sizeof(err));
+	int rc = e->page_fn ? source_load(e, now, reg->max_bytes, &len, err, sizeof(err))
+	                    : plg_page_load(reg->dir, e, reg->max_bytes, &len, err, sizeof(err));
 	if (rc < 0) {
 		int kind = -rc - 1;
 		e->stale = 0;

@@ -76,6 +76,21 @@ struct plg_registry;
  * (unless no_discovery).  Never NULL (allocation failure aborts). */
 struct plg_registry *plg_registry_new(const struct plg_registry_opts *opts);
 
+struct buf;
+/* The page of a plugin that has no file (a v4 socket connection): appends
+ * the page's bytes (any protocol the reader knows), stamped with now (the
+ * tick's time), to out and returns 0, or returns -1 when the plugin has
+ * nothing this tick.  Called by plg_collect on the tick thread, never under
+ * the registry's locks. */
+typedef int (*plg_page_fn)(void *ctx, const char *uid, double now, struct buf *out);
+
+/* Register a plugin whose page fn gives at every tick (uid: any string of
+ * 1-PLG_UID_MAX bytes; it names the plugin in logs and is never a file).
+ * Read and decoded as a file's page would be; plg_deregister removes it,
+ * and its data sources are then not reported from the next tick on.
+ * Returns 0, or -EEXIST / -EINVAL. */
+int plg_register_source(struct plg_registry *reg, const char *uid, plg_page_fn fn, void *ctx);
+
 /* Free the registry, every reader and every chunk it returned; NULL no-op. */
 void plg_registry_free(struct plg_registry *reg);
 

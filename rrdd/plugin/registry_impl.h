@@ -54,10 +54,12 @@ struct plg_desc {
 
 struct plg_entry {
 	char *uid;
-	int protocol;   /* enum plg_reg_proto, as registered */
-	bool by_file;   /* discovered in the directory */
-	bool by_rpc;    /* registered by RPC / plg_register */
-	bool scan_seen; /* directory scan bookkeeping (under reg->mu) */
+	int protocol;        /* enum plg_reg_proto, as registered */
+	bool by_file;        /* discovered in the directory */
+	bool by_rpc;         /* registered by RPC / plg_register */
+	bool scan_seen;      /* directory scan bookkeeping (under reg->mu) */
+	plg_page_fn page_fn; /* a source: its page comes from page_fn, not a file */
+	void *page_ctx;
 	/* tick */
 	struct plg_reader *rd;
 	unsigned char *buf;

@@ -1,0 +1,94 @@
+/*
+ * The OpenMetrics exposition of the daemon's RRDs (omexpo.h).
+ */
+#include "daemon/omexpo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/openmetrics.h"
+#include "util/xalloc.h"
+
+struct col {
+	struct exp_om_sample *s;
+	size_t n, cap;
+	enum mon_owner_kind owner;
+};
+
+static char *dupstr(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+static int collect(const char *uuid, const struct rrdb *r, void *vctx)
+{
+	struct col *c = vctx;
+	for (uint32_t i = 0; i < r->nds; i++) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 256;
+			c->s = xrealloc(c->s, sizeof(*c->s) * c->cap);
+		}
+		struct exp_om_sample *s = &c->s[c->n++];
+		memset(s, 0, sizeof(*s));
+		s->owner = c->owner;
+		s->uuid = dupstr(uuid);
+		s->ds = dupstr(r->ds[i].name);
+		s->value = rrdb_query_latest(r, i);
+	}
+	return 0;
+}
+
+static const enum mon_owner_kind kinds[] = {MON_HOST, MON_VM, MON_SR};
+
+void om_expo_text(struct mon_registry *reg, struct buf *out)
+{
+	struct col col = {0};
+	mon_rdlock(reg);
+	for (int k = 0; k < 3; k++) {
+		col.owner = kinds[k];
+		mon_foreach_locked(reg, kinds[k], collect, &col);
+	}
+	mon_unlock(reg);
+	/* descriptors, owner by owner (samples of one owner are contiguous) */
+	struct mon_dsinfo **infos = NULL;
+	size_t *counts = NULL, ninfo = 0;
+	for (size_t i = 0; i < col.n;) {
+		size_t j = i + 1;
+		while (j < col.n && col.s[j].owner == col.s[i].owner &&
+		       !strcmp(col.s[j].uuid, col.s[i].uuid))
+			j++;
+		struct mon_dsinfo *info = NULL;
+		enum mon_owner_kind k = col.s[i].owner;
+		int n = mon_possible_dss(reg, k, k == MON_HOST ? NULL : col.s[i].uuid, &info);
+		if (n > 0) {
+			for (size_t a = i; a < j; a++)
+				for (int b = 0; b < n; b++)
+					if (info[b].d.name &&
+					    !strcmp(info[b].d.name, col.s[a].ds)) {
+						col.s[a].units = info[b].d.units;
+						col.s[a].description = info[b].d.description;
+						break;
+					}
+			infos = xrealloc(infos, sizeof(*infos) * (ninfo + 1));
+			counts = xrealloc(counts, sizeof(*counts) * (ninfo + 1));
+			infos[ninfo] = info;
+			counts[ninfo++] = (size_t)n;
+		} else {
+			free(info);
+		}
+		i = j;
+	}
+	exp_openmetrics(out, col.s, col.n);
+	for (size_t i = 0; i < ninfo; i++)
+		mon_dsinfo_free(infos[i], counts[i]);
+	free(infos);
+	free(counts);
+	for (size_t i = 0; i < col.n; i++) {
+		free((char *)col.s[i].uuid);
+		free((char *)col.s[i].ds);
+	}
+	free(col.s);
+}
