@@ -96,13 +96,13 @@ static int ensure_dir(const char *what, const char *dir)
 	return rc;
 }
 
-/* FetchMetrics of the v4 socket: the exposition of GET /metrics (text
- * only: the protobuf exposition is not built yet). */
-static int fetch_text(void *ctx, bool binary, struct buf *out)
+/* FetchMetrics of the v4 socket: the exposition of GET /metrics. */
+static int fetch_expo(void *ctx, bool binary, struct buf *out)
 {
 	if (binary)
-		return -1;
-	om_expo_text(ctx, out);
+		om_expo_protobuf(ctx, out);
+	else
+		om_expo_text(ctx, out);
 	return 0;
 }
 
@@ -322,7 +322,7 @@ int main(int argc, char **argv)
 		struct v4srv_config vc = {.path = cfg.metrics_socket,
 		                          .mode_dir = plg_dir(plugins),
 		                          .reg = plugins,
-		                          .fetch = fetch_text,
+		                          .fetch = fetch_expo,
 		                          .fetch_ctx = reg};
 		if (v4srv_start(&vc, &v4, err, sizeof(err)))
 			log_warn("v4 plugin socket: %s (v4 plugins cannot connect)", err);

@@ -3,6 +3,7 @@
  */
 #include "daemon/omexpo.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ static int collect(const char *uuid, const struct rrdb *r, void *vctx)
 
 static const enum mon_owner_kind kinds[] = {MON_HOST, MON_VM, MON_SR};
 
-void om_expo_text(struct mon_registry *reg, struct buf *out)
+static void render(struct mon_registry *reg, struct buf *out, bool protobuf)
 {
 	struct col col = {0};
 	mon_rdlock(reg);
@@ -81,7 +82,10 @@ void om_expo_text(struct mon_registry *reg, struct buf *out)
 		}
 		i = j;
 	}
-	exp_openmetrics(out, col.s, col.n);
+	if (protobuf)
+		exp_openmetrics_pb(out, col.s, col.n);
+	else
+		exp_openmetrics(out, col.s, col.n);
 	for (size_t i = 0; i < ninfo; i++)
 		mon_dsinfo_free(infos[i], counts[i]);
 	free(infos);
@@ -91,4 +95,14 @@ void om_expo_text(struct mon_registry *reg, struct buf *out)
 		free((char *)col.s[i].ds);
 	}
 	free(col.s);
+}
+
+void om_expo_text(struct mon_registry *reg, struct buf *out)
+{
+	render(reg, out, false);
+}
+
+void om_expo_protobuf(struct mon_registry *reg, struct buf *out)
+{
+	render(reg, out, true);
 }

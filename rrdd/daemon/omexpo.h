@@ -12,7 +12,13 @@
 #include "monitor/registry.h"
 #include "util/buf.h"
 
+#define OM_TEXT_TYPE     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define OM_PROTOBUF_TYPE "application/openmetrics-protobuf; version=1.0.0"
+
 /* Append the OpenMetrics text of every RRD of reg to out. */
 void om_expo_text(struct mon_registry *reg, struct buf *out);
+
+/* The same as an OpenMetrics protobuf MetricSet. */
+void om_expo_protobuf(struct mon_registry *reg, struct buf *out);
 
 #endif

@@ -12,14 +12,28 @@
 #include <string.h>
 
 #include "export/numfmt.h"
+#include "openmetrics.pb-c.h"
+#include "util/arena.h"
 #include "util/xalloc.h"
 
 #define NAME_MAX_LEN 200
 #define LABELS_MAX   512
 
+#define RAW_MAX 4
+
+/* The labels of an item as pairs, values pointing into the sample's
+ * borrowed strings (for the protobuf exposition). */
+struct om_raw {
+	unsigned n;
+	const char *k[RAW_MAX];
+	const char *v[RAW_MAX];
+	size_t vl[RAW_MAX];
+};
+
 struct om_item {
 	char family[NAME_MAX_LEN];
 	char labels[LABELS_MAX]; /* already escaped: a="x",b="y" */
+	struct om_raw raw;
 	const struct exp_om_sample *s;
 	const char *unit; /* OpenMetrics unit word, or NULL */
 	size_t order;
@@ -35,7 +49,7 @@ static void sanitize(char *out, size_t cap, const char *s, size_t n)
 	out[j] = 0;
 }
 
-static void add_label(char *labels, const char *k, const char *v, size_t vlen)
+static void add_label_text(char *labels, const char *k, const char *v, size_t vlen)
 {
 	size_t j = strlen(labels);
 	if (j + strlen(k) + 4 >= LABELS_MAX)
@@ -59,6 +73,23 @@ static void add_label(char *labels, const char *k, const char *v, size_t vlen)
 	labels[j] = 0;
 }
 
+static void raw_add(struct om_raw *r, const char *k, const char *v, size_t vlen)
+{
+	if (r->n == RAW_MAX)
+		return;
+	r->k[r->n] = k;
+	r->v[r->n] = v;
+	r->vl[r->n] = vlen;
+	r->n++;
+}
+
+/* A label of a DS name's index: into the escaped text and the pairs. */
+static void add_label(char *labels, struct om_raw *raw, const char *k, const char *v, size_t vlen)
+{
+	add_label_text(labels, k, v, vlen);
+	raw_add(raw, k, v, vlen);
+}
+
 static bool all_digits(const char *s, size_t n)
 {
 	if (n == 0)
@@ -78,7 +109,7 @@ static bool all_hex(const char *s, size_t n)
 }
 
 /* Split ds into a base name (sanitized into base) and index labels. */
-static void split_name(const char *ds, char *base, size_t cap, char *labels)
+static void split_name(const char *ds, char *base, size_t cap, char *labels, struct om_raw *raw)
 {
 	size_t n = strlen(ds);
 	const char *us;
@@ -89,19 +120,19 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels)
 			k++;
 		if (k == n) {
 			snprintf(base, cap, "cpu");
-			add_label(labels, "cpu", ds + 3, k - 3);
+			add_label(labels, raw, "cpu", ds + 3, k - 3);
 			return;
 		}
 		if (ds[k] == '-' && (ds[k + 1] == 'C' || ds[k + 1] == 'P') &&
 		    all_digits(ds + k + 2, n - k - 2)) {
 			snprintf(base, cap, ds[k + 1] == 'C' ? "cpu_cstate" : "cpu_pstate");
-			add_label(labels, "cpu", ds + 3, k - 3);
-			add_label(labels, "state", ds + k + 1, n - k - 1);
+			add_label(labels, raw, "cpu", ds + 3, k - 3);
+			add_label(labels, raw, "state", ds + k + 1, n - k - 1);
 			return;
 		}
 		if (!strcmp(ds + k, "-avg-freq")) {
 			snprintf(base, cap, "cpu_avg_freq");
-			add_label(labels, "cpu", ds + 3, k - 3);
+			add_label(labels, raw, "cpu", ds + 3, k - 3);
 			return;
 		}
 	}
@@ -113,8 +144,9 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels)
 			char b[NAME_MAX_LEN];
 			snprintf(b, sizeof(b), "%.3s_%s", fam[f], us + 1);
 			sanitize(base, cap, b, strlen(b));
-			char key[4] = {fam[f][0], fam[f][1], fam[f][2], 0};
-			add_label(labels, key, ds + 4, (size_t)(us - ds - 4));
+			static const char *const key[] = {"vif", "vbd",
+			                                  "pif"}; /* outlive the call */
+			add_label(labels, raw, key[f], ds + 4, (size_t)(us - ds - 4));
 			return;
 		}
 	}
@@ -123,7 +155,7 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels)
 		char b[NAME_MAX_LEN];
 		snprintf(b, sizeof(b), "sr_%s", ds + 3 + 37);
 		sanitize(base, cap, b, strlen(b));
-		add_label(labels, "sr", ds + 3, 36);
+		add_label(labels, raw, "sr", ds + 3, 36);
 		return;
 	}
 	/* statefile/<vdi>/latency */
@@ -131,20 +163,20 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels)
 		char b[NAME_MAX_LEN];
 		snprintf(b, sizeof(b), "statefile_%s", us + 1);
 		sanitize(base, cap, b, strlen(b));
-		add_label(labels, "vdi", ds + 10, (size_t)(us - ds - 10));
+		add_label(labels, raw, "vdi", ds + 10, (size_t)(us - ds - 10));
 		return;
 	}
 	/* memory_numa_node_<k> */
 	if (!strncmp(ds, "memory_numa_node_", 17) && all_digits(ds + 17, n - 17)) {
 		snprintf(base, cap, "memory_numa_node");
-		add_label(labels, "node", ds + 17, n - 17);
+		add_label(labels, raw, "node", ds + 17, n - 17);
 		return;
 	}
 	/* <key>_<sr8>: SR-level iostat on the host */
 	us = strrchr(ds, '_');
 	if (us && us > ds && strlen(us + 1) == 8 && all_hex(us + 1, 8) && !all_digits(us + 1, 8)) {
 		sanitize(base, cap, ds, (size_t)(us - ds));
-		add_label(labels, "sr", us + 1, 8);
+		add_label(labels, raw, "sr", us + 1, 8);
 		return;
 	}
 	sanitize(base, cap, ds, n);
@@ -205,16 +237,18 @@ static void put_help_text(struct buf *out, const char *s)
 	}
 }
 
-void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
+/* The items of n samples, sorted by family, labels and input order. */
+static struct om_item *build_items(const struct exp_om_sample *s, size_t n)
 {
 	struct om_item *it = xmalloc(sizeof(*it) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++) {
 		struct om_item *m = &it[i];
 		char base[NAME_MAX_LEN];
 		m->labels[0] = 0;
+		struct om_raw idx = {0};
 		m->s = &s[i];
 		m->order = i;
-		split_name(s[i].ds ? s[i].ds : "", base, sizeof(base), m->labels);
+		split_name(s[i].ds ? s[i].ds : "", base, sizeof(base), m->labels, &idx);
 		if (!base[0])
 			snprintf(base, sizeof(base), "unnamed");
 		const char *kind = s[i].owner == MON_HOST ? "host"
@@ -236,20 +270,42 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
 			snprintf(fam + fl, sizeof(fam) - fl, "_%s", m->unit);
 		}
 		snprintf(m->family, sizeof(m->family), "%s", fam);
+		m->raw.n = 0;
 		if (s[i].owner != MON_HOST) {
 			char tmp[LABELS_MAX];
 			snprintf(tmp, sizeof(tmp), "%s", m->labels);
 			m->labels[0] = 0;
 			const char *u = s[i].uuid ? s[i].uuid : "";
-			add_label(m->labels, s[i].owner == MON_VM ? "vm_uuid" : "sr_uuid", u,
-			          strlen(u));
+			add_label(m->labels, &m->raw, s[i].owner == MON_VM ? "vm_uuid" : "sr_uuid",
+			          u, strlen(u));
 			if (tmp[0] && strlen(m->labels) + strlen(tmp) + 2 < LABELS_MAX) {
 				strcat(m->labels, ",");
 				strcat(m->labels, tmp);
 			}
 		}
+		for (unsigned k = 0; k < idx.n; k++)
+			raw_add(&m->raw, idx.k[k], idx.v[k], idx.vl[k]);
 	}
 	qsort(it, n, sizeof(*it), item_cmp);
+	return it;
+}
+
+/* The HELP text of an item's family, unescaped. */
+static void help_of(const struct om_item *m, struct buf *b)
+{
+	const char *d = m->s->description;
+	if (d && *d && strcmp(d, "description not available"))
+		buf_adds(b, d);
+	else
+		buf_printf(b, "xcp-rrdd data source %s", m->s->ds ? m->s->ds : "");
+	if (m->s->units && *m->s->units && !m->unit)
+		buf_printf(b, " (%s)", m->s->units);
+}
+
+void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
+{
+	struct om_item *it = build_items(s, n);
+	struct buf help = {0};
 	const char *cur = NULL;
 	const char *prev_labels = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -261,17 +317,9 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
 			if (m->unit)
 				buf_printf(out, "# UNIT %s %s\n", m->family, m->unit);
 			buf_printf(out, "# HELP %s ", m->family);
-			const char *d = m->s->description;
-			if (d && *d && strcmp(d, "description not available"))
-				put_help_text(out, d);
-			else
-				buf_printf(out, "xcp-rrdd data source %s",
-				           m->s->ds ? m->s->ds : "");
-			if (m->s->units && *m->s->units && !m->unit) {
-				buf_adds(out, " (");
-				put_help_text(out, m->s->units);
-				buf_adds(out, ")");
-			}
+			buf_reset(&help);
+			help_of(m, &help);
+			put_help_text(out, buf_cstr(&help));
 			buf_addc(out, '\n');
 		} else if (prev_labels && !strcmp(prev_labels, m->labels)) {
 			continue; /* duplicate series: keep the first */
@@ -288,5 +336,80 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
 		buf_addc(out, '\n');
 	}
 	buf_adds(out, "# EOF\n");
+	buf_free(&help);
 	free(it);
+}
+
+/* A NUL-terminated copy of v[0..len) from the arena. */
+static char *acopy(struct arena *a, const char *v, size_t len)
+{
+	char *p = arena_alloc(a, len + 1);
+	if (p) {
+		memcpy(p, v, len);
+		p[len] = 0;
+	}
+	return p;
+}
+
+int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n)
+{
+	struct om_item *it = build_items(s, n);
+	struct arena a;
+	arena_init(&a, (size_t)1 << 40);
+	Openmetrics__MetricSet set = OPENMETRICS__METRIC_SET__INIT;
+	set.metric_families = arena_alloc(&a, sizeof(void *) * (n + 1));
+	Openmetrics__MetricFamily *fam = NULL;
+	const char *prev_labels = NULL;
+	struct buf help = {0};
+	for (size_t i = 0; i < n; i++) {
+		struct om_item *m = &it[i];
+		if (!fam || strcmp(fam->name, m->family)) {
+			fam = arena_alloc(&a, sizeof(*fam));
+			openmetrics__metric_family__init(fam);
+			fam->name = m->family;
+			fam->type = OPENMETRICS__METRIC_TYPE__GAUGE;
+			fam->unit = (char *)(m->unit ? m->unit : "");
+			buf_reset(&help);
+			help_of(m, &help);
+			fam->help = acopy(&a, help.p ? help.p : "", help.len);
+			size_t k = i;
+			while (k < n && !strcmp(it[k].family, m->family))
+				k++;
+			fam->metrics = arena_alloc(&a, sizeof(void *) * (k - i));
+			set.metric_families[set.n_metric_families++] = fam;
+			prev_labels = NULL;
+		} else if (prev_labels && !strcmp(prev_labels, m->labels)) {
+			continue; /* duplicate series: keep the first */
+		}
+		prev_labels = m->labels;
+		Openmetrics__Metric *mt = arena_alloc(&a, sizeof(*mt));
+		openmetrics__metric__init(mt);
+		mt->labels = arena_alloc(&a, sizeof(void *) * (m->raw.n + 1));
+		for (unsigned k = 0; k < m->raw.n; k++) {
+			Openmetrics__Label *l = arena_alloc(&a, sizeof(*l));
+			openmetrics__label__init(l);
+			l->name = (char *)m->raw.k[k];
+			l->value = acopy(&a, m->raw.v[k], m->raw.vl[k]);
+			mt->labels[mt->n_labels++] = l;
+		}
+		Openmetrics__MetricPoint *pt = arena_alloc(&a, sizeof(*pt));
+		openmetrics__metric_point__init(pt);
+		Openmetrics__GaugeValue *g = arena_alloc(&a, sizeof(*g));
+		openmetrics__gauge_value__init(g);
+		g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
+		g->double_value = m->s->value;
+		pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
+		pt->gauge_value = g;
+		mt->metric_points = arena_alloc(&a, sizeof(void *));
+		mt->metric_points[0] = pt;
+		mt->n_metric_points = 1;
+		fam->metrics[fam->n_metrics++] = mt;
+	}
+	size_t len = openmetrics__metric_set__get_packed_size(&set);
+	openmetrics__metric_set__pack(&set, (uint8_t *)buf_reserve(out, len));
+	buf_commit(out, len);
+	buf_free(&help);
+	arena_free(&a);
+	free(it);
+	return 0;
 }

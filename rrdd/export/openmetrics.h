@@ -34,4 +34,10 @@ struct exp_om_sample {
  * first. */
 void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n);
 
+/* The same exposition as an OpenMetrics protobuf MetricSet (the data
+ * model's wire format, Content-Type application/openmetrics-protobuf;
+ * version=1.0.0), appended to out: the same families (type GAUGE, unit,
+ * help), label pairs and values.  Returns 0. */
+int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n);
+
 #endif

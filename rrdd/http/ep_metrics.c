@@ -1,15 +1,24 @@
 /*
- * GET /metrics: the OpenMetrics text of every RRD (daemon/omexpo.h).
+ * GET /metrics: the OpenMetrics exposition of every RRD (daemon/omexpo.h):
+ * the protobuf MetricSet when the client's Accept names
+ * application/openmetrics-protobuf (the OpenMetrics format's negotiation),
+ * the text format otherwise.
  */
+#include <string.h>
+#include <strings.h>
+
 #include "daemon/omexpo.h"
 #include "http/internal.h"
 
 void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp *resp)
 {
-	(void)req;
-	om_expo_text(c->reg, &resp->body);
+	bool pb = req->accept && strcasestr(req->accept, "application/openmetrics-protobuf");
+	if (pb)
+		om_expo_protobuf(c->reg, &resp->body);
+	else
+		om_expo_text(c->reg, &resp->body);
 	resp->status = 200;
-	resp->ctype = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+	resp->ctype = pb ? OM_PROTOBUF_TYPE : OM_TEXT_TYPE;
 	resp->framing = HF_LENGTH;
 	resp->no_cache = true;
 }
