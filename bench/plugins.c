@@ -10,6 +10,9 @@
  *   ours, changing metadata the OCaml writer's metadata embeds the values,
  *                           so its CRC changes every tick: a JSON parse and
  *                           a descriptor rebuild per page
+ *   ours, v3 pages          the same sources as protocol v3 pages
+ *                           (xcp-metrics: OpenMetrics protobuf, families
+ *                           unchanged): protobuf-c decode, mapping check
  *   peer: json-c per page   what xcp-rrdd effectively does every tick for
  *                           such a page: read the whole file, CRC the data
  *                           and the metadata, json-c parse of the metadata,
@@ -31,6 +34,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "openmetrics.pb-c.h"
 #include "plugin/registry.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -163,13 +167,112 @@ static void write_page(int tick, int i, bool with_values, struct buf *meta, unsi
 	close(fd);
 }
 
+/* Plugin i's page for a tick as protocol v3 (xcp-metrics): the same
+ * sources, one family each (named as the V2 source, so the v3 mapping
+ * gives the same DS names), the owner as a label, gauges and counters
+ * (V2 derive), packed by protobuf-c. */
+static void write_page_v3(int tick, int i)
+{
+	Openmetrics__MetricSet set = OPENMETRICS__METRIC_SET__INIT;
+	Openmetrics__MetricFamily *fam = calloc((size_t)nsrc, sizeof(*fam));
+	Openmetrics__MetricFamily **famp = calloc((size_t)nsrc, sizeof(*famp));
+	Openmetrics__Metric *met = calloc((size_t)nsrc, sizeof(*met));
+	Openmetrics__Metric **metp = calloc((size_t)nsrc, sizeof(*metp));
+	Openmetrics__Label *lab = calloc((size_t)nsrc, sizeof(*lab));
+	Openmetrics__Label **labp = calloc((size_t)nsrc, sizeof(*labp));
+	Openmetrics__MetricPoint *pt = calloc((size_t)nsrc, sizeof(*pt));
+	Openmetrics__MetricPoint **ptp = calloc((size_t)nsrc, sizeof(*ptp));
+	Openmetrics__GaugeValue *gv = calloc((size_t)nsrc, sizeof(*gv));
+	Openmetrics__CounterValue *cv = calloc((size_t)nsrc, sizeof(*cv));
+	char(*names)[32] = calloc((size_t)nsrc, 32);
+	char(*helps)[48] = calloc((size_t)nsrc, 48);
+	char(*owners)[64] = calloc((size_t)nsrc, 64);
+	for (int j = 0; j < nsrc; j++) {
+		openmetrics__metric_family__init(&fam[j]);
+		snprintf(names[j], 32, "src_%d_%d", i, j);
+		snprintf(helps[j], 48, "source %d of plugin %d", j, i);
+		owner_of(i, j, owners[j], 64);
+		fam[j].name = names[j];
+		fam[j].help = helps[j];
+		fam[j].unit = "B";
+		fam[j].type =
+		    j % 2 ? OPENMETRICS__METRIC_TYPE__GAUGE : OPENMETRICS__METRIC_TYPE__COUNTER;
+		openmetrics__metric__init(&met[j]);
+		if (strcmp(owners[j], "host")) {
+			openmetrics__label__init(&lab[j]);
+			lab[j].name = "owner";
+			lab[j].value = owners[j];
+			labp[j] = &lab[j];
+			met[j].labels = &labp[j];
+			met[j].n_labels = 1;
+		}
+		openmetrics__metric_point__init(&pt[j]);
+		double v = value_of(tick, i, j);
+		if (j % 2) {
+			openmetrics__gauge_value__init(&gv[j]);
+			if (is_int(j)) {
+				gv[j].value_case = OPENMETRICS__GAUGE_VALUE__VALUE_INT_VALUE;
+				gv[j].int_value = (int64_t)v;
+			} else {
+				gv[j].value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
+				gv[j].double_value = v;
+			}
+			pt[j].value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
+			pt[j].gauge_value = &gv[j];
+		} else {
+			openmetrics__counter_value__init(&cv[j]);
+			if (is_int(j)) {
+				cv[j].total_case = OPENMETRICS__COUNTER_VALUE__TOTAL_INT_VALUE;
+				cv[j].int_value = (uint64_t)v;
+			} else {
+				cv[j].total_case = OPENMETRICS__COUNTER_VALUE__TOTAL_DOUBLE_VALUE;
+				cv[j].double_value = v;
+			}
+			pt[j].value_case = OPENMETRICS__METRIC_POINT__VALUE_COUNTER_VALUE;
+			pt[j].counter_value = &cv[j];
+		}
+		ptp[j] = &pt[j];
+		met[j].metric_points = &ptp[j];
+		met[j].n_metric_points = 1;
+		metp[j] = &met[j];
+		fam[j].metrics = &metp[j];
+		fam[j].n_metrics = 1;
+		famp[j] = &fam[j];
+	}
+	set.metric_families = famp;
+	set.n_metric_families = (size_t)nsrc;
+	size_t pl = openmetrics__metric_set__get_packed_size(&set);
+	unsigned char *b = malloc(28 + pl);
+	openmetrics__metric_set__pack(&set, b + 28);
+	memcpy(b, "OPENMETRICS1", 12);
+	put_be64(b + 16, 1700000000u + 5u * (unsigned)tick);
+	put_be32(b + 24, (uint32_t)pl);
+	put_be32(b + 12, (uint32_t)crc32(0, b + 16, (uInt)(12 + pl)));
+	char path[600];
+	snprintf(path, sizeof(path), "%s/bench-%02d", dir, i);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || pwrite(fd, b, 28 + pl, 0) != (ssize_t)(28 + pl)) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+	free(b);
+	free(fam), free(famp), free(met), free(metp), free(lab), free(labp);
+	free(pt), free(ptp), free(gv), free(cv), free(names), free(helps), free(owners);
+}
+
+static bool v3_pages; /* write_all writes v3 pages */
+
 static void write_all(int tick, bool with_values)
 {
 	static struct buf meta;
 	static unsigned char *page;
 	static size_t cap;
 	for (int i = 0; i < nplug; i++)
-		write_page(tick, i, with_values, &meta, &page, &cap);
+		if (v3_pages)
+			write_page_v3(tick, i);
+		else
+			write_page(tick, i, with_values, &meta, &page, &cap);
 }
 
 /* The peer: whole file, both CRCs, json-c parse, walk every source. */
@@ -303,10 +406,18 @@ int main(int argc, char **argv)
 	struct result a = run("ours, stable metadata", ticks, false, false);
 	struct result b = run("ours, changing metadata", ticks, true, false);
 	struct result p = run("peer: json-c per page", ticks, true, true);
+	v3_pages = true;
+	write_all(0, false);
+	stat(path, &st);
+	printf("v3 pages of %lld bytes (the same sources, protobuf)\n", (long long)st.st_size);
+	struct result v3 = run("ours, v3 pages", ticks, false, false);
+	v3_pages = false;
 	printf("peer / ours (stable metadata):   wall %.1fx, cpu %.1fx\n", p.wall50 / a.wall50,
 	       p.cpu50 / a.cpu50);
 	printf("peer / ours (changing metadata): wall %.1fx, cpu %.1fx\n", p.wall50 / b.wall50,
 	       p.cpu50 / b.cpu50);
+	printf("v3 / V2 (stable metadata, same data): wall %.1fx, cpu %.1fx\n",
+	       v3.wall50 / a.wall50, v3.cpu50 / a.cpu50);
 	for (int i = 0; i < nplug; i++) {
 		snprintf(path, sizeof(path), "%s/bench-%02d", dir, i);
 		unlink(path);
