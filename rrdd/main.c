@@ -96,6 +96,12 @@ static int ensure_dir(const char *what, const char *dir)
 	return rc;
 }
 
+/* HTTP on the v4 socket (xcp-metrics' v3 plugins' registration). */
+static int adopt_http(void *ctx, int fd)
+{
+	return http_adopt_unix(ctx, fd);
+}
+
 /* FetchMetrics of the v4 socket: the exposition of GET /metrics. */
 static int fetch_expo(void *ctx, bool binary, struct buf *out)
 {
@@ -323,7 +329,9 @@ int main(int argc, char **argv)
 		                          .mode_dir = plg_dir(plugins),
 		                          .reg = plugins,
 		                          .fetch = fetch_expo,
-		                          .fetch_ctx = reg};
+		                          .fetch_ctx = reg,
+		                          .adopt_http = adopt_http,
+		                          .adopt_ctx = http};
 		if (v4srv_start(&vc, &v4, err, sizeof(err)))
 			log_warn("v4 plugin socket: %s (v4 plugins cannot connect)", err);
 		else

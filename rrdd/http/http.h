@@ -66,6 +66,13 @@ struct http_server;
  * message in err. */
 int http_start(const struct http_config *cfg, struct http_server **out, char *err, size_t errlen);
 
+/* Serve an accepted Unix stream connection from which nothing was read yet
+ * as if it had come to the Unix socket (the v4 plugin socket hands over
+ * xcp-metrics' v3 plugins, which send their XML-RPC there).  Takes fd in
+ * every case.  Returns 0, or a negative errno (no Unix listener, or
+ * libmicrohttpd refused it: fd closed). */
+int http_adopt_unix(struct http_server *s, int fd);
+
 /* The TCP port actually bound (useful with port 0), or 0. */
 unsigned http_tcp_port(const struct http_server *s);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "http/internal.h"
@@ -847,6 +848,20 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 fail:
 	http_stop(s);
 	return rc ? rc : -EIO;
+}
+
+int http_adopt_unix(struct http_server *s, int fd)
+{
+	if (!s || !s->unix_l.d) {
+		close(fd);
+		return -ENOTCONN;
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	/* MHD owns fd from here, success or not */
+	if (MHD_add_connection(s->unix_l.d, fd, (const struct sockaddr *)&sa,
+	                       sizeof(sa.sun_family)) != MHD_YES)
+		return -ECONNREFUSED;
+	return 0;
 }
 
 unsigned http_tcp_port(const struct http_server *s)

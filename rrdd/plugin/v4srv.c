@@ -35,6 +35,7 @@ struct conn {
 	struct v4state *st;
 	uint64_t bad;
 	bool logged_bad;
+	bool decided; /* its first byte was seen: a v4 plugin (registered) */
 };
 
 struct v4srv {
@@ -107,7 +108,8 @@ static void name_peer(struct v4srv *s, int fd, char *out, size_t cap)
 
 static void conn_free(struct conn *c)
 {
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->rx);
 	buf_free(&c->tx);
 	v4state_free(c->st);
@@ -124,9 +126,46 @@ static void conn_close(struct v4srv *s, size_t i, const char *why)
 	s->st.closed++;
 	s->st.metrics = s->metrics_all;
 	pthread_mutex_unlock(&s->mu);
-	plg_deregister(s->cfg.reg, c->uid);
-	log_info("v4 plugin %s: %s; its metrics are gone", c->uid, why);
+	if (c->decided) {
+		plg_deregister(s->cfg.reg, c->uid);
+		log_info("v4 plugin %s: %s; its metrics are gone", c->uid, why);
+	}
 	conn_free(c);
+}
+
+/* The first byte of a new connection decides: 0 (a v4 frame's length is
+ * below 16 MiB) is a v4 plugin, registered now; anything else is HTTP (an
+ * xcp-metrics v3 plugin's XML-RPC to this path), handed to the HTTP
+ * server.  Returns false when connection i is no longer in the list. */
+static bool decide(struct v4srv *s, size_t i)
+{
+	struct conn *c = s->c[i];
+	unsigned char b;
+	ssize_t r = recv(c->fd, &b, 1, MSG_PEEK);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return true;
+	if (r <= 0) {
+		conn_close(s, i, "closed");
+		return false;
+	}
+	if (b == 0) {
+		c->decided = true;
+		if (plg_register_source(s->cfg.reg, c->uid, page_of, s) < 0)
+			log_warn("v4 plugin %s: not registered", c->uid);
+		return true;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->c[i] = s->c[--s->nc];
+	pthread_mutex_unlock(&s->mu);
+	int fd = c->fd;
+	c->fd = -1;
+	conn_free(c);
+	if (!s->cfg.adopt_http || s->cfg.adopt_http(s->cfg.adopt_ctx, fd) < 0) {
+		if (!s->cfg.adopt_http)
+			close(fd);
+		log_debug("v4 socket: a connection that is neither v4 nor served HTTP closed");
+	}
+	return false;
 }
 
 static void accept_one(struct v4srv *s)
@@ -157,8 +196,6 @@ static void accept_one(struct v4srv *s)
 	s->c[s->nc++] = c;
 	s->st.accepted++;
 	pthread_mutex_unlock(&s->mu);
-	if (plg_register_source(s->cfg.reg, c->uid, page_of, s) < 0)
-		log_warn("v4 plugin %s: not registered", c->uid);
 }
 
 static void bad_message(struct conn *c, const char *why, struct v4srv *s)
@@ -306,6 +343,8 @@ static void *loop(void *arg)
 		for (size_t k = nc; k-- > 0;) {
 			short ev = p[2 + k].revents;
 			if (!ev)
+				continue;
+			if (!s->c[k]->decided && !decide(s, k))
 				continue;
 			if ((ev & POLLOUT) && !write_conn(s, k))
 				continue;

@@ -2,7 +2,10 @@
  * The v4 plugin socket (xcp-metrics' "protocol v4", docs/wire-format.md
  * §11.3): plugins connect to a Unix socket, send length-prefixed CBOR
  * messages (plugin/v4msg.h) that create families and set metrics, and ask
- * for the daemon's OpenMetrics exposition.  Each connection is a plugin of
+ * for the daemon's OpenMetrics exposition.  The same path is where
+ * xcp-metrics' protocol v3 plugins send their HTTP XML-RPC registration:
+ * a connection whose first byte is not 0 (no v4 frame starts otherwise) is
+ * handed to the HTTP server.  Each connection is a plugin of
  * the registry (plg_register_source): at every tick its families and
  * metrics are given as a v3 page, so they reach the RRDs through the v3
  * mapping exactly as a v3 plugin's would; when the connection closes the
@@ -51,6 +54,11 @@ struct v4srv_config {
 	 * binary) to out; returns 0 or -1.  NULL: FetchMetrics is refused. */
 	int (*fetch)(void *ctx, bool binary, struct buf *out);
 	void *fetch_ctx;
+	/* A connection whose first byte is not 0 is HTTP (xcp-metrics' v3
+	 * plugins POST their XML-RPC registration to this path): handed to
+	 * adopt_http, which takes the fd.  NULL: such connections are closed. */
+	int (*adopt_http)(void *ctx, int fd);
+	void *adopt_ctx;
 };
 
 /* Counters (cumulative), for logs and tests. */

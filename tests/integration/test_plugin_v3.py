@@ -13,7 +13,9 @@ tick; a rewrite that still straddles a tick (a starved writer) is detected
 the same way and the two rows it touched are left out, never the check.
 
 Also: Plugin.Metrics.get_versions / register / deregister over XML-RPC and
-JSON-RPC as xcp-metrics' xapi-rs sends them (a wrong version refused); a
+JSON-RPC as xcp-metrics' xapi-rs sends them (a wrong version refused), on
+xcp-rrdd's socket and on the xcp-metrics socket, where its plugins send
+them by default; a
 mapping file's rule (--v3-mapping-file) naming a family's DS; a page with a
 bad CRC and one whose payload is not a MetricSet each cost that plugin its
 sample and a log line, never the tick or the other plugins.
@@ -138,6 +140,13 @@ def rpc_checks(d):
           "JSON-RPC register: %s %s" % (st, out[:200]))
     check(value(rpc.Plugin.Metrics.deregister({"uid": "p3j"})) == "Done",
           "Plugin.Metrics.deregister answers Done")
+    # where xcp-metrics' plugins send it by default: the xcp-metrics socket
+    # (shared with protocol v4), as HTTP XML-RPC
+    alt = H.rpc_proxy(os.path.join(d.dir, "xcp-metrics"))
+    check(value(alt.Plugin.Metrics.get_versions({})) == {"versions": [VERSION]},
+          "get_versions on the xcp-metrics socket")
+    check(value(alt.Plugin.Metrics.register({"uid": "p3", "version": VERSION})) == "OK",
+          "register on the xcp-metrics socket")
 
 
 def main():
