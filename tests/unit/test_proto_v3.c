@@ -266,6 +266,11 @@ static void test_shape_cache(void **state)
 	assert_true(find(pg, "g_a")->value.f == 2.0);
 	assert_int_equal(find(pg, "c")->value.i, 20);
 	free(p);
+	b->gv[0].double_value = 3.0; /* new data in the same second: read (the CRC says) */
+	p = b_page(b, 1700000005, &len);
+	assert_int_equal(plg_read(r, p, len, &pg), PLG_OK);
+	assert_true(find(pg, "g_a")->value.f == 3.0);
+	free(p);
 	b->lab[0][0].value = "b"; /* a new label value: a new shape */
 	p = b_page(b, 1700000010, &len);
 	assert_int_equal(plg_read(r, p, len, &pg), PLG_OK);
