@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -173,6 +174,59 @@ RRDP_API int rrdp_deregister(struct rrdp_plugin *p);
  * if a signal handler ran (check your stop flag).  *slept (may be NULL)
  * receives the seconds slept. */
 RRDP_API int rrdp_wait_next(struct rrdp_plugin *p, double *slept);
+
+/* Choose the page format: 2 (xcp-rrdd's protocol V2, the default) or 3
+ * (xcp-metrics' protocol v3: an OpenMetrics protobuf page, one family per
+ * source named as the source, the owner as a label, gauges as gauges and
+ * derives as counters; min, max and default are the daemon's mapping's,
+ * so they are not carried).  With 3, ABSOLUTE and inverse sources are
+ * refused (-EINVAL), pages are written by rename-over, and rrdp_register /
+ * rrdp_deregister call Plugin.Metrics.register / deregister.  Returns 0 or
+ * -EINVAL. */
+RRDP_API int rrdp_plugin_set_protocol(struct rrdp_plugin *p, int protocol);
+
+/* ---- xcp-metrics' socket protocol ("v4") ----
+ * A plugin connects to the daemon's metrics socket, declares families and
+ * sets metrics (a metric is keyed by its family and a 16-byte uuid the
+ * plugin chooses; its labels name it, "owner" = "vm <uuid>"/"sr <uuid>"
+ * giving its owner); the daemon records them at every tick and drops them
+ * when the connection closes.  No page file, no registration. */
+#define RRDP_V4_DEFAULT_SOCKET "/var/lib/xcp/xcp-metrics"
+
+struct rrdp_v4; /* one connection */
+enum rrdp_v4_type { RRDP_V4_GAUGE, RRDP_V4_COUNTER };
+
+/* Connect (socket_path NULL: RRDP_V4_DEFAULT_SOCKET).  Returns 0 and *out,
+ * or a negative errno. */
+RRDP_API int rrdp_v4_connect(struct rrdp_v4 **out, const char *socket_path);
+
+/* Close the connection (its metrics go) and free it; NULL is a no-op. */
+RRDP_API void rrdp_v4_close(struct rrdp_v4 *c);
+
+/* CreateFamily (again: replaces its type, unit and help).  A counter's
+ * values are running totals. */
+RRDP_API int rrdp_v4_create_family(struct rrdp_v4 *c, const char *name, enum rrdp_v4_type type,
+                                   const char *unit, const char *help);
+
+/* RemoveFamily: the family and its metrics go. */
+RRDP_API int rrdp_v4_remove_family(struct rrdp_v4 *c, const char *name);
+
+/* UpdateMetric: set metric uuid of family to v with the n labels
+ * names[i]=values[i] (at most 32). */
+RRDP_API int rrdp_v4_update_double(struct rrdp_v4 *c, const char *family,
+                                   const unsigned char uuid[16], const char *const *names,
+                                   const char *const *values, size_t n, double v);
+RRDP_API int rrdp_v4_update_int64(struct rrdp_v4 *c, const char *family,
+                                  const unsigned char uuid[16], const char *const *names,
+                                  const char *const *values, size_t n, int64_t v);
+
+/* RemoveMetric. */
+RRDP_API int rrdp_v4_remove_metric(struct rrdp_v4 *c, const char *family,
+                                   const unsigned char uuid[16]);
+
+/* FetchMetrics: the daemon's OpenMetrics exposition (text, or protobuf
+ * when binary) in a malloc'ed *out of *len bytes (NUL-terminated). */
+RRDP_API int rrdp_v4_fetch(struct rrdp_v4 *c, bool binary, char **out, size_t *len);
 
 /* Message describing the last failure of an rrdp_ call in this thread ("" if
  * none).  Valid until the next rrdp_ call in this thread. */

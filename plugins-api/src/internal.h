@@ -49,6 +49,7 @@ struct rrdp_plugin {
 	int dirfd;
 	double neg_shift, period, rpc_timeout;
 	bool in_place;
+	int protocol;    /* 2 (V2 pages) or 3 (xcp-metrics' v3 pages) */
 	bool registered; /* an RPC register succeeded */
 	bool published;  /* the page file exists (we wrote it) */
 
@@ -103,5 +104,13 @@ RRDP_HIDDEN int rrdp_i_rpc_call(const char *socket_path, double timeout, const c
 /* Build the XML-RPC request body for the call above into a malloc'ed
  * string (for tests through the RPC path only).  Returns NULL on ENOMEM. */
 RRDP_HIDDEN char *rrdp_i_rpc_body(const char *method, const char *uid, bool with_register_args);
+
+/* Whether a source can be carried by a v3 page (not ABSOLUTE, not
+ * inverse).  Returns 0 or -EINVAL with the message set. */
+RRDP_HIDDEN int rrdp_i_v3_check(const struct rrdp_source *s);
+
+/* Make p->page the v3 page of the sources at timestamp (whole seconds).
+ * Lock held.  Returns 0 or a negative errno with the message set. */
+RRDP_HIDDEN int rrdp_i_v3_page(struct rrdp_plugin *p, double timestamp);
 
 #endif

@@ -129,6 +129,7 @@ int rrdp_plugin_new(struct rrdp_plugin **out, const char *uid, const struct rrdp
 	p->period = o.period > 0 ? opt_or(o.period, RRDP_DEFAULT_PERIOD) : RRDP_DEFAULT_PERIOD;
 	p->rpc_timeout = o.rpc_timeout > 0 ? opt_or(o.rpc_timeout, 5.0) : 5.0;
 	p->in_place = o.in_place;
+	p->protocol = 2;
 	p->meta_dirty = true;
 
 	p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -305,6 +306,12 @@ int rrdp_source_add(struct rrdp_plugin *p, const struct rrdp_source_def *def,
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&p->lock);
+	if (p->protocol == 3 && (def->type == RRDP_ABSOLUTE || def->transform != RRDP_IDENTITY)) {
+		pthread_mutex_unlock(&p->lock);
+		return rrdp_i_fail(
+		    -EINVAL, "source \"%s\": protocol v3 carries no ABSOLUTE or inverse source",
+		    def->name);
+	}
 	for (size_t i = 0; i < p->nsrc; i++) {
 		if (same_source(p->src[i], def)) {
 			pthread_mutex_unlock(&p->lock);
@@ -488,6 +495,13 @@ int rrdp_publish_at(struct rrdp_plugin *p, double timestamp)
 	if (!isfinite(timestamp))
 		return rrdp_i_fail(-EINVAL, "timestamp is not finite");
 	pthread_mutex_lock(&p->lock);
+	if (p->protocol == 3) {
+		int rc3 = rrdp_i_v3_page(p, timestamp);
+		if (rc3 == 0)
+			rc3 = rrdp_i_write_page(p, true);
+		pthread_mutex_unlock(&p->lock);
+		return rc3;
+	}
 	bool meta_changed = p->meta_dirty || !p->page;
 	int rc = 0;
 	if (meta_changed)
@@ -499,6 +513,27 @@ int rrdp_publish_at(struct rrdp_plugin *p, double timestamp)
 		put_be32(p->page + OFF_DATA_CRC,
 		         rrdp_i_crc32(p->page + OFF_TIMESTAMP, 8 + 8 * p->nsrc));
 		rc = rrdp_i_write_page(p, meta_changed);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+int rrdp_plugin_set_protocol(struct rrdp_plugin *p, int protocol)
+{
+	rrdp_i_clear_error();
+	if (!p)
+		return rrdp_i_fail(-EINVAL, "plugin handle is NULL");
+	if (protocol != 2 && protocol != 3)
+		return rrdp_i_fail(-EINVAL, "protocol %d: 2 (V2) or 3 (v3) is expected", protocol);
+	pthread_mutex_lock(&p->lock);
+	int rc = 0;
+	if (protocol == 3 && p->in_place)
+		rc = rrdp_i_fail(-EINVAL, "protocol v3 pages are written by rename-over only");
+	for (size_t i = 0; rc == 0 && protocol == 3 && i < p->nsrc; i++)
+		rc = rrdp_i_v3_check(p->src[i]);
+	if (rc == 0) {
+		p->protocol = protocol;
+		p->meta_dirty = true;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return rc;

@@ -62,10 +62,14 @@ char *rrdp_i_rpc_body(const char *method, const char *uid, bool with_register_ar
 {
 	char euid[RRDP_MAX_UID * 6 + 8];
 	xml_escape_into(euid, sizeof(euid), uid);
-	const char *extra = with_register_args
-	                        ? "<member><name>info</name><value>Five_Seconds</value></member>"
-	                          "<member><name>protocol</name><value>V2</value></member>"
-	                        : "";
+	/* Plugin.Metrics.register (xcp-metrics' v3) carries the OpenMetrics
+	 * version; Plugin.Local.register the frequency and the protocol */
+	bool v3 = strncmp(method, "Plugin.Metrics.", 15) == 0;
+	const char *extra =
+	    !with_register_args ? ""
+	    : v3 ? "<member><name>version</name><value>OpenMetrics 1.0.0</value></member>"
+	         : "<member><name>info</name><value>Five_Seconds</value></member>"
+	           "<member><name>protocol</name><value>V2</value></member>";
 	char *body = NULL;
 	if (asprintf(&body,
 	             "<?xml version=\"1.0\"?><methodCall><methodName>%s</methodName>"
@@ -432,8 +436,16 @@ static int call(struct rrdp_plugin *p, const char *method, bool reg, double *val
 
 int rrdp_register(struct rrdp_plugin *p, double *next_reading)
 {
-	double v;
-	int rc = call(p, "Plugin.Local.register", true, &v);
+	double v = 0;
+	int rc;
+	if (p && p->protocol == 3) {
+		/* answers "OK"; the time to the next reading is asked after */
+		rc = call(p, "Plugin.Metrics.register", true, NULL);
+		if (rc == 0 && next_reading)
+			rc = call(p, "Plugin.Local.next_reading", false, &v);
+	} else {
+		rc = call(p, "Plugin.Local.register", true, &v);
+	}
 	if (rc == 0) {
 		pthread_mutex_lock(&p->lock);
 		p->registered = true;
@@ -455,7 +467,9 @@ int rrdp_next_reading(struct rrdp_plugin *p, double *next_reading)
 
 int rrdp_deregister(struct rrdp_plugin *p)
 {
-	int rc = call(p, "Plugin.Local.deregister", false, NULL);
+	int rc =
+	    call(p, p && p->protocol == 3 ? "Plugin.Metrics.deregister" : "Plugin.Local.deregister",
+	         false, NULL);
 	if (rc == 0) {
 		pthread_mutex_lock(&p->lock);
 		p->registered = false;

@@ -178,7 +178,7 @@ static int write_in_place(struct rrdp_plugin *p, bool meta_changed)
 
 int rrdp_i_write_page(struct rrdp_plugin *p, bool meta_changed)
 {
-	return p->in_place ? write_in_place(p, meta_changed) : write_renamed(p);
+	return p->in_place && p->protocol != 3 ? write_in_place(p, meta_changed) : write_renamed(p);
 }
 
 int rrdp_i_unlink_page(struct rrdp_plugin *p)

@@ -354,10 +354,16 @@ def test_library_files(tmp):
                     shared] + flags, check=True)
     static_flags = subprocess.run(["pkg-config", "--cflags", "rrdd-plugin"], env=env,
                                   capture_output=True, text=True, check=True).stdout.split()
+    # what the archive needs besides itself: the .pc file's private
+    # requirements (expat, protobuf-c, libcbor) and libraries
+    private = subprocess.run(["pkg-config", "--static", "--libs", "rrdd-plugin"], env=env,
+                             capture_output=True, text=True, check=True).stdout.split()
+    private = [f for f in private if f != "-lrrdd-plugin" and not f.startswith("-L")]
+    check("-lprotobuf-c" in private and "-lcbor" in private and "-lexpat" in private,
+          "the .pc file names the static library's dependencies: %s" % private)
     static = os.path.join(tmp, "example-static")
     subprocess.run(["cc", "-std=gnu11", ex, "-o", static] + static_flags +
-                   [os.path.join(libdir, "librrdd-plugin.a"), "-lexpat", "-lpthread", "-lm"],
-                   check=True)
+                   [os.path.join(libdir, "librrdd-plugin.a")] + private, check=True)
     r = subprocess.run(["ldd", static], capture_output=True, text=True)
     check("librrdd-plugin" not in r.stdout, "static example does not need the .so")
     for prog, envx in ((shared, {"LD_LIBRARY_PATH": libdir}), (static, {})):
