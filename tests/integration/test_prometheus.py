@@ -10,6 +10,7 @@ about 30 s (real clock, simulated host).
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import struct
@@ -145,6 +146,39 @@ def run(d, pport):
     # a PromQL expression over the series: the sum matches rrdd's values
     s = promql(pport, "count(xen_vm_cpu_usage_ratio)")
     check(s and int(float(s[0]["value"][1])) == len(vms), "count() over the VMs: %r" % s)
+    by_label(pport, d, t0)
+
+
+def by_label(pport, d, t0):
+    """PromQL by label, as a Prometheus user writes it: per VM over its
+    vCPUs (sum by vm_uuid), per device (count by vif), against rrdd's own
+    per-index data sources."""
+    vms = vm_series(d, t0 - 60)
+    per_vm = promql(pport, "sum by (vm_uuid) (xen_vm_cpu_ratio)")
+    check(len(per_vm) == len(vms), "sum by (vm_uuid): one series per VM (%d)" % len(per_vm))
+    for r in per_vm:
+        u = r["metric"].get("vm_uuid")
+        cols = [v for ds, v in vms.get(u, {}).items() if re.fullmatch(r"cpu\d+", ds)]
+        nrows = min(len(c) for c in cols) if cols else 0
+        sums = [sum(f32(c[k]) for c in cols) for k in range(min(nrows, 6))]
+        v = float(r["value"][1])
+        check(cols and any(abs(x - v) <= 1e-6 * max(1.0, abs(v)) for x in sums if x == x),
+              "%s: the sum of its %d vCPUs %r is one of rrdd's row sums %r"
+              % (u, len(cols), v, sums))
+    per_vif = promql(pport, "count by (vif) (xen_vm_vif_rx)")
+    want = {}
+    for u, dss in vms.items():
+        for ds in dss:
+            m = re.fullmatch(r"vif_(\d+)_rx", ds)
+            if m:
+                want[m.group(1)] = want.get(m.group(1), 0) + 1
+    got = {r["metric"].get("vif"): int(float(r["value"][1])) for r in per_vif}
+    check(want and got == want, "count by (vif): %r, rrdd's VIFs by index %r" % (got, want))
+    per_vm_vifs = promql(pport, "count by (vm_uuid) (xen_vm_vif_rx)")
+    check(len(per_vm_vifs) == sum(1 for dss in vms.values()
+                                 if any(re.fullmatch(r"vif_\d+_rx", ds) for ds in dss)),
+          "count by (vm_uuid): every VM with VIFs")
+    print("prometheus: by label: %d VMs' vCPU sums, VIFs by index %r" % (len(per_vm), got))
 
 
 if __name__ == "__main__":
