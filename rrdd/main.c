@@ -102,13 +102,20 @@ static int adopt_http(void *ctx, int fd)
 	return http_adopt_unix(ctx, fd);
 }
 
+/* What the exposition is made of. */
+struct expo_ctx {
+	struct mon_registry *reg;
+	struct vmnames *names;
+};
+
 /* FetchMetrics of the v4 socket: the exposition of GET /metrics. */
 static int fetch_expo(void *ctx, bool binary, struct buf *out)
 {
+	struct expo_ctx *e = ctx;
 	if (binary)
-		om_expo_protobuf(ctx, out);
+		om_expo_protobuf(e->reg, e->names, out);
 	else
-		om_expo_text(ctx, out);
+		om_expo_text(e->reg, e->names, out);
 	return 0;
 }
 
@@ -236,6 +243,9 @@ int main(int argc, char **argv)
 	log_info("plugins: reading %s (%zu found)", plg_dir(plugins), plg_count(plugins));
 	/* HA and cache SR data sources: set by RPC calls, reported by the tick */
 	struct hastats *hastats = hastats_new(cfg.cache_stats_command, cfg.cache_stats_interval);
+	/* the VMs' names, for the exposition's info family */
+	struct vmnames *vmnames = vmnames_new();
+	struct expo_ctx expo = {reg, vmnames};
 	struct dmn_options opt = {.archive_dir = archive_dir,
 	                          .metrics_dir = metrics_dir,
 	                          .uid = sim ? "rrdd-sim" : "rrdd-xen",
@@ -243,7 +253,8 @@ int main(int argc, char **argv)
 	                          .notify = true,
 	                          .plugins = plugins,
 	                          .plugin_families = (enum dmn_fam_mode)cfg.plugin_families,
-	                          .hastats = hastats};
+	                          .hastats = hastats,
+	                          .vmnames = vmnames};
 	/* durability: checkpoint + journal replay before the first cycle */
 	struct store_dur_options so = {.state_dir = cfg.no_journal ? NULL : cfg.state_dir,
 	                               .archive_dir = archive_dir,
@@ -301,6 +312,7 @@ int main(int argc, char **argv)
 	                         .clk = &clk,
 	                         .host_uuid = host_uuid,
 	                         .hastats = hastats,
+	                         .vmnames = vmnames,
 	                         .pool = {.https_port = (int)cfg.pool_https_port,
 	                                  .secret_file = cfg.pool_secret_file,
 	                                  .verify = (enum rpc_pool_verify)cfg.pool_tls_verify,
@@ -317,6 +329,7 @@ int main(int argc, char **argv)
 		store_dur_close(dur);
 		plg_registry_free(plugins);
 		v3map_free(v3map);
+		vmnames_free(vmnames);
 		mon_registry_free(reg);
 		src_close(src);
 		return 1;
@@ -329,7 +342,7 @@ int main(int argc, char **argv)
 		                          .mode_dir = plg_dir(plugins),
 		                          .reg = plugins,
 		                          .fetch = fetch_expo,
-		                          .fetch_ctx = reg,
+		                          .fetch_ctx = &expo,
 		                          .adopt_http = adopt_http,
 		                          .adopt_ctx = http};
 		if (v4srv_start(&vc, &v4, err, sizeof(err)))
@@ -357,6 +370,7 @@ int main(int argc, char **argv)
 	store_dur_close(dur);
 	plg_registry_free(plugins);
 	v3map_free(v3map);
+	vmnames_free(vmnames);
 	mon_registry_free(reg);
 	src_close(src);
 	return status;

@@ -5,6 +5,7 @@
  * dumps) happens here, always outside the registry lock.
  */
 #include "daemon/daemon.h"
+#include "daemon/vmnames.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -210,6 +211,8 @@ int dmn_tick(struct dmn *d, double now, const struct mon_chunk *const *extra, si
 		d->cur.t = now;
 		if (d->cur.note[0])
 			log_warn("%s", d->cur.note);
+		if (d->opt.vmnames)
+			vmnames_update(d->opt.vmnames, &d->cur);
 		ngone = lifecycle(d, &gone);
 		src_map(d->have_prev ? &d->prev : NULL, &d->cur, &d->samples);
 		nc = 1; /* the built-in chunk, made below */

@@ -34,6 +34,8 @@ struct clk;
 struct plg_registry;
 struct store_dur;
 
+struct vmnames;
+
 struct dmn_options {
 	const char *archive_dir; /* NULL or "": no archives loaded or written */
 	const char *metrics_dir; /* NULL or "": no dumps */
@@ -52,6 +54,9 @@ struct dmn_options {
 	/* HA and cache SR host data sources (daemon/hastats.h), reported
 	 * every cycle by dmn_run; NULL: none.  Not owned. */
 	struct hastats *hastats;
+	/* The running VMs' names for the exposition (daemon/vmnames.h),
+	 * updated every cycle; NULL: none.  Not owned. */
+	struct vmnames *vmnames;
 };
 
 struct dmn_stats {

@@ -44,8 +44,13 @@ static int collect(const char *uuid, const struct rrdb *r, void *vctx)
 
 static const enum mon_owner_kind kinds[] = {MON_HOST, MON_VM, MON_SR};
 
-static void render(struct mon_registry *reg, struct buf *out, bool protobuf)
+static void render(struct mon_registry *reg, struct vmnames *names, struct buf *out, bool protobuf)
 {
+	struct vmname *vn = NULL;
+	size_t nvn = vmnames_copy(names, &vn);
+	struct exp_om_info *vinfo = xmalloc(sizeof(*vinfo) * (nvn ? nvn : 1));
+	for (size_t i = 0; i < nvn; i++)
+		vinfo[i] = (struct exp_om_info){vn[i].uuid, vn[i].name};
 	struct col col = {0};
 	mon_rdlock(reg);
 	for (int k = 0; k < 3; k++) {
@@ -83,9 +88,11 @@ static void render(struct mon_registry *reg, struct buf *out, bool protobuf)
 		i = j;
 	}
 	if (protobuf)
-		exp_openmetrics_pb(out, col.s, col.n);
+		exp_openmetrics_pb(out, col.s, col.n, vinfo, nvn);
 	else
-		exp_openmetrics(out, col.s, col.n);
+		exp_openmetrics(out, col.s, col.n, vinfo, nvn);
+	free(vinfo);
+	free(vn);
 	for (size_t i = 0; i < ninfo; i++)
 		mon_dsinfo_free(infos[i], counts[i]);
 	free(infos);
@@ -97,12 +104,12 @@ static void render(struct mon_registry *reg, struct buf *out, bool protobuf)
 	free(col.s);
 }
 
-void om_expo_text(struct mon_registry *reg, struct buf *out)
+void om_expo_text(struct mon_registry *reg, struct vmnames *names, struct buf *out)
 {
-	render(reg, out, false);
+	render(reg, names, out, false);
 }
 
-void om_expo_protobuf(struct mon_registry *reg, struct buf *out)
+void om_expo_protobuf(struct mon_registry *reg, struct vmnames *names, struct buf *out)
 {
-	render(reg, out, true);
+	render(reg, names, out, true);
 }

@@ -9,16 +9,18 @@
 #ifndef RRDD_DAEMON_OMEXPO_H
 #define RRDD_DAEMON_OMEXPO_H
 
+#include "daemon/vmnames.h"
 #include "monitor/registry.h"
 #include "util/buf.h"
 
 #define OM_TEXT_TYPE     "application/openmetrics-text; version=1.0.0; charset=utf-8"
 #define OM_PROTOBUF_TYPE "application/openmetrics-protobuf; version=1.0.0"
 
-/* Append the OpenMetrics text of every RRD of reg to out. */
-void om_expo_text(struct mon_registry *reg, struct buf *out);
+/* Append the OpenMetrics text of every RRD of reg, and the info family of
+ * the VMs named in names (NULL: none), to out. */
+void om_expo_text(struct mon_registry *reg, struct vmnames *names, struct buf *out);
 
 /* The same as an OpenMetrics protobuf MetricSet. */
-void om_expo_protobuf(struct mon_registry *reg, struct buf *out);
+void om_expo_protobuf(struct mon_registry *reg, struct vmnames *names, struct buf *out);
 
 #endif

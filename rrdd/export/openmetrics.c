@@ -302,7 +302,28 @@ static void help_of(const struct om_item *m, struct buf *b)
 		buf_printf(b, " (%s)", m->s->units);
 }
 
-void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
+static int info_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct exp_om_info *)a)->uuid, ((const struct exp_om_info *)b)->uuid);
+}
+
+/* The info entries sorted by uuid (a malloc'ed copy). */
+static struct exp_om_info *sorted_info(const struct exp_om_info *info, size_t n)
+{
+	struct exp_om_info *v = xmalloc(sizeof(*v) * (n ? n : 1));
+	if (n)
+		memcpy(v, info, sizeof(*v) * n);
+	qsort(v, n, sizeof(*v), info_cmp);
+	return v;
+}
+
+/* A gauge of 1 per VM, as Prometheus' own *_info metrics are (promtool's
+ * text parser knows no info type). */
+#define INFO_FAMILY "xen_vm_info"
+#define INFO_HELP   "A running VM: its uuid and its name (always 1)"
+
+void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n,
+                     const struct exp_om_info *info, size_t ninfo)
 {
 	struct om_item *it = build_items(s, n);
 	struct buf help = {0};
@@ -335,6 +356,18 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n)
 		put_value(out, m->s->value);
 		buf_addc(out, '\n');
 	}
+	if (ninfo) {
+		struct exp_om_info *v = sorted_info(info, ninfo);
+		buf_adds(out,
+		         "# TYPE " INFO_FAMILY " gauge\n# HELP " INFO_FAMILY " " INFO_HELP "\n");
+		for (size_t i = 0; i < ninfo; i++) {
+			char labels[LABELS_MAX] = "";
+			add_label_text(labels, "vm_uuid", v[i].uuid, strlen(v[i].uuid));
+			add_label_text(labels, "name", v[i].name, strlen(v[i].name));
+			buf_printf(out, INFO_FAMILY "{%s} 1\n", labels);
+		}
+		free(v);
+	}
 	buf_adds(out, "# EOF\n");
 	buf_free(&help);
 	free(it);
@@ -351,13 +384,14 @@ static char *acopy(struct arena *a, const char *v, size_t len)
 	return p;
 }
 
-int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n)
+int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
+                       const struct exp_om_info *info, size_t ninfo)
 {
 	struct om_item *it = build_items(s, n);
 	struct arena a;
 	arena_init(&a, (size_t)1 << 40);
 	Openmetrics__MetricSet set = OPENMETRICS__METRIC_SET__INIT;
-	set.metric_families = arena_alloc(&a, sizeof(void *) * (n + 1));
+	set.metric_families = arena_alloc(&a, sizeof(void *) * (n + 2));
 	Openmetrics__MetricFamily *fam = NULL;
 	const char *prev_labels = NULL;
 	struct buf help = {0};
@@ -404,6 +438,42 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n)
 		mt->metric_points[0] = pt;
 		mt->n_metric_points = 1;
 		fam->metrics[fam->n_metrics++] = mt;
+	}
+	if (ninfo) {
+		struct exp_om_info *v = sorted_info(info, ninfo);
+		Openmetrics__MetricFamily *f = arena_alloc(&a, sizeof(*f));
+		openmetrics__metric_family__init(f);
+		f->name = INFO_FAMILY;
+		f->type = OPENMETRICS__METRIC_TYPE__GAUGE;
+		f->help = INFO_HELP;
+		f->metrics = arena_alloc(&a, sizeof(void *) * ninfo);
+		for (size_t i = 0; i < ninfo; i++) {
+			Openmetrics__Metric *mt = arena_alloc(&a, sizeof(*mt));
+			openmetrics__metric__init(mt);
+			mt->labels = arena_alloc(&a, sizeof(void *) * 2);
+			const char *k[2] = {"vm_uuid", "name"}, *val[2] = {v[i].uuid, v[i].name};
+			for (int j = 0; j < 2; j++) {
+				Openmetrics__Label *l = arena_alloc(&a, sizeof(*l));
+				openmetrics__label__init(l);
+				l->name = (char *)k[j];
+				l->value = acopy(&a, val[j], strlen(val[j]));
+				mt->labels[mt->n_labels++] = l;
+			}
+			Openmetrics__MetricPoint *pt = arena_alloc(&a, sizeof(*pt));
+			openmetrics__metric_point__init(pt);
+			Openmetrics__GaugeValue *g = arena_alloc(&a, sizeof(*g));
+			openmetrics__gauge_value__init(g);
+			g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
+			g->double_value = 1;
+			pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
+			pt->gauge_value = g;
+			mt->metric_points = arena_alloc(&a, sizeof(void *));
+			mt->metric_points[0] = pt;
+			mt->n_metric_points = 1;
+			f->metrics[f->n_metrics++] = mt;
+		}
+		set.metric_families[set.n_metric_families++] = f;
+		free(v);
 	}
 	size_t len = openmetrics__metric_set__get_packed_size(&set);
 	openmetrics__metric_set__pack(&set, (uint8_t *)buf_reserve(out, len));

@@ -7,7 +7,8 @@
  * iops_total_e6616eb6 -> sr="e6616eb6", memory_numa_node_1 -> node="1"),
  * the owner as vm_uuid= / sr_uuid=, "# TYPE", "# UNIT" (only where the
  * name carries the unit, as OpenMetrics requires), "# HELP" and "# EOF".
- * Families are grouped (every sample of a family together) and sorted.
+ * Families are grouped (every sample of a family together) and sorted;
+ * the VMs' names come last as the family xen_vm_info.
  * Pure: formats into a caller-owned buffer; no I/O, no locks.
  */
 #ifndef RRDD_EXPORT_OPENMETRICS_H
@@ -29,15 +30,26 @@ struct exp_om_sample {
 	double value;
 };
 
-/* Append the exposition of n samples (any order) to out, ending with
+/* A running VM's identity for the family xen_vm_info (a gauge of 1, as
+ * Prometheus' *_info metrics: xen_vm_info{vm_uuid="…",name="…"} 1);
+ * strings borrowed. */
+struct exp_om_info {
+	const char *uuid;
+	const char *name;
+};
+
+/* Append the exposition of n samples (any order) and of xen_vm_info for
+ * ninfo VMs (sorted by uuid; none: no family) to out, ending with
  * "# EOF\n".  Two samples that map to the same family and labels keep the
  * first. */
-void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n);
+void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n,
+                     const struct exp_om_info *info, size_t ninfo);
 
 /* The same exposition as an OpenMetrics protobuf MetricSet (the data
  * model's wire format, Content-Type application/openmetrics-protobuf;
  * version=1.0.0), appended to out: the same families (type GAUGE, unit,
  * help), label pairs and values.  Returns 0. */
-int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n);
+int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
+                       const struct exp_om_info *info, size_t ninfo);
 
 #endif

@@ -14,9 +14,9 @@ void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp
 {
 	bool pb = req->accept && strcasestr(req->accept, "application/openmetrics-protobuf");
 	if (pb)
-		om_expo_protobuf(c->reg, &resp->body);
+		om_expo_protobuf(c->reg, c->vmnames, &resp->body);
 	else
-		om_expo_text(c->reg, &resp->body);
+		om_expo_text(c->reg, c->vmnames, &resp->body);
 	resp->status = 200;
 	resp->ctype = pb ? OM_PROTOBUF_TYPE : OM_TEXT_TYPE;
 	resp->framing = HF_LENGTH;

@@ -65,9 +65,9 @@ void ep_rpc(struct http_ctx *c, const struct http_req *req, struct http_resp *re
 	bool pb;
 	if (openmetrics_call(wire, req, &lim, &pb)) {
 		if (pb)
-			om_expo_protobuf(c->reg, &resp->body);
+			om_expo_protobuf(c->reg, c->vmnames, &resp->body);
 		else
-			om_expo_text(c->reg, &resp->body);
+			om_expo_text(c->reg, c->vmnames, &resp->body);
 		resp->status = 200;
 		resp->ctype = pb ? OM_PROTOBUF_TYPE : OM_TEXT_TYPE;
 		resp->framing = HF_LENGTH;

@@ -51,6 +51,7 @@ struct http_config {
 	const char *host_uuid;       /* required: the installation uuid */
 	struct rpc_pool_config pool; /* transfers to other hosts (rpc/send_rrd.h) */
 	struct hastats *hastats;     /* HA and cache SR data sources (borrowed) */
+	struct vmnames *vmnames;     /* the VMs' names for the exposition (borrowed, or NULL) */
 
 	/* The RPC's plugins and next_reading (rpc/service.h). */
 	struct rpc_plugin_hooks plugins;

@@ -145,6 +145,7 @@ struct plg_registry;
 /* Server-wide state the endpoints need (one per http_server). */
 struct http_ctx {
 	struct mon_registry *reg;
+	struct vmnames *vmnames; /* the VMs' names for /metrics (NULL: none) */
 	const char *host_uuid;
 	struct store_dur *dur;
 	const char *archive_dir; /* NULL: none (the store's) */

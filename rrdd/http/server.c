@@ -751,6 +751,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *er
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	int rc = 0;
 	s->ctx.reg = cfg->reg;
+	s->ctx.vmnames = cfg->vmnames;
 	s->ctx.host_uuid = cfg->host_uuid ? cfg->host_uuid : "";
 	s->ctx.dur = cfg->dur;
 	s->ctx.archive_dir = store_dur_archive_dir(cfg->dur);

@@ -23,10 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRC_UUID_LEN  36        /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
-#define SRC_NAME_LEN  32        /* network device / vbd names, NUL included */
-#define SRC_NO_VALUE  INT64_MIN /* an optional int64 field that is absent */
-#define SRC_PAGE_SIZE 4096u     /* Xen page size on x86 */
+#define SRC_UUID_LEN    36        /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+#define SRC_NAME_LEN    32        /* network device / vbd names, NUL included */
+#define SRC_VM_NAME_LEN 128       /* a domain's name (longer ones are cut), NUL included */
+#define SRC_NO_VALUE    INT64_MIN /* an optional int64 field that is absent */
+#define SRC_PAGE_SIZE   4096u     /* Xen page size on x86 */
 
 /* One physical network device of dom0 (a line of /proc/net/dev), as the
  * kernel counts it.  All counters cumulative. */
@@ -106,6 +107,7 @@ struct src_domain {
 	uint32_t domid;
 	char uuid[SRC_UUID_LEN + 1];     /* VM uuid after the 1.1 mapping rules */
 	char raw_uuid[SRC_UUID_LEN + 1]; /* the Xen handle itself */
+	char name[SRC_VM_NAME_LEN];      /* xenstore /local/domain/<domid>/name, or "" */
 	unsigned flags;                  /* SRC_DOM_* */
 	int err;                         /* negative errno when SRC_DOM_FAILED */
 	uint64_t cpu_time_ns;            /* cumulative domain CPU time, bit 63 cleared */

@@ -349,6 +349,7 @@ static void fill_dom(struct sim *m, struct sim_dom *sd, struct src_domain *d)
 {
 	const struct sim_vm *v = &m->sc.vm[sd->vm];
 	uint64_t seed = m->sc.seed;
+	snprintf(d->name, sizeof(d->name), "%s", v->name);
 
 	d->nvcpu = v->max_vcpus;
 	d->vcpu = xcalloc(d->nvcpu ? d->nvcpu : 1, sizeof(*d->vcpu));

@@ -261,6 +261,30 @@ static int map_uuid(struct xen_priv *x, const xc_domaininfo_t *di, struct src_do
 	return 0;
 }
 
+/* The domain's name (xenstore /local/domain/<domid>/name): printable
+ * bytes up to the first control character, cut to the field. */
+static void read_name(struct xen_priv *x, struct src_domain *d)
+{
+	d->name[0] = 0;
+	if (!x->xs)
+		return;
+	char path[64];
+	snprintf(path, sizeof(path), "/local/domain/%u/name", d->domid);
+	unsigned int len = 0;
+	char *v = x->api->xs_read(x->xs, path, &len);
+	if (!v)
+		return;
+	size_t j = 0;
+	for (unsigned int i = 0; i < len && j + 1 < sizeof(d->name); i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7f)
+			break;
+		d->name[j++] = (char)c;
+	}
+	d->name[j] = 0;
+	free(v);
+}
+
 static void read_memory(struct xen_priv *x, struct src_domain *d)
 {
 	char path[96];
@@ -331,8 +355,10 @@ static int fill_domain(struct xen_priv *x, const xc_domaininfo_t *di, struct src
 	d->nr_online_vcpus = di->nr_online_vcpus;
 	d->memory_bytes = (uint64_t)di->tot_pages * SRC_PAGE_SIZE;
 	read_vcpus(x, di, d);
-	if (!(d->flags & SRC_DOM_FAILED))
+	if (!(d->flags & SRC_DOM_FAILED)) {
 		read_memory(x, d);
+		read_name(x, d);
+	}
 	return 0;
 }
 

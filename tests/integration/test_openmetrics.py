@@ -4,7 +4,9 @@ protobuf MetricSet; xcp-metrics' "OpenMetrics" RPC over XML-RPC and
 JSON-RPC ({"protobuf": false|true}), answered with the exposition itself
 under the OpenMetrics content types; and the v4 socket's FetchMetrics
 (OpenMetrics1, OpenMetrics1Binary).  Every form carries the same families,
-types, units and label sets, decoded independently (the text by a small
+types, units and label sets (the VMs' names as xen_vm_info{vm_uuid, name} 1
+among them, a gauge as Prometheus' own *_info metrics, which promtool
+accepts), decoded independently (the text by a small
 parser of the format, the protobuf by the Python protobuf module from the
 tests' own schema), with the simulated host's data, labels included
 (cpu="0", vm_uuid=...)."""
@@ -43,7 +45,10 @@ def parse_text(text):
             continue
         labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"',
                                       m.group(3) or ""))
-        series.add((m.group(1), labels))
+        name = m.group(1)
+        if name == "xen_vm_info":
+            check(m.group(4) == "1", "a xen_vm_info sample's value is 1")
+        series.add((name, labels))
     return series, types
 
 
@@ -78,6 +83,16 @@ def main():
               "per-index names become labels (xen_host_cpu_ratio{cpu=\"0\"})")
         check(any(any(k == "vm_uuid" for k, _ in lab) for _, lab in ref),
               "VM series carry vm_uuid")
+        # the VMs' names: one xen_vm_info per VM RRD, named as the simulator names them
+        vm_uuids = {dict(lab)["vm_uuid"] for f, lab in ref
+                    if f.startswith("xen_vm_") and f != "xen_vm_info" and "vm_uuid" in dict(lab)}
+        infos = {dict(lab)["vm_uuid"]: dict(lab).get("name") for f, lab in ref
+                 if f == "xen_vm_info"}
+        check(ref_types.get("xen_vm_info") == "gauge", "xen_vm_info is a gauge (of 1)")
+        check(set(infos) == vm_uuids and len(vm_uuids) >= 3,
+              "xen_vm_info for every VM (%d) and only them (%d)" % (len(vm_uuids), len(infos)))
+        check(all(n and re.fullmatch(r"dom0|vm\d+", n) for n in infos.values()),
+              "the simulated VMs' names: %s" % sorted(infos.values()))
 
         forms = {}
         st, hdr, body, _ = d.get("/metrics", accept=PROTO)

@@ -178,7 +178,13 @@ def by_label(pport, d, t0):
     check(len(per_vm_vifs) == sum(1 for dss in vms.values()
                                  if any(re.fullmatch(r"vif_\d+_rx", ds) for ds in dss)),
           "count by (vm_uuid): every VM with VIFs")
-    print("prometheus: by label: %d VMs' vCPU sums, VIFs by index %r" % (len(per_vm), got))
+    # the VMs' names, joined as a Prometheus user joins an info metric
+    named = promql(pport, "xen_vm_cpu_usage_ratio * on (vm_uuid) group_left (name) xen_vm_info")
+    names = sorted(r["metric"].get("name", "") for r in named)
+    check(len(named) == len(vms) and all(re.fullmatch(r"dom0|vm\d+", n) for n in names),
+          "group_left(name) xen_vm_info names every VM's series: %r" % names)
+    print("prometheus: by label: %d VMs' vCPU sums, VIFs by index %r, names %r"
+          % (len(per_vm), got, names))
 
 
 if __name__ == "__main__":
