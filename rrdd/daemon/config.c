@@ -613,12 +613,17 @@ void cfg_finalize(struct rrdd_config *c)
 		else
 			strcpy(c->socket_path, "/var/lib/xcp/xcp-rrdd");
 	}
+	/* the v4 socket lives beside xcp-rrdd's (/var/lib/xcp/xcp-metrics as
+	 * xcp-metrics'), and is off when that one is */
 	if (!c->metrics_socket[0]) {
-		if (sim)
-			snprintf(c->metrics_socket, sizeof(c->metrics_socket),
-			         "%.1000s/xcp-metrics", c->state_dir);
+		const char *slash = strrchr(c->socket_path, '/');
+		if (!strcmp(c->socket_path, "none"))
+			strcpy(c->metrics_socket, "none");
+		else if (slash)
+			snprintf(c->metrics_socket, sizeof(c->metrics_socket), "%.*s/xcp-metrics",
+			         (int)(slash - c->socket_path), c->socket_path);
 		else
-			strcpy(c->metrics_socket, "/var/lib/xcp/xcp-metrics");
+			strcpy(c->metrics_socket, "xcp-metrics");
 	}
 	if (!c->forwarded_path[0]) {
 		if (sim)
@@ -756,8 +761,8 @@ void cfg_usage(FILE *f)
 	    "                          <state-dir>/xcp-rrdd for sim; none: off)\n"
 	    "  --forwarded-socket PATH xapi fd hand-over (default <socket>.forwarded; none: off)\n"
 	    "  --metrics-socket PATH   xcp-metrics' plugin socket, protocol v4 (default\n"
-	    "                          /var/lib/xcp/xcp-metrics, STATE-DIR/xcp-metrics with\n"
-	    "                          --source sim; none: off)\n"
+	    "                          xcp-metrics beside --socket: /var/lib/xcp/xcp-metrics;\n"
+	    "                          none: off, the default with --socket none)\n"
 	    "  --listen ADDR:PORT      also serve HTTP on TCP (a non-loopback address needs\n"
 	    "                          --auth-file or --insecure-listen; without either it\n"
 	    "                          serves GET only: PUT and RPC need the Unix socket)\n"
