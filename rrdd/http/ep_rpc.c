@@ -12,7 +12,6 @@
  */
 #include <string.h>
 
-#include "daemon/omexpo.h"
 #include "http/internal.h"
 #include "rpc/dispatch.h"
 #include "rpc/jsonrpc.h"
@@ -64,14 +63,7 @@ void ep_rpc(struct http_ctx *c, const struct http_req *req, struct http_resp *re
 	buf_reset(&resp->body);
 	bool pb;
 	if (openmetrics_call(wire, req, &lim, &pb)) {
-		if (pb)
-			om_expo_protobuf(c->reg, c->vmnames, &resp->body);
-		else
-			om_expo_text(c->reg, c->vmnames, &resp->body);
-		resp->status = 200;
-		resp->ctype = pb ? OM_PROTOBUF_TYPE : OM_TEXT_TYPE;
-		resp->framing = HF_LENGTH;
-		resp->no_cache = true;
+		ep_openmetrics_answer(c, pb, resp);
 		return;
 	}
 	enum rpc_outcome o =

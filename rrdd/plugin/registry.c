@@ -115,6 +115,26 @@ static bool stale(struct plg_registry *reg, const char *uid)
 	return false;
 }
 
+/* A new entry for uid with its reader, at the place find_idx's negative
+ * answer i names (reg->mu held); counted as registered. */
+static struct plg_entry *insert_entry(struct plg_registry *reg, long i, const char *uid)
+{
+	size_t at = (size_t)(-i - 1);
+	if (reg->n == reg->cap) {
+		reg->cap = reg->cap ? reg->cap * 2 : 16;
+		reg->v = xrealloc(reg->v, sizeof(*reg->v) * reg->cap);
+	}
+	struct plg_entry *e = xcalloc(1, sizeof(*e));
+	e->uid = xstrdup(uid);
+	e->rd = plg_reader_new();
+	plg_reader_set_v3map(e->rd, reg->v3map);
+	memmove(reg->v + at + 1, reg->v + at, sizeof(*reg->v) * (reg->n - at));
+	reg->v[at] = e;
+	reg->n++;
+	reg->st.registered++;
+	return e;
+}
+
 int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol, bool by_file)
 {
 	if (!plg_uid_valid(uid))
@@ -129,22 +149,10 @@ int plg_register_locked(struct plg_registry *reg, const char *uid, int protocol,
 			reg->v[i]->by_rpc = true;
 		return 1;
 	}
-	size_t at = (size_t)(-i - 1);
-	if (reg->n == reg->cap) {
-		reg->cap = reg->cap ? reg->cap * 2 : 16;
-		reg->v = xrealloc(reg->v, sizeof(*reg->v) * reg->cap);
-	}
-	struct plg_entry *e = xcalloc(1, sizeof(*e));
-	e->uid = xstrdup(uid);
+	struct plg_entry *e = insert_entry(reg, i, uid);
 	e->protocol = protocol;
 	e->by_file = by_file;
 	e->by_rpc = !by_file;
-	e->rd = plg_reader_new();
-	plg_reader_set_v3map(e->rd, reg->v3map);
-	memmove(reg->v + at + 1, reg->v + at, sizeof(*reg->v) * (reg->n - at));
-	reg->v[at] = e;
-	reg->n++;
-	reg->st.registered++;
 	log_info("plugin %s registered (%s)", uid, by_file ? "file discovered" : "RPC");
 	return 0;
 }
@@ -159,22 +167,10 @@ int plg_register_source(struct plg_registry *reg, const char *uid, plg_page_fn f
 		pthread_mutex_unlock(&reg->mu);
 		return -EEXIST;
 	}
-	size_t at = (size_t)(-i - 1);
-	if (reg->n == reg->cap) {
-		reg->cap = reg->cap ? reg->cap * 2 : 16;
-		reg->v = xrealloc(reg->v, sizeof(*reg->v) * reg->cap);
-	}
-	struct plg_entry *e = xcalloc(1, sizeof(*e));
-	e->uid = xstrdup(uid);
+	struct plg_entry *e = insert_entry(reg, i, uid);
 	e->protocol = PLG_REG_AUTO;
 	e->page_fn = fn;
 	e->page_ctx = ctx;
-	e->rd = plg_reader_new();
-	plg_reader_set_v3map(e->rd, reg->v3map);
-	memmove(reg->v + at + 1, reg->v + at, sizeof(*reg->v) * (reg->n - at));
-	reg->v[at] = e;
-	reg->n++;
-	reg->st.registered++;
 	pthread_mutex_unlock(&reg->mu);
 	log_info("plugin %s registered (socket)", uid);
 	return 0;
