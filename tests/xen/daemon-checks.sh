@@ -242,6 +242,13 @@ for name in Domain-0 busy idle; do
 	expect daemon.vm.$name.vcpus 'a == b' "vm $U: $(jvm_cpus $U) cpu<N> in vm-metrics.json, xl list VCPUs=$(xl_list $D/list4 $name 4)" a="$(jvm_cpus $U)" b="$(xl_list $D/list4 $name 4)"
 	expect daemon.vm.$name.memory 'int(a / 1048576) == b' "vm $U memory=$(jvm $U memory) B, xl list Mem=$(xl_list $D/list4 $name 3) MiB" a="$(jvm $U memory)" b="$(xl_list $D/list4 $name 3)"
 done
+# the VMs' names from xenstore in the exposition's info family
+curl -s --max-time 30 --unix-socket $SOCK http://localhost/metrics >$S/metrics.txt 2>&1
+for name in busy idle; do
+	U=$(uuid_of $D/list4 $name)
+	expect daemon.vm.$name.info 'n == 1' "xen_vm_info lines for vm_uuid=$U name=$name in /metrics: $(grep -c "^xen_vm_info{vm_uuid=\"$U\",name=\"$name\"} 1\$" $S/metrics.txt); all: $(grep '^xen_vm_info' $S/metrics.txt | tr '\n' ' ' | cut -c1-400)" \
+		n="$(grep -c "^xen_vm_info{vm_uuid=\"$U\",name=\"$name\"} 1\$" $S/metrics.txt)"
+done
 # query_possible_host_dss (rrdd-tool ls host, before add_host_ds): the Xen
 # source's DSs and the plugin's, each with its recorded (ENABLED) flag
 LSC=$(awk '$1 ~ /^cpu[0-9]+$/ && $2 == "yes" { n++ } END { print n + 0 }' $S/ls0.txt)
