@@ -102,17 +102,23 @@ pair_means() {
 		else { n = 0; sa = sb = 0 } }
 	END { if (started) close_row(); if (bn) printf "%d %.9g %.9g\n", bn, ba / bn, bb / bn; else print "0 0 0" }' "$1"
 }
-# win_check LINES ENTRY SAMPLES COL OFFSET SLACK: judges the numeric rows of
-# ENTRY against the readings in SAMPLES ("uptime x..." lines, the value in
-# column COL; a row's time t is wall time, uptime = t - OFFSET).  A row (the
-# 5 s average of the plugin's samples, read at the ticks around it) must lie
-# within the readings taken from 15 s before to 8 s after it, +- SLACK.
-# The kernel changes these figures at most every 5 s, so readings no more
-# than 5 s apart see every value: a row whose window has a longer gap (the
-# sampler starved on a loaded host; one loaded run had a row 1.7 above the
-# readings around it) is not judged, and counted as without readings.
+# win_check LINES ENTRY SAMPLES COL OFFSET SLACK BEFORE: judges the numeric
+# rows of ENTRY against the readings in SAMPLES ("uptime x..." lines, the
+# value in column COL; a row's time t is wall time, uptime = t - OFFSET).  A
+# row (the 5 s average of the plugin's samples, read at the ticks around it)
+# must lie within the readings taken from BEFORE s before to 8 s after it,
+# +- SLACK.  BEFORE comes from how old a sample can be when a row takes it:
+# the ticks that feed row t are after t - 5; a tick reads a page written
+# before it (or, from a starved plugin, one tick before that), and the
+# daemon resends an unchanged page for its stale ticks (2): 5 + 5 + 2 x 5
+# = 20 s at 5 s ticks (a loaded run had a row 1.22 that only a reading
+# 16-20 s before it showed).  The kernel changes these figures at most every
+# 5 s, so readings no more than 5 s apart, from within 5 s of the window's
+# start, see every value: a row whose window has a longer gap (the sampler
+# starved on a loaded host; one loaded run had a row 1.7 above the readings
+# around it) is not judged, and counted as without readings.
 # Prints "rows-judged rows-outside rows-without-readings first-outside".
-win_check() { awk -v e="$2" -v c="$4" -v off="$5" -v sl="$6" '
+win_check() { awk -v e="$2" -v c="$4" -v off="$5" -v sl="$6" -v bw="$7" '
 	FNR == NR { ut[n + 0] = $1 + 0; x[n + 0] = $c + 0; n++; next }
 	index($0, "entry>") == 1 { nc++; if (substr($0, 7) == e) col = nc }
 	$0 == "row>" { cc = 0 }
@@ -120,13 +126,13 @@ win_check() { awk -v e="$2" -v c="$4" -v off="$5" -v sl="$6" '
 	index($0, "v>") == 1 { cc++; s = substr($0, 3)
 		if (!col || cc != col || s == "NaN" || s == "") next
 		tu = t - off; f = 0; gap = 0; cnt = 0
-		for (i = 0; i < n; i++) if (ut[i] >= tu - 15 && ut[i] <= tu + 8) {
+		for (i = 0; i < n; i++) if (ut[i] >= tu - bw && ut[i] <= tu + 8) {
 			cnt++
 			if (f && ut[i] - last > gap) gap = ut[i] - last
 			if (!f) first = ut[i]
 			last = ut[i]
 			if (!f || x[i] < lo) lo = x[i]; if (!f || x[i] > hi) hi = x[i]; f = 1 }
-		if (!f || first > tu - 10 || last < tu || gap > 5) { nw++; next }
+		if (!f || first > tu - bw + 5 || last < tu || gap > 5) { nw++; next }
 		m++
 		if (s + 0 < lo - sl || s + 0 > hi + sl) { b++; if (msg == "") msg = t "=" s "_vs_" lo ".." hi "_(" cnt "_readings,_largest_gap_" gap "_s)" } }
 	END { printf "%d %d %d %s\n", m, b, nw, (msg == "" ? "-" : msg) }' "$3" "$1"; }
@@ -427,14 +433,18 @@ expect plugin.proc.swap_total 'n >= 3 && lo == m && hi == m' "dom0_swap_total_ki
 # loadavg changes every 5 s and the sampler reads it every second: each row
 # lies within the readings around its time
 # shellcheck disable=SC2046 # the words are the fields
-set -- $(win_check $S/updates2.lines $HP:dom0_loadavg1 $S/proc.samples 2 "$OFF" 0.011)
-expect plugin.proc.loadavg1 'n >= 3 && b == 0' "dom0_loadavg1 in rrd_updates: $1 rows judged against dom0's /proc/loadavg read every second ($(wc -l <$S/proc.samples) readings), $2 outside the readings from 15 s before to 8 s after (first: $4), $3 without readings" \
+# the window before a row: 4 ticks (see win_check), each 5 s or as long as
+# the longest late one the log shows
+BW=$(sed -n 's/.*tick took \([0-9.]*\) s.*/\1/p' $S/rrdd.log | sort -n | tail -1 |
+	awk '{ t = $1 } END { print 4 * (t > 5 ? t : 5) }')
+set -- $(win_check $S/updates2.lines $HP:dom0_loadavg1 $S/proc.samples 2 "$OFF" 0.011 "$BW")
+expect plugin.proc.loadavg1 'n >= 3 && b == 0' "dom0_loadavg1 in rrd_updates: $1 rows judged against dom0's /proc/loadavg read every second ($(wc -l <$S/proc.samples) readings), $2 outside the readings from $BW s before to 8 s after (first: $4), $3 without readings" \
 	n="$1" b="$2"
 # the source enabled with add_host_ds: recorded, with /proc's process count
 # (processes come and go between readings: 10 of slack)
 LS1=$(awk '$1 == "dom0_procs_total" { print $2 }' $S/ls1.txt)
 # shellcheck disable=SC2046 # the words are the fields
-set -- $(win_check $S/updates2.lines $HP:dom0_procs_total $S/proc.samples 3 "$OFF" 10)
+set -- $(win_check $S/updates2.lines $HP:dom0_procs_total $S/proc.samples 3 "$OFF" 10 "$BW")
 expect rpc.add_host_ds_recorded 'n >= 2 && b == 0 && e == 1' "after add_host_ds: rrdd-tool ls says dom0_procs_total enabled=$LS1; rrd_updates has $1 rows judged against the process counts of /proc/loadavg, $2 outside the readings around them +-10 (first: $4)" \
 	n="$1" b="$2" e="$([ "$LS1" = yes ] && echo 1 || echo 0)"
 # rrdp-demo-owners: the VM-owned sources in the idle VM's RRD, the SR's in
