@@ -52,6 +52,13 @@ rc, out, err = tool(["ls"], stale)
 check(rc == 3 and "rrdd is not running" in err and stale in err, "stale socket: %d %r" % (rc, err))
 
 # ---- something else answers ----
+# Every fake server stays open to the end: closing a listening socket while
+# its thread waits in accept() lets the next server reuse the descriptor
+# number, and the old thread then answers the new server's clients (a
+# loaded run: "closes" answered with "garbage"'s bytes).
+servers = []
+
+
 def fake_server(path, answer, keep_open=False):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
@@ -79,6 +86,7 @@ def fake_server(path, answer, keep_open=False):
                 pass
             c.close()
     threading.Thread(target=loop, daemon=True).start()
+    servers.append(srv)
     return srv
 
 
@@ -99,7 +107,6 @@ for name, answer, want in cases:
         rc, out, err = tool(args, path)
         check(rc == 1 and out == "" and want in err and err.count("\n") == 1,
               "%s / %r: %d %r %r" % (name, args, rc, out, err))
-    srv.close()
 # RPC answers that are not RPC
 NOSTATUS = (b'<?xml version="1.0"?><methodResponse><params><param><value><struct></struct>'
             b'</value></param></params></methodResponse>')
@@ -113,13 +120,11 @@ for name, answer, want in [
     for args in (["ls"], ["enable", "host", "x"], ["backup"]):
         rc, out, err = tool(args, path)
         check(rc == 1 and out == "" and want in err, "%s / %r: %d %r" % (name, args, rc, err))
-    srv.close()
 # silence: --timeout bounds the wait
 path = os.path.join(tmp, "silent")
 srv = fake_server(path, b"", keep_open=True)
 rc, out, err = tool(["ls", "--timeout", "1"], path, timeout=30)
 check(rc == 1 and "did not answer within 1000 ms" in err, "silent daemon: %d %r" % (rc, err))
-srv.close()
 
 # ---- permissions (needs root to drop to nobody) ----
 skip = None
