@@ -112,10 +112,7 @@ struct expo_ctx {
 static int fetch_expo(void *ctx, bool binary, struct buf *out)
 {
 	struct expo_ctx *e = ctx;
-	if (binary)
-		om_expo_protobuf(e->reg, e->names, out);
-	else
-		om_expo_text(e->reg, e->names, out);
+	om_expo(e->reg, e->names, binary ? OM_FORM_PROTOBUF : OM_FORM_TEXT, out);
 	return 0;
 }
 

@@ -38,13 +38,42 @@ static int collect(const char *uuid, const struct rrdb *r, void *vctx)
 		s->uuid = dupstr(uuid);
 		s->ds = dupstr(r->ds[i].name);
 		s->value = rrdb_query_latest(r, i);
+		const struct rrdb_ds *d = &r->ds[i];
+		s->derive = d->type == DS_DERIVE;
+		/* the running total: a DERIVE's last raw reading (an inverted one
+		 * counts the complement, e.g. idle time: no total) */
+		if (s->derive && d->transform == TR_IDENTITY && d->last.type != VAL_UNKNOWN) {
+			s->has_total = true;
+			s->total = d->last.type == VAL_INT64 ? (double)d->last.i : d->last.f;
+		}
 	}
 	return 0;
 }
 
 static const enum mon_owner_kind kinds[] = {MON_HOST, MON_VM, MON_SR};
 
-static void render(struct mon_registry *reg, struct vmnames *names, struct buf *out, bool protobuf)
+const char *om_form_ctype(enum om_form form)
+{
+	switch (form) {
+	case OM_FORM_PROTOBUF:
+		return "application/openmetrics-protobuf; version=1.0.0";
+	case OM_FORM_PROMETHEUS:
+		return "text/plain; version=0.0.4; charset=utf-8";
+	default:
+		return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+	}
+}
+
+enum om_form om_form_of_accept(const char *accept)
+{
+	if (accept && strcasestr(accept, "application/openmetrics-protobuf"))
+		return OM_FORM_PROTOBUF;
+	if (accept && strcasestr(accept, "application/openmetrics-text"))
+		return OM_FORM_TEXT;
+	return OM_FORM_PROMETHEUS;
+}
+
+void om_expo(struct mon_registry *reg, struct vmnames *names, enum om_form form, struct buf *out)
 {
 	struct vmname *vn = NULL;
 	size_t nvn = vmnames_copy(names, &vn);
@@ -87,8 +116,10 @@ static void render(struct mon_registry *reg, struct vmnames *names, struct buf *
 		}
 		i = j;
 	}
-	if (protobuf)
+	if (form == OM_FORM_PROTOBUF)
 		exp_openmetrics_pb(out, col.s, col.n, vinfo, nvn);
+	else if (form == OM_FORM_PROMETHEUS)
+		exp_prometheus_text(out, col.s, col.n, vinfo, nvn);
 	else
 		exp_openmetrics(out, col.s, col.n, vinfo, nvn);
 	free(vinfo);
@@ -102,14 +133,4 @@ static void render(struct mon_registry *reg, struct vmnames *names, struct buf *
 		free((char *)col.s[i].ds);
 	}
 	free(col.s);
-}
-
-void om_expo_text(struct mon_registry *reg, struct vmnames *names, struct buf *out)
-{
-	render(reg, names, out, false);
-}
-
-void om_expo_protobuf(struct mon_registry *reg, struct vmnames *names, struct buf *out)
-{
-	render(reg, names, out, true);
 }

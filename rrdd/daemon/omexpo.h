@@ -13,14 +13,23 @@
 #include "monitor/registry.h"
 #include "util/buf.h"
 
-#define OM_TEXT_TYPE     "application/openmetrics-text; version=1.0.0; charset=utf-8"
-#define OM_PROTOBUF_TYPE "application/openmetrics-protobuf; version=1.0.0"
+/* The forms of the exposition. */
+enum om_form {
+	OM_FORM_TEXT,       /* OpenMetrics text 1.0.0 */
+	OM_FORM_PROMETHEUS, /* Prometheus' text format 0.0.4 */
+	OM_FORM_PROTOBUF,   /* OpenMetrics protobuf MetricSet */
+};
 
-/* Append the OpenMetrics text of every RRD of reg, and the info family of
- * the VMs named in names (NULL: none), to out. */
-void om_expo_text(struct mon_registry *reg, struct vmnames *names, struct buf *out);
+/* The Content-Type of a form. */
+const char *om_form_ctype(enum om_form form);
 
-/* The same as an OpenMetrics protobuf MetricSet. */
-void om_expo_protobuf(struct mon_registry *reg, struct vmnames *names, struct buf *out);
+/* The form a client asks for with this Accept header (NULL: none), as
+ * exporters choose: openmetrics-protobuf, else openmetrics-text, else
+ * Prometheus' text format. */
+enum om_form om_form_of_accept(const char *accept);
+
+/* Append the exposition of every RRD of reg, and the info family of the
+ * VMs named in names (NULL: none), to out, in form. */
+void om_expo(struct mon_registry *reg, struct vmnames *names, enum om_form form, struct buf *out);
 
 #endif

@@ -36,6 +36,8 @@ struct om_item {
 	struct om_raw raw;
 	const struct exp_om_sample *s;
 	const char *unit; /* OpenMetrics unit word, or NULL */
+	bool counter;     /* a counter family's sample (<family>_total) */
+	double value;
 	size_t order;
 };
 
@@ -182,16 +184,42 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels, str
 	sanitize(base, cap, ds, n);
 }
 
-static const char *unit_word(const char *units)
+/* The unit word of a gauge family: a DERIVE data source's gauge is a rate,
+ * so only "(fraction)" (time per time) names a unit there. */
+static const char *unit_word(const char *units, bool derive)
 {
 	if (!units)
+		return NULL;
+	if (!strcmp(units, "(fraction)"))
+		return "ratio";
+	if (derive)
 		return NULL;
 	if (!strcmp(units, "B"))
 		return "bytes";
 	if (!strcmp(units, "s"))
 		return "seconds";
-	if (!strcmp(units, "(fraction)"))
-		return "ratio";
+	return NULL;
+}
+
+/* What a DERIVE data source's running total counts, from its units (see
+ * openmetrics.h), into w; returns the OpenMetrics unit it is, or NULL. */
+static const char *counted_word(const char *units, char *w, size_t cap)
+{
+	static const char *const unit[][2] = {{"B/s", "bytes"},          {"bytes/s", "bytes"},
+	                                      {"b/s", "bits"},           {"bits/s", "bits"},
+	                                      {"bytes", "bytes"},        {"seconds", "seconds"},
+	                                      {"(fraction)", "seconds"}, {"s/s", "seconds"}};
+	const char *u = units ? units : "";
+	for (size_t i = 0; i < sizeof(unit) / sizeof(unit[0]); i++)
+		if (!strcmp(u, unit[i][0])) {
+			snprintf(w, cap, "%s", unit[i][1]);
+			return unit[i][1];
+		}
+	size_t n = strlen(u);
+	if (n > 2 && n < 40 && !strcmp(u + n - 2, "/s") && isalpha((unsigned char)u[0]))
+		sanitize(w, cap, u, n - 2);
+	else
+		snprintf(w, cap, "cumulative");
 	return NULL;
 }
 
@@ -207,6 +235,8 @@ static int item_cmp(const void *a, const void *b)
 	int c = strcmp(x->family, y->family);
 	if (c)
 		return c;
+	if (x->counter != y->counter)
+		return x->counter ? 1 : -1;
 	c = strcmp(x->labels, y->labels);
 	if (c)
 		return c;
@@ -237,56 +267,77 @@ static void put_help_text(struct buf *out, const char *s)
 	}
 }
 
-/* The items of n samples, sorted by family, labels and input order. */
-static struct om_item *build_items(const struct exp_om_sample *s, size_t n)
+/* Fill m with sample i as a gauge or, with counter, as its running total. */
+static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i, bool counter)
 {
-	struct om_item *it = xmalloc(sizeof(*it) * (n ? n : 1));
-	for (size_t i = 0; i < n; i++) {
-		struct om_item *m = &it[i];
-		char base[NAME_MAX_LEN];
-		m->labels[0] = 0;
-		struct om_raw idx = {0};
-		m->s = &s[i];
-		m->order = i;
-		split_name(s[i].ds ? s[i].ds : "", base, sizeof(base), m->labels, &idx);
-		if (!base[0])
-			snprintf(base, sizeof(base), "unnamed");
-		const char *kind = s[i].owner == MON_HOST ? "host"
-		                   : s[i].owner == MON_VM ? "vm"
-		                                          : "sr";
-		char fam[NAME_MAX_LEN];
-		snprintf(fam, sizeof(fam), "xen_%s_%.180s", kind, base);
-		/* reserved suffixes of other metric types */
-		static const char *const reserved[] = {"_total", "_created", "_count",
-		                                       "_sum",   "_bucket",  "_info"};
-		for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
-			if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < sizeof(fam)) {
-				strcat(fam, "_all");
-				break;
-			}
-		m->unit = unit_word(s[i].units);
+	char base[NAME_MAX_LEN];
+	m->labels[0] = 0;
+	struct om_raw idx = {0};
+	m->s = s;
+	m->order = i;
+	m->counter = counter;
+	m->value = counter ? s->total : s->value;
+	split_name(s->ds ? s->ds : "", base, sizeof(base), m->labels, &idx);
+	if (!base[0])
+		snprintf(base, sizeof(base), "unnamed");
+	const char *kind = s->owner == MON_HOST ? "host" : s->owner == MON_VM ? "vm" : "sr";
+	char fam[NAME_MAX_LEN];
+	snprintf(fam, sizeof(fam), "xen_%s_%.180s", kind, base);
+	/* reserved suffixes of other metric types */
+	static const char *const reserved[] = {"_total", "_created", "_count",
+	                                       "_sum",   "_bucket",  "_info"};
+	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
+		if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < sizeof(fam)) {
+			strcat(fam, "_all");
+			break;
+		}
+	char word[48];
+	if (counter) {
+		m->unit = counted_word(s->units, word, sizeof(word));
+		size_t fl = strlen(fam);
+		snprintf(fam + fl, sizeof(fam) - fl, "_%s", word);
+	} else {
+		m->unit = unit_word(s->units, s->derive);
 		if (m->unit && !ends_with(fam, m->unit)) {
 			size_t fl = strlen(fam);
 			snprintf(fam + fl, sizeof(fam) - fl, "_%s", m->unit);
 		}
-		snprintf(m->family, sizeof(m->family), "%s", fam);
-		m->raw.n = 0;
-		if (s[i].owner != MON_HOST) {
-			char tmp[LABELS_MAX];
-			snprintf(tmp, sizeof(tmp), "%s", m->labels);
-			m->labels[0] = 0;
-			const char *u = s[i].uuid ? s[i].uuid : "";
-			add_label(m->labels, &m->raw, s[i].owner == MON_VM ? "vm_uuid" : "sr_uuid",
-			          u, strlen(u));
-			if (tmp[0] && strlen(m->labels) + strlen(tmp) + 2 < LABELS_MAX) {
-				strcat(m->labels, ",");
-				strcat(m->labels, tmp);
-			}
-		}
-		for (unsigned k = 0; k < idx.n; k++)
-			raw_add(&m->raw, idx.k[k], idx.v[k], idx.vl[k]);
 	}
-	qsort(it, n, sizeof(*it), item_cmp);
+	snprintf(m->family, sizeof(m->family), "%s", fam);
+	m->raw.n = 0;
+	if (s->owner != MON_HOST) {
+		char tmp[LABELS_MAX];
+		snprintf(tmp, sizeof(tmp), "%s", m->labels);
+		m->labels[0] = 0;
+		const char *u = s->uuid ? s->uuid : "";
+		add_label(m->labels, &m->raw, s->owner == MON_VM ? "vm_uuid" : "sr_uuid", u,
+		          strlen(u));
+		if (tmp[0] && strlen(m->labels) + strlen(tmp) + 2 < LABELS_MAX) {
+			strcat(m->labels, ",");
+			strcat(m->labels, tmp);
+		}
+	}
+	for (unsigned k = 0; k < idx.n; k++)
+		raw_add(&m->raw, idx.k[k], idx.v[k], idx.vl[k]);
+}
+
+/* The items of n samples (a gauge each, and a counter for each running
+ * total), sorted by family, gauges first, labels and input order; *count
+ * is set to their number. */
+static struct om_item *build_items(const struct exp_om_sample *s, size_t n, size_t *count)
+{
+	size_t k = n;
+	for (size_t i = 0; i < n; i++)
+		k += s[i].has_total;
+	struct om_item *it = xmalloc(sizeof(*it) * (k ? k : 1));
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		fill_item(&it[j++], &s[i], i, false);
+		if (s[i].has_total)
+			fill_item(&it[j++], &s[i], i, true);
+	}
+	qsort(it, k, sizeof(*it), item_cmp);
+	*count = k;
 	return it;
 }
 
@@ -294,6 +345,8 @@ static struct om_item *build_items(const struct exp_om_sample *s, size_t n)
 static void help_of(const struct om_item *m, struct buf *b)
 {
 	const char *d = m->s->description;
+	if (m->counter)
+		buf_adds(b, "The running total whose rate is: ");
 	if (d && *d && strcmp(d, "description not available"))
 		buf_adds(b, d);
 	else
@@ -322,38 +375,47 @@ static struct exp_om_info *sorted_info(const struct exp_om_info *info, size_t n)
 #define INFO_FAMILY "xen_vm_info"
 #define INFO_HELP   "A running VM: its uuid and its name (always 1)"
 
-void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n,
-                     const struct exp_om_info *info, size_t ninfo)
+/* The text exposition: OpenMetrics (om) or Prometheus' text format 0.0.4,
+ * which names a counter family by its sample (<family>_total) and has
+ * neither UNIT nor EOF. */
+static void write_text(struct buf *out, const struct exp_om_sample *s, size_t n,
+                       const struct exp_om_info *info, size_t ninfo, bool om)
 {
-	struct om_item *it = build_items(s, n);
+	size_t nit;
+	struct om_item *it = build_items(s, n, &nit);
 	struct buf help = {0};
-	const char *cur = NULL;
+	const struct om_item *cur = NULL;
 	const char *prev_labels = NULL;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < nit; i++) {
 		struct om_item *m = &it[i];
-		if (!cur || strcmp(cur, m->family)) {
-			cur = m->family;
+		if (!cur || strcmp(cur->family, m->family)) {
+			cur = m;
 			prev_labels = NULL;
-			buf_printf(out, "# TYPE %s gauge\n", m->family);
-			if (m->unit)
+			const char *sfx = m->counter && !om ? "_total" : "";
+			buf_printf(out, "# TYPE %s%s %s\n", m->family, sfx,
+			           m->counter ? "counter" : "gauge");
+			if (m->unit && om)
 				buf_printf(out, "# UNIT %s %s\n", m->family, m->unit);
-			buf_printf(out, "# HELP %s ", m->family);
+			buf_printf(out, "# HELP %s%s ", m->family, sfx);
 			buf_reset(&help);
 			help_of(m, &help);
 			put_help_text(out, buf_cstr(&help));
 			buf_addc(out, '\n');
-		} else if (prev_labels && !strcmp(prev_labels, m->labels)) {
-			continue; /* duplicate series: keep the first */
+		} else if (m->counter != cur->counter ||
+		           (prev_labels && !strcmp(prev_labels, m->labels))) {
+			continue; /* a gauge family's name, or a duplicate series */
 		}
 		prev_labels = m->labels;
 		buf_adds(out, m->family);
+		if (m->counter)
+			buf_adds(out, "_total");
 		if (m->labels[0]) {
 			buf_addc(out, '{');
 			buf_adds(out, m->labels);
 			buf_addc(out, '}');
 		}
 		buf_addc(out, ' ');
-		put_value(out, m->s->value);
+		put_value(out, m->value);
 		buf_addc(out, '\n');
 	}
 	if (ninfo) {
@@ -368,9 +430,22 @@ void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n,
 		}
 		free(v);
 	}
-	buf_adds(out, "# EOF\n");
+	if (om)
+		buf_adds(out, "# EOF\n");
 	buf_free(&help);
 	free(it);
+}
+
+void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n,
+                     const struct exp_om_info *info, size_t ninfo)
+{
+	write_text(out, s, n, info, ninfo, true);
+}
+
+void exp_prometheus_text(struct buf *out, const struct exp_om_sample *s, size_t n,
+                         const struct exp_om_info *info, size_t ninfo)
+{
+	write_text(out, s, n, info, ninfo, false);
 }
 
 /* A NUL-terminated copy of v[0..len) from the arena. */
@@ -387,33 +462,38 @@ static char *acopy(struct arena *a, const char *v, size_t len)
 int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
                        const struct exp_om_info *info, size_t ninfo)
 {
-	struct om_item *it = build_items(s, n);
+	size_t nit;
+	struct om_item *it = build_items(s, n, &nit);
 	struct arena a;
 	arena_init(&a, (size_t)1 << 40);
 	Openmetrics__MetricSet set = OPENMETRICS__METRIC_SET__INIT;
-	set.metric_families = arena_alloc(&a, sizeof(void *) * (n + 2));
+	set.metric_families = arena_alloc(&a, sizeof(void *) * (nit + 2));
 	Openmetrics__MetricFamily *fam = NULL;
+	const struct om_item *cur = NULL;
 	const char *prev_labels = NULL;
 	struct buf help = {0};
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < nit; i++) {
 		struct om_item *m = &it[i];
 		if (!fam || strcmp(fam->name, m->family)) {
+			cur = m;
 			fam = arena_alloc(&a, sizeof(*fam));
 			openmetrics__metric_family__init(fam);
 			fam->name = m->family;
-			fam->type = OPENMETRICS__METRIC_TYPE__GAUGE;
+			fam->type = m->counter ? OPENMETRICS__METRIC_TYPE__COUNTER
+			                       : OPENMETRICS__METRIC_TYPE__GAUGE;
 			fam->unit = (char *)(m->unit ? m->unit : "");
 			buf_reset(&help);
 			help_of(m, &help);
 			fam->help = acopy(&a, help.p ? help.p : "", help.len);
 			size_t k = i;
-			while (k < n && !strcmp(it[k].family, m->family))
+			while (k < nit && !strcmp(it[k].family, m->family))
 				k++;
 			fam->metrics = arena_alloc(&a, sizeof(void *) * (k - i));
 			set.metric_families[set.n_metric_families++] = fam;
 			prev_labels = NULL;
-		} else if (prev_labels && !strcmp(prev_labels, m->labels)) {
-			continue; /* duplicate series: keep the first */
+		} else if (m->counter != cur->counter ||
+		           (prev_labels && !strcmp(prev_labels, m->labels))) {
+			continue; /* a gauge family's name, or a duplicate series */
 		}
 		prev_labels = m->labels;
 		Openmetrics__Metric *mt = arena_alloc(&a, sizeof(*mt));
@@ -428,12 +508,21 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
 		}
 		Openmetrics__MetricPoint *pt = arena_alloc(&a, sizeof(*pt));
 		openmetrics__metric_point__init(pt);
-		Openmetrics__GaugeValue *g = arena_alloc(&a, sizeof(*g));
-		openmetrics__gauge_value__init(g);
-		g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
-		g->double_value = m->s->value;
-		pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
-		pt->gauge_value = g;
+		if (m->counter) {
+			Openmetrics__CounterValue *c = arena_alloc(&a, sizeof(*c));
+			openmetrics__counter_value__init(c);
+			c->total_case = OPENMETRICS__COUNTER_VALUE__TOTAL_DOUBLE_VALUE;
+			c->double_value = m->value;
+			pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_COUNTER_VALUE;
+			pt->counter_value = c;
+		} else {
+			Openmetrics__GaugeValue *g = arena_alloc(&a, sizeof(*g));
+			openmetrics__gauge_value__init(g);
+			g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
+			g->double_value = m->value;
+			pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
+			pt->gauge_value = g;
+		}
 		mt->metric_points = arena_alloc(&a, sizeof(void *));
 		mt->metric_points[0] = pt;
 		mt->n_metric_points = 1;

@@ -9,11 +9,18 @@
  * name carries the unit, as OpenMetrics requires), "# HELP" and "# EOF".
  * Families are grouped (every sample of a family together) and sorted;
  * the VMs' names come last as the family xen_vm_info.
+ * A DERIVE data source whose last raw reading is known (a running total,
+ * e.g. bytes received) is also a counter family, its gauge family's base
+ * name plus what it counts: "B/s" -> _bytes, "b/s" -> _bits, "(fraction)"
+ * -> _seconds (CPU time), "bytes"/"seconds" -> themselves, any other
+ * "X/s" -> _X, anything else -> _cumulative; its sample is <family>_total.
+ * A counter whose family name a gauge family already has is left out.
  * Pure: formats into a caller-owned buffer; no I/O, no locks.
  */
 #ifndef RRDD_EXPORT_OPENMETRICS_H
 #define RRDD_EXPORT_OPENMETRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/buf.h"
@@ -27,7 +34,10 @@ struct exp_om_sample {
 	const char *ds;          /* xcp-rrdd DS name */
 	const char *units;       /* descriptor units or NULL */
 	const char *description; /* descriptor text or NULL */
-	double value;
+	double value;            /* the latest value (a rate for DERIVE) */
+	bool derive;             /* a DERIVE data source: value is a rate */
+	bool has_total;          /* total is its last raw reading */
+	double total;
 };
 
 /* A running VM's identity for the family xen_vm_info (a gauge of 1, as
@@ -45,10 +55,17 @@ struct exp_om_info {
 void exp_openmetrics(struct buf *out, const struct exp_om_sample *s, size_t n,
                      const struct exp_om_info *info, size_t ninfo);
 
+/* The same exposition in Prometheus' text format 0.0.4 (what exporters
+ * answer a scraper that does not ask for OpenMetrics): the same families,
+ * labels and values, a counter family named by its sample (# TYPE
+ * <family>_total counter), no UNIT lines, no "# EOF". */
+void exp_prometheus_text(struct buf *out, const struct exp_om_sample *s, size_t n,
+                         const struct exp_om_info *info, size_t ninfo);
+
 /* The same exposition as an OpenMetrics protobuf MetricSet (the data
  * model's wire format, Content-Type application/openmetrics-protobuf;
- * version=1.0.0), appended to out: the same families (type GAUGE, unit,
- * help), label pairs and values.  Returns 0. */
+ * version=1.0.0), appended to out: the same families (GAUGE or COUNTER,
+ * unit, help), label pairs and values.  Returns 0. */
 int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
                        const struct exp_om_info *info, size_t ninfo);
 

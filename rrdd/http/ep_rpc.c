@@ -63,7 +63,7 @@ void ep_rpc(struct http_ctx *c, const struct http_req *req, struct http_resp *re
 	buf_reset(&resp->body);
 	bool pb;
 	if (openmetrics_call(wire, req, &lim, &pb)) {
-		ep_openmetrics_answer(c, pb, resp);
+		ep_openmetrics_answer(c, pb ? OM_FORM_PROTOBUF : OM_FORM_TEXT, resp);
 		return;
 	}
 	enum rpc_outcome o =

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/omexpo.h"
 #include "http/http.h"
 #include "rpc/methods.h"
 #include "util/buf.h"
@@ -181,9 +182,9 @@ void ep_updates(struct http_ctx *c, const struct http_req *req, struct http_resp
 void ep_rrd(struct http_ctx *c, enum http_route r, const struct http_req *req,
             struct http_resp *resp);
 void ep_metrics(struct http_ctx *c, const struct http_req *req, struct http_resp *resp);
-/* The OpenMetrics exposition as the whole answer (GET /metrics, the
- * OpenMetrics RPC): protobuf or text, with its content type. */
-void ep_openmetrics_answer(struct http_ctx *c, bool protobuf, struct http_resp *resp);
+/* The exposition as the whole answer (GET /metrics, the OpenMetrics RPC)
+ * in form, with its content type. */
+void ep_openmetrics_answer(struct http_ctx *c, enum om_form form, struct http_resp *resp);
 void ep_graph(struct http_ctx *c, enum http_route r, const struct http_req *req,
               struct http_resp *resp);
 void ep_rpc(struct http_ctx *c, const struct http_req *req, struct http_resp *resp);

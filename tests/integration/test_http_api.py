@@ -243,12 +243,16 @@ try:
           "hand-over XML-RPC: %r" % data[-200:])
 
     # ---- /metrics ----
-    st, h, body, _ = d.get("/metrics")
-    check(st == 200 and body.endswith(b"# EOF\n"), "/metrics ends with # EOF")
+    st, h, body, _ = d.get("/metrics", accept="application/openmetrics-text")
+    check(st == 200 and body.endswith(b"# EOF\n"), "OpenMetrics /metrics ends with # EOF")
     text = body.decode()
     check('xen_host_cpu' in text and 'cpu="0"' in text, "per-index names become labels (cpu)")
     check('vif="0"' in text and 'vm_uuid="%s"' % vms[1] in text, "vif and vm_uuid labels")
     check("# UNIT " in text and "# HELP " in text and "# TYPE " in text, "TYPE/UNIT/HELP")
+    # what curl gets: Prometheus' text format, which promtool lints
+    st, h, body, _ = d.get("/metrics")
+    check(st == 200 and h.get("content-type", "").startswith("text/plain; version=0.0.4"),
+          "/metrics without Accept: Prometheus' text format (%s)" % h.get("content-type"))
     if shutil.which("promtool"):
         p = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                            timeout=60)

@@ -128,26 +128,33 @@ def columns(d, since):
     return cols
 
 
-def same_values(d, w, t0):
+def same_values(d, w, t0, report=True):
+    """Compare p2_<x> and v4_<x> row by row (rows of straddled rewrites
+    left out); with report, as checks.  Returns the number of known values
+    compared."""
     cols = columns(d, t0)
     compared = 0
     for base, labels, owner, _, _, _ in dataset(0):
         uuid = HOST if owner == "host" else VM
         suffix = base + "".join("_" + lv for _, lv in labels)
         a, b = cols.get((uuid, "p2_" + suffix)), cols.get((uuid, "v4_" + suffix))
-        if not check(a is not None and b is not None,
-                     "both p2_%s and v4_%s are recorded" % (suffix, suffix)):
+        if a is None or b is None:
+            if report:
+                check(False, "both p2_%s and v4_%s are recorded" % (suffix, suffix))
             continue
         for (ta, va), (_, vb) in zip(a, b):
             if ta < w.first + 8 or any(s - 3 <= ta <= s + 8 for s in w.suspect):
                 continue
             if va != va and vb != vb:
                 continue
-            check(va == vb, "%s at %d: V2 %r, v4 %r" % (suffix, ta, va, vb))
+            if report:
+                check(va == vb, "%s at %d: V2 %r, v4 %r" % (suffix, ta, va, vb))
             compared += va == va
-    check(compared >= 10, "at least 10 known values compared (%d)" % compared)
-    print("compared %d values of 5 data sources; %d straddled rewrites left out"
-          % (compared, len(w.suspect)))
+    if report:
+        check(compared >= 10, "at least 10 known values compared (%d)" % compared)
+        print("compared %d values of 5 data sources; %d straddled rewrites left out"
+              % (compared, len(w.suspect)))
+    return compared
 
 
 def row_after(d, key, t, timeout=60):
@@ -233,7 +240,12 @@ def main():
     try:
         t0 = int(time.time())
         w.start()
+        # seven ticks; on a loaded machine, where more rewrites straddle a
+        # tick and are left out, more until 10 values can be compared
         time.sleep(36)
+        end = time.time() + 150
+        while time.time() < end and w.error is None and same_values(d, w, t0, False) < 10:
+            time.sleep(5)
         w.stop = True
         w.join(30)
         check(w.error is None, "the writer ran (%s)" % w.error)

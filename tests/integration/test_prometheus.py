@@ -178,6 +178,26 @@ def by_label(pport, d, t0):
     check(len(per_vm_vifs) == sum(1 for dss in vms.values()
                                  if any(re.fullmatch(r"vif_\d+_rx", ds) for ds in dss)),
           "count by (vm_uuid): every VM with VIFs")
+    # running totals: a counter per VIF beside its rate, typed as a counter
+    # by Prometheus' own parser, which rate() reads
+    tot = promql(pport, "count by (vif) (xen_vm_vif_rx_bytes_total)")
+    got_tot = {r["metric"].get("vif"): int(float(r["value"][1])) for r in tot}
+    check(got_tot == want, "count by (vif) of the counter: %r, rrdd's VIFs %r" % (got_tot, want))
+    url = "http://127.0.0.1:%d/api/v1/metadata?metric=xen_vm_vif_rx_bytes" % pport
+    with urllib.request.urlopen(url, timeout=5) as r:
+        meta = json.loads(r.read()).get("data", {}).get("xen_vm_vif_rx_bytes", [])
+    check(any(m.get("type") == "counter" and m.get("unit") == "bytes" for m in meta),
+          "Prometheus' metadata: xen_vm_vif_rx_bytes is a counter in bytes: %r" % meta)
+    # (rate() needs two scrapes of a counter: wait for them, bounded)
+    end = time.time() + 30
+    while True:
+        rates = promql(pport, "rate(xen_vm_vif_rx_bytes_total[1m])")
+        if len(rates) >= sum(want.values()) or time.time() > end:
+            break
+        time.sleep(1)
+    check(len(rates) == sum(want.values()) and
+          all(float(r["value"][1]) >= 0 for r in rates),
+          "rate() of the counter: one non-negative rate per VIF (%d)" % len(rates))
     # the VMs' names, joined as a Prometheus user joins an info metric
     named = promql(pport, "xen_vm_cpu_usage_ratio * on (vm_uuid) group_left (name) xen_vm_info")
     names = sorted(r["metric"].get("name", "") for r in named)
