@@ -347,7 +347,7 @@ static struct result run(const char *what, int ticks, bool with_values, bool pee
 		} else {
 			struct mon_chunk **ch;
 			size_t n;
-			plg_collect(reg, NAN, &ch, &n);
+			plg_collect(reg, NAN, NAN, &ch, &n);
 			for (size_t k = 0; k < n; k++)
 				for (uint32_t q = 0; q < ch[k]->nowner; q++)
 					got += ch[k]->owner[q].nds;

@@ -188,7 +188,7 @@ static double collect_once(struct plg_registry *reg, size_t *nds)
 	static double tick_time = 1700000000.0; /* 5 s per read, as the daemon's ticks */
 	tick_time += 5;
 	double t0 = now_mono();
-	plg_collect(reg, tick_time, &ch, &n);
+	plg_collect(reg, tick_time, tick_time, &ch, &n);
 	double t = now_mono() - t0;
 	*nds = 0;
 	for (size_t k = 0; k < n; k++)

@@ -40,8 +40,8 @@ int dmn_run(struct dmn *d)
 		struct mon_chunk **pc = NULL;
 		size_t npc = 0;
 		if (d->opt.plugins) /* future pages are refused against real time only */
-			plg_collect(d->opt.plugins, d->clk->ops == &clk_real_ops ? wall : NAN, &pc,
-			            &npc);
+			plg_collect(d->opt.plugins, d->clk->ops == &clk_real_ops ? wall : NAN,
+			            wall - (began - deadline), &pc, &npc);
 		if (d->opt.hastats) { /* the plugins' chunks, and the HA and cache SR figures */
 			if (npc + 1 > d->cap_extra) {
 				d->cap_extra = npc + 1;

@@ -384,11 +384,11 @@ static void note_success(struct plg_entry *e)
 }
 
 /* The page of a source entry into e->buf, as plg_page_load does for files. */
-static int source_load(struct plg_entry *e, double now, size_t max_bytes, size_t *len, char *err,
+static int source_load(struct plg_entry *e, double tick, size_t max_bytes, size_t *len, char *err,
                        size_t errlen)
 {
 	struct buf b = {(char *)e->buf, 0, e->buf_cap}; /* appended in place */
-	int rc = e->page_fn(e->page_ctx, e->uid, now, &b);
+	int rc = e->page_fn(e->page_ctx, e->uid, tick, &b);
 	e->buf = (unsigned char *)b.p;
 	e->buf_cap = b.cap;
 	*len = 0;
@@ -408,12 +408,12 @@ static int source_load(struct plg_entry *e, double now, size_t max_bytes, size_t
 /* Read one plugin; returns its chunk or NULL.  *gone is set when the file
  * of a discovered plugin has disappeared (the caller deregisters it). */
 static struct mon_chunk *read_one(struct plg_registry *reg, struct plg_entry *e, double now,
-                                  bool *gone, struct tick_stats *ts)
+                                  double tick, bool *gone, struct tick_stats *ts)
 {
 	char err[512];
 	size_t len;
 	*gone = false;
-	int rc = e->page_fn ? source_load(e, now, reg->max_bytes, &len, err, sizeof(err))
+	int rc = e->page_fn ? source_load(e, tick, reg->max_bytes, &len, err, sizeof(err))
 	                    : plg_page_load(reg->dir, e, reg->max_bytes, &len, err, sizeof(err));
 	if (rc < 0) {
 		int kind = -rc - 1;
@@ -479,7 +479,8 @@ static struct mon_chunk *read_one(struct plg_registry *reg, struct plg_entry *e,
 	return &e->chunk;
 }
 
-int plg_collect(struct plg_registry *reg, double now, struct mon_chunk ***out, size_t *n)
+int plg_collect(struct plg_registry *reg, double now, double tick, struct mon_chunk ***out,
+                size_t *n)
 {
 	pthread_mutex_lock(&reg->collect_mu);
 	/* The previous tick's chunks are no longer in use: bury the dead. */
@@ -512,7 +513,7 @@ int plg_collect(struct plg_registry *reg, double now, struct mon_chunk ***out, s
 	for (size_t i = 0; i < cnt; i++) {
 		struct plg_entry *e = reg->work[i];
 		bool gone;
-		struct mon_chunk *c = read_one(reg, e, now, &gone, &ts);
+		struct mon_chunk *c = read_one(reg, e, now, tick, &gone, &ts);
 		if (c)
 			reg->out[k++] = c;
 		if (gone) {

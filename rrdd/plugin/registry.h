@@ -79,9 +79,9 @@ struct plg_registry *plg_registry_new(const struct plg_registry_opts *opts);
 struct buf;
 /* The page of a plugin that has no file (a v4 socket connection): appends
  * the page's bytes (any protocol the reader knows), stamped with now (the
- * tick's time), to out and returns 0, or returns -1 when the plugin has
- * nothing this tick.  Called by plg_collect on the tick thread, never under
- * the registry's locks. */
+ * time the tick was due, plg_collect's tick), to out and returns 0, or returns -1 when the plugin
+ * has nothing this tick.  Called by plg_collect on the tick thread, never under the registry's
+ * locks. */
 typedef int (*plg_page_fn)(void *ctx, const char *uid, double now, struct buf *out);
 
 /* Register a plugin whose page fn gives at every tick (uid: any string of
@@ -136,7 +136,10 @@ double plg_next_reading(struct plg_registry *reg, const char *uid);
  * descriptors from its metadata, values from the page).  The array and the
  * chunks belong to the registry and stay valid until the next plg_collect
  * or plg_registry_free, whatever other threads register or deregister
- * meanwhile.  now is the tick's wall time (logs only).
+ * meanwhile.  now is the real wall time (pages further ahead than
+ * PLG_MAX_FUTURE are refused; NAN: no such check); tick is the time this
+ * tick was due (its place on the 5 s grid, whatever the clock, however
+ * late it runs), the time the pages of registered sources are stamped with.
  *
  * A bad page, a missing file or a refused file gives no chunk: that
  * plugin's recorded DSs get Unknown at this tick (wire-format.md §7 item 5).  An
@@ -147,7 +150,8 @@ double plg_next_reading(struct plg_registry *reg, const char *uid);
  * over the gap, within the DS heartbeat); after that the chunk is dropped
  * and the DSs go Unknown.  Returns 0 (errors are per plugin).
  */
-int plg_collect(struct plg_registry *reg, double now, struct mon_chunk ***out, size_t *n);
+int plg_collect(struct plg_registry *reg, double now, double tick, struct mon_chunk ***out,
+                size_t *n);
 
 /* A copy of the counters. */
 void plg_get_stats(struct plg_registry *reg, struct plg_stats *out);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock/clock.h"
 #include "http/listen.h"
 #include "plugin/proto.h"
 #include "plugin/v4state.h"
@@ -36,6 +37,7 @@ struct conn {
 	uint64_t bad;
 	bool logged_bad;
 	bool decided; /* its first byte was seen: a v4 plugin (registered) */
+	double since; /* accepted at (clk_elapsed), for the first-byte deadline */
 };
 
 struct v4srv {
@@ -48,7 +50,8 @@ struct v4srv {
 	size_t nc;
 	uint64_t seq;
 	size_t metrics_all;
-	bool refusing; /* logged that connections are refused */
+	bool refusing;      /* logged that connections are refused */
+	bool logged_silent; /* logged that a silent connection was closed */
 	struct v4srv_stats st;
 	struct arena pack; /* the tick thread's, under mu */
 };
@@ -188,6 +191,7 @@ static void accept_one(struct v4srv *s)
 	s->refusing = false;
 	struct conn *c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	c->since = clk_elapsed();
 	c->st = v4state_new(s->cfg.max_families, s->cfg.max_metrics);
 	c->rx = xmalloc(4 + V4_MAX_PAYLOAD);
 	name_peer(s, fd, c->uid, sizeof(c->uid));
@@ -317,11 +321,41 @@ static bool write_conn(struct v4srv *s, size_t i)
 	return true;
 }
 
+/* Close the connections that sent nothing within the first-byte deadline
+ * (they would hold a slot forever); returns the milliseconds until the next
+ * such deadline, or -1 when no connection is undecided. */
+static int expire_silent(struct v4srv *s)
+{
+	double now = clk_elapsed(), next = -1;
+	for (size_t k = s->nc; k-- > 0;) {
+		struct conn *c = s->c[k];
+		if (c->decided)
+			continue;
+		double left = c->since + s->cfg.first_byte - now;
+		if (left <= 0) {
+			pthread_mutex_lock(&s->mu);
+			s->st.silent++;
+			pthread_mutex_unlock(&s->mu);
+			if (!s->logged_silent)
+				log_warn(
+				    "v4 socket: a connection that sent nothing in %.0f s closed "
+				    "(logged once)",
+				    s->cfg.first_byte);
+			s->logged_silent = true;
+			conn_close(s, k, "silent");
+		} else if (next < 0 || left < next) {
+			next = left;
+		}
+	}
+	return next < 0 ? -1 : (int)(next * 1000) + 1;
+}
+
 static void *loop(void *arg)
 {
 	struct v4srv *s = arg;
 	struct pollfd *p = xmalloc(sizeof(*p) * (2 + s->cfg.max_conns));
 	for (;;) {
+		int timeout = expire_silent(s);
 		size_t n = 0;
 		p[n++] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
@@ -331,7 +365,7 @@ static void *loop(void *arg)
 			    .fd = s->c[i]->fd,
 			    .events =
 			        (short)(POLLIN | (s->c[i]->tx.len > s->c[i]->txoff ? POLLOUT : 0))};
-		if (poll(p, n, -1) < 0) {
+		if (poll(p, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("v4 socket: poll: %s", strerror(errno));
@@ -371,6 +405,8 @@ int v4srv_start(const struct v4srv_config *cfg, struct v4srv **out, char *err, s
 		s->cfg.max_metrics = PLG_V3_MAX_METRICS;
 	if (!s->cfg.max_metrics_all)
 		s->cfg.max_metrics_all = V4_DEFAULT_METRICS_ALL;
+	if (!(s->cfg.first_byte > 0))
+		s->cfg.first_byte = V4_FIRST_BYTE_SECONDS;
 	s->path = xstrdup(cfg->path);
 	s->cfg.path = s->path;
 	s->lfd = http_unix_listen(s->path, 64, err, errlen);

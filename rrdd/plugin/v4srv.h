@@ -40,6 +40,7 @@
 #define V4_DEFAULT_METRICS_ALL 400000u
 #define V4_ROUND_BYTES         (1024u * 1024)
 #define V4_MAX_UNREAD          (64u * 1024 * 1024)
+#define V4_FIRST_BYTE_SECONDS  10.0 /* a connection that sends nothing is closed */
 
 struct v4srv_config {
 	const char *path;     /* the socket */
@@ -50,6 +51,8 @@ struct v4srv_config {
 	size_t max_families;    /* per connection; 0: V4_DEFAULT_FAMILIES */
 	size_t max_metrics;     /* per connection; 0: PLG_V3_MAX_METRICS */
 	size_t max_metrics_all; /* over all connections; 0: V4_DEFAULT_METRICS_ALL */
+	double first_byte;      /* seconds a new connection has to send its first
+	                           byte, else it is closed; 0: V4_FIRST_BYTE_SECONDS */
 	/* FetchMetrics: append the daemon's exposition (text, or protobuf when
 	 * binary) to out; returns 0 or -1.  NULL: FetchMetrics is refused. */
 	int (*fetch)(void *ctx, bool binary, struct buf *out);
@@ -64,6 +67,7 @@ struct v4srv_config {
 /* Counters (cumulative), for logs and tests. */
 struct v4srv_stats {
 	uint64_t accepted, refused, closed;
+	uint64_t silent; /* closed for sending nothing within the first-byte deadline */
 	uint64_t messages, bad_messages, oversized;
 	uint64_t metrics; /* live metrics now */
 };

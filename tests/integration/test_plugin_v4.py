@@ -7,8 +7,8 @@ them) publish the same data each tick: host and VM owners, gauges and
 counters, int64 and float, labels.  The v4 names follow the v3 mapping
 (family + "_<label value>", "owner" label), so v4_<x> must carry exactly
 the values of p2_<x> in /rrd_updates (rows from the second tick after
-both exist; the V2 page carries the tick's time in whole seconds, as the
-v4 page the daemon makes does; a rewrite that straddles a tick, or a tick
+both exist; the V2 page carries the time the tick is due in whole seconds,
+as the v4 page the daemon makes does, however late the tick runs; a rewrite that straddles a tick, or a tick
 too near a second's edge to know its stamp, told by next_reading, leaves
 its two rows out).  Then:
 
@@ -19,7 +19,9 @@ its two rows out).  Then:
 - a flood (more connections than allowed, an oversized length prefix,
   malformed CBOR, 10,000 new metrics at once) leaves the daemon ticking (no
   tick skipped), a well-behaved v4 plugin recorded, and one log line per
-  kind of refusal.
+  kind of refusal;
+- connections that never send a byte are closed after the 10 s first-byte
+  deadline, so they cannot hold every slot.
 """
 import json
 import os
@@ -97,8 +99,8 @@ class Writers(threading.Thread):
                 time.sleep(max(0.0, self.deadline() - time.time()) + 0.4)
                 ta = time.time()
                 d0 = self.deadline()
-                # the v4 page is stamped with the tick's time in whole
-                # seconds: the V2 page gets the same stamp, and a tick too
+                # the v4 page is stamped with the time the tick is due in
+                # whole seconds: the V2 page gets the same stamp, and a tick too
                 # near a second's edge to know it (the RPC's round trip)
                 # is left out
                 margin = max(0.05, time.time() - ta)
@@ -222,6 +224,43 @@ def flood(d, sockpath):
     good.close()
 
 
+def silent(d, sockpath):
+    """64 connections that never send a byte fill every slot; the daemon
+    closes each after its 10 s first-byte deadline (docs/limits.md), not
+    before, and a plugin then connects and is recorded."""
+    conns = []
+    for _ in range(64):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sockpath)
+        conns.append(s)
+    t0 = time.time()
+    time.sleep(3)
+    still = 0
+    for s in conns:
+        s.setblocking(False)
+        try:
+            still += s.recv(1) != b""
+        except BlockingIOError:
+            still += 1
+    check(still == 64 or time.time() - t0 >= 10,
+          "silent connections are kept within their deadline (%d of 64 open)" % still)
+    closed = 0
+    for s in conns:
+        s.settimeout(max(1.0, t0 + 60 - time.time()))
+        try:
+            closed += s.recv(1) == b""
+        except (socket.timeout, OSError):
+            pass
+        s.close()
+    check(closed == 64, "every silent connection closed after its deadline (%d of 64, %.0f s)"
+          % (closed, time.time() - t0))
+    check("sent nothing in 10 s closed" in d.log(), "the silent connections are logged")
+    p = Plugin(sockpath)
+    p.send(create_family("after", "Gauge"), update_metric("after", uuid_of(9), [], "Gauge", 3.0))
+    check(wait_value(d, (HOST, "after"), 3.0), "a plugin connects and is recorded afterwards")
+    p.close()
+
+
 def main():
     tmp = T.tmpdir("rrdd-v4-")
     scen = os.path.join(tmp, "scenario")
@@ -272,6 +311,7 @@ def main():
               "the disconnection is logged")
 
         flood(d, sockpath)
+        silent(d, sockpath)
         check(d.alive(), "daemon alive")
     finally:
         w.stop = True

@@ -52,7 +52,7 @@ static struct plg_registry *mk(const char *dir, bool inotify)
 static size_t collect(struct plg_registry *r, struct mon_chunk ***c)
 {
 	size_t n = 99;
-	assert_int_equal(plg_collect(r, NAN, c, &n), 0);
+	assert_int_equal(plg_collect(r, NAN, NAN, c, &n), 0);
 	return n;
 }
 
@@ -564,7 +564,7 @@ static void test_future_timestamp(void **state)
 	t_write_v2(dir, "ok", 1700000000 + 10, HOST1, 2);
 	struct mon_chunk **c;
 	size_t n = 0;
-	assert_int_equal(plg_collect(r, 1700000000, &c, &n), 0);
+	assert_int_equal(plg_collect(r, 1700000000, 1700000000, &c, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(c[0]->uid, "ok");
 	plg_registry_free(r);

@@ -192,7 +192,7 @@ static void test_fixtures(void **state)
 	assert_int_equal(plg_count(r), nf);
 	struct mon_chunk **c;
 	size_t n;
-	assert_int_equal(plg_collect(r, NAN, &c, &n), 0);
+	assert_int_equal(plg_collect(r, NAN, NAN, &c, &n), 0);
 	size_t ok = 0, bad = 0;
 	for (size_t i = 0; i < nf; i++) {
 		char side[600];
@@ -228,7 +228,7 @@ static void test_fixtures(void **state)
 	/* each bad file logged exactly once however often it is read */
 	assert_int_equal(st.logged, bad);
 	for (int t = 0; t < 3; t++)
-		plg_collect(r, NAN, &c, &n);
+		plg_collect(r, NAN, NAN, &c, &n);
 	plg_get_stats(r, &st);
 	assert_int_equal(st.logged, bad);
 	plg_registry_free(r);

@@ -95,7 +95,7 @@ static void test_register_vs_collect(void **state)
 	for (int round = 0; round < ROUNDS; round++) {
 		struct mon_chunk **c;
 		size_t n;
-		assert_int_equal(plg_collect(R, NAN, &c, &n), 0);
+		assert_int_equal(plg_collect(R, NAN, NAN, &c, &n), 0);
 		for (size_t j = 0; j < n; j++) {
 			/* The chunk stays intact even if its plugin was just
 			 * deregistered by another thread. */
@@ -126,7 +126,7 @@ static void test_register_vs_collect(void **state)
 	assert_int_equal(plg_count(R), registered);
 	struct mon_chunk **c;
 	size_t n;
-	plg_collect(R, NAN, &c, &n);
+	plg_collect(R, NAN, NAN, &c, &n);
 	/* a re-registered plugin starts with a fresh reader: its unchanged
 	 * page is new to it; one registered all along re-sends (stale_ticks > ROUNDS) */
 	assert_int_equal(n, registered);
