@@ -25,6 +25,7 @@
  */
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,12 +328,21 @@ static size_t peer_tick(unsigned char **buf, size_t *cap)
 
 struct result {
 	double wall50, wall99, cpu50, cpu99;
+	double bytes_per_ds; /* the registry's heap in the steady state, per source */
 };
+
+/* Bytes of heap in use, mmap'ed blocks included (glibc). */
+static double heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+	return (double)m.uordblks + (double)m.hblkhd;
+}
 
 static struct result run(const char *what, int ticks, bool with_values, bool peer)
 {
 	double *w = calloc((size_t)ticks, sizeof(double));
 	double *c = calloc((size_t)ticks, sizeof(double));
+	double heap0 = heap_in_use(), heap1 = heap0;
 	struct plg_registry_opts o = {.dir = dir};
 	struct plg_registry *reg = plg_registry_new(&o);
 	unsigned char *pbuf = NULL;
@@ -363,13 +373,19 @@ static struct result run(const char *what, int ticks, bool with_values, bool pee
 			w[t] = w1 - w0;
 			c[t] = c1 - c0;
 		}
+		if (t == ticks - 1)
+			heap1 = heap_in_use();
 	}
 	plg_registry_free(reg);
 	free(pbuf);
 	struct result r = {pct(w, (size_t)ticks, 0.5) * 1e3, pct(w, (size_t)ticks, 0.99) * 1e3,
-	                   pct(c, (size_t)ticks, 0.5) * 1e3, pct(c, (size_t)ticks, 0.99) * 1e3};
-	printf("%-28s wall p50 %8.3f ms  p99 %8.3f ms   cpu p50 %8.3f ms  p99 %8.3f ms\n", what,
+	                   pct(c, (size_t)ticks, 0.5) * 1e3, pct(c, (size_t)ticks, 0.99) * 1e3,
+	                   (heap1 - heap0) / ((double)nplug * nsrc)};
+	printf("%-28s wall p50 %8.3f ms  p99 %8.3f ms   cpu p50 %8.3f ms  p99 %8.3f ms", what,
 	       r.wall50, r.wall99, r.cpu50, r.cpu99);
+	if (!peer)
+		printf("   %.0f B/source", r.bytes_per_ds);
+	printf("\n");
 	free(w);
 	free(c);
 	return r;
@@ -418,6 +434,9 @@ int main(int argc, char **argv)
 	       p.cpu50 / b.cpu50);
 	printf("v3 / V2 (stable metadata, same data): wall %.1fx, cpu %.1fx\n",
 	       v3.wall50 / a.wall50, v3.cpu50 / a.cpu50);
+	printf("memory per source, the plugin registry's steady state (pages, readers, "
+	       "chunks): V2 %.0f B, v3 %.0f B: %.1fx\n",
+	       a.bytes_per_ds, v3.bytes_per_ds, v3.bytes_per_ds / a.bytes_per_ds);
 	for (int i = 0; i < nplug; i++) {
 		snprintf(path, sizeof(path), "%s/bench-%02d", dir, i);
 		unlink(path);
