@@ -255,6 +255,27 @@ for name in busy idle; do
 	expect daemon.vm.$name.info 'n == 1' "xen_vm_info lines for vm_uuid=$U name=$name in /metrics: $(grep -c "^xen_vm_info{vm_uuid=\"$U\",name=\"$name\"} 1\$" $S/metrics.txt); all: $(grep '^xen_vm_info' $S/metrics.txt | tr '\n' ' ' | cut -c1-400)" \
 		n="$(grep -c "^xen_vm_info{vm_uuid=\"$U\",name=\"$name\"} 1\$" $S/metrics.txt)"
 done
+# a vCPU's running total as an OpenMetrics counter: the busy guest's vCPU 0
+# read from a tick after xl's first reading and before its second, so xl's
+# two Time(s) (printed to 0.1 s: +-0.05, through a float: +-0.001) bound it
+counter_of() { sed -n "s/^xen_vm_cpu_seconds_total{vm_uuid=\"$1\",cpu=\"0\"} //p" "$2"; }
+U=$(uuid_of $D/list4 busy)
+xl vcpu-list >$S/vc0
+curl -s --max-time 30 --unix-socket $SOCK http://localhost/metrics >$S/c0.txt 2>&1
+C0=$(counter_of $U $S/c0.txt)
+_i=0
+while :; do
+	sleep 1
+	curl -s --max-time 30 --unix-socket $SOCK http://localhost/metrics >$S/c1.txt 2>&1
+	C1=$(counter_of $U $S/c1.txt)
+	_i=$((_i + 1))
+	{ [ -n "$C1" ] && [ "$C1" != "$C0" ]; } || [ $_i -ge 60 ] && break
+done
+xl vcpu-list >$S/vc1
+XB=$(awk '$1 == "busy" && $3 == 0 { print $6 }' $S/vc0)
+XA=$(awk '$1 == "busy" && $3 == 0 { print $6 }' $S/vc1)
+expect daemon.vm.busy.cpu_counter 'b - 0.051 <= c && c <= a + 0.051 && c != c0' "xen_vm_cpu_seconds_total{cpu=\"0\"} of busy: ${C1:-missing} (before the tick ${C0:-missing}); xl vcpu-list vCPU 0 Time(s) before=$XB after=$XA" \
+	c="$C1" c0="$C0" b="$XB" a="$XA"
 # query_possible_host_dss (rrdd-tool ls host, before add_host_ds): the Xen
 # source's DSs and the plugin's, each with its recorded (ENABLED) flag
 LSC=$(awk '$1 ~ /^cpu[0-9]+$/ && $2 == "yes" { n++ } END { print n + 0 }' $S/ls0.txt)
