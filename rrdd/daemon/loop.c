@@ -39,9 +39,13 @@ int dmn_run(struct dmn *d)
 		double wall = clk_wall(d->clk);
 		struct mon_chunk **pc = NULL;
 		size_t npc = 0;
-		if (d->opt.plugins) /* future pages are refused against real time only */
+		if (d->opt.plugins) { /* future pages are refused against real time only */
 			plg_collect(d->opt.plugins, d->clk->ops == &clk_real_ops ? wall : NAN,
 			            wall - (began - deadline), &pc, &npc);
+			/* read: a page written from now on is the next tick's, however
+			 * long this one takes (next_reading must not say "overdue") */
+			plg_set_next_tick(d->opt.plugins, deadline + DMN_PERIOD);
+		}
 		if (d->opt.hastats) { /* the plugins' chunks, and the HA and cache SR figures */
 			if (npc + 1 > d->cap_extra) {
 				d->cap_extra = npc + 1;

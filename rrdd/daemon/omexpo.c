@@ -105,6 +105,7 @@ void om_expo(struct mon_registry *reg, struct vmnames *names, enum om_form form,
 					    !strcmp(info[b].d.name, col.s[a].ds)) {
 						col.s[a].units = info[b].d.units;
 						col.s[a].description = info[b].d.description;
+						col.s[a].om = info[b].d.om;
 						break;
 					}
 			infos = xrealloc(infos, sizeof(*infos) * (ninfo + 1));

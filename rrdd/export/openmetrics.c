@@ -35,8 +35,8 @@ struct om_item {
 	char labels[LABELS_MAX]; /* already escaped: a="x",b="y" */
 	struct om_raw raw;
 	const struct exp_om_sample *s;
-	const char *unit; /* OpenMetrics unit word, or NULL */
-	bool counter;     /* a counter family's sample (<family>_total) */
+	char unit[48]; /* OpenMetrics unit word, or "" */
+	bool counter;  /* a counter family's sample (<family>_total) */
 	double value;
 	size_t order;
 };
@@ -267,42 +267,79 @@ static void put_help_text(struct buf *out, const char *s)
 	}
 }
 
-/* Fill m with sample i as a gauge or, with counter, as its running total. */
-static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i, bool counter)
+/* A plugin's own family (s->om): its name and unit (as xcp-metrics
+ * names it: <family>_<unit>), its labels as the plugin gave them. */
+static void om_family(struct om_item *m, const struct exp_om_sample *s, char *fam, size_t cap)
+{
+	const char *brace = strchr(s->om, '{');
+	size_t fl = brace ? (size_t)(brace - s->om) : strlen(s->om);
+	snprintf(fam, cap, "%.*s", (int)(fl < 180 ? fl : 180), s->om);
+	if (s->units && *s->units) {
+		char w[48];
+		sanitize(w, sizeof(w), s->units, strlen(s->units));
+		char suffix[50];
+		snprintf(suffix, sizeof(suffix), "_%s", w);
+		if (!ends_with(fam, suffix) && strlen(fam) + strlen(suffix) < cap)
+			strcat(fam, suffix);
+		snprintf(m->unit, sizeof(m->unit), "%s", w);
+	}
+	if (brace && brace[1] && brace[1] != '}') {
+		size_t ll = strlen(brace + 1) - 1; /* without the closing brace */
+		if (ll < LABELS_MAX)
+			snprintf(m->labels, LABELS_MAX, "%.*s", (int)ll, brace + 1);
+	}
+}
+
+/* The family of an xcp-rrdd DS name (see openmetrics.h), its index
+ * labels into m->labels and idx. */
+static void xen_family(struct om_item *m, const struct exp_om_sample *s, bool counter, char *fam,
+                       size_t cap, struct om_raw *idx)
 {
 	char base[NAME_MAX_LEN];
-	m->labels[0] = 0;
-	struct om_raw idx = {0};
-	m->s = s;
-	m->order = i;
-	m->counter = counter;
-	m->value = counter ? s->total : s->value;
-	split_name(s->ds ? s->ds : "", base, sizeof(base), m->labels, &idx);
+	split_name(s->ds ? s->ds : "", base, sizeof(base), m->labels, idx);
 	if (!base[0])
 		snprintf(base, sizeof(base), "unnamed");
 	const char *kind = s->owner == MON_HOST ? "host" : s->owner == MON_VM ? "vm" : "sr";
-	char fam[NAME_MAX_LEN];
-	snprintf(fam, sizeof(fam), "xen_%s_%.180s", kind, base);
+	snprintf(fam, cap, "xen_%s_%.180s", kind, base);
 	/* reserved suffixes of other metric types */
 	static const char *const reserved[] = {"_total", "_created", "_count",
 	                                       "_sum",   "_bucket",  "_info"};
 	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
-		if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < sizeof(fam)) {
+		if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < cap) {
 			strcat(fam, "_all");
 			break;
 		}
 	char word[48];
 	if (counter) {
-		m->unit = counted_word(s->units, word, sizeof(word));
+		const char *u = counted_word(s->units, word, sizeof(word));
+		snprintf(m->unit, sizeof(m->unit), "%s", u ? u : "");
 		size_t fl = strlen(fam);
-		snprintf(fam + fl, sizeof(fam) - fl, "_%s", word);
+		snprintf(fam + fl, cap - fl, "_%s", word);
 	} else {
-		m->unit = unit_word(s->units, s->derive);
-		if (m->unit && !ends_with(fam, m->unit)) {
+		const char *u = unit_word(s->units, s->derive);
+		snprintf(m->unit, sizeof(m->unit), "%s", u ? u : "");
+		if (u && !ends_with(fam, u)) {
 			size_t fl = strlen(fam);
-			snprintf(fam + fl, sizeof(fam) - fl, "_%s", m->unit);
+			snprintf(fam + fl, cap - fl, "_%s", m->unit);
 		}
 	}
+}
+
+/* Fill m with sample i as a gauge or, with counter, as its running total. */
+static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i, bool counter)
+{
+	m->labels[0] = 0;
+	m->unit[0] = 0;
+	struct om_raw idx = {0};
+	m->s = s;
+	m->order = i;
+	m->counter = counter;
+	m->value = counter ? s->total : s->value;
+	char fam[NAME_MAX_LEN];
+	if (s->om)
+		om_family(m, s, fam, sizeof(fam));
+	else
+		xen_family(m, s, counter, fam, sizeof(fam), &idx);
 	snprintf(m->family, sizeof(m->family), "%s", fam);
 	m->raw.n = 0;
 	if (s->owner != MON_HOST) {
@@ -326,18 +363,21 @@ static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i
  * is set to their number. */
 static struct om_item *build_items(const struct exp_om_sample *s, size_t n, size_t *count)
 {
-	size_t k = n;
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		k += s[i].has_total;
+		k += 1 + s[i].has_total;
 	struct om_item *it = xmalloc(sizeof(*it) * (k ? k : 1));
 	size_t j = 0;
 	for (size_t i = 0; i < n; i++) {
-		fill_item(&it[j++], &s[i], i, false);
+		/* a plugin's counter family is its counter alone, as the plugin
+		 * (and xcp-metrics) exposes it */
+		if (!(s[i].om && s[i].derive))
+			fill_item(&it[j++], &s[i], i, false);
 		if (s[i].has_total)
 			fill_item(&it[j++], &s[i], i, true);
 	}
-	qsort(it, k, sizeof(*it), item_cmp);
-	*count = k;
+	qsort(it, j, sizeof(*it), item_cmp);
+	*count = j;
 	return it;
 }
 
@@ -351,7 +391,7 @@ static void help_of(const struct om_item *m, struct buf *b)
 		buf_adds(b, d);
 	else
 		buf_printf(b, "xcp-rrdd data source %s", m->s->ds ? m->s->ds : "");
-	if (m->s->units && *m->s->units && !m->unit)
+	if (m->s->units && *m->s->units && !m->unit[0])
 		buf_printf(b, " (%s)", m->s->units);
 }
 
@@ -394,7 +434,7 @@ static void write_text(struct buf *out, const struct exp_om_sample *s, size_t n,
 			const char *sfx = m->counter && !om ? "_total" : "";
 			buf_printf(out, "# TYPE %s%s %s\n", m->family, sfx,
 			           m->counter ? "counter" : "gauge");
-			if (m->unit && om)
+			if (m->unit[0] && om)
 				buf_printf(out, "# UNIT %s %s\n", m->family, m->unit);
 			buf_printf(out, "# HELP %s%s ", m->family, sfx);
 			buf_reset(&help);
@@ -448,6 +488,43 @@ void exp_prometheus_text(struct buf *out, const struct exp_om_sample *s, size_t 
 	write_text(out, s, n, info, ninfo, false);
 }
 
+/* The label pairs of an escaped label text (k="v",..., as the items hold
+ * it) into mt, unescaped, from the arena. */
+static void labels_from_text(struct arena *a, const char *t, Openmetrics__Metric *mt)
+{
+	size_t cap = 1;
+	for (const char *p = t; *p; p++)
+		cap += *p == '=';
+	mt->labels = arena_alloc(a, sizeof(void *) * cap);
+	while (*t) {
+		const char *eq = strchr(t, '=');
+		if (!eq || eq[1] != '"')
+			return;
+		Openmetrics__Label *l = arena_alloc(a, sizeof(*l));
+		openmetrics__label__init(l);
+		l->name = arena_alloc(a, (size_t)(eq - t) + 1);
+		memcpy(l->name, t, (size_t)(eq - t));
+		l->name[eq - t] = 0;
+		const char *v = eq + 2;
+		char *out = arena_alloc(a, strlen(v) + 1);
+		size_t j = 0;
+		for (; *v && *v != '"'; v++) {
+			if (*v == '\\' && v[1]) {
+				v++;
+				out[j++] = *v == 'n' ? '\n' : *v;
+			} else {
+				out[j++] = *v;
+			}
+		}
+		out[j] = 0;
+		l->value = out;
+		mt->labels[mt->n_labels++] = l;
+		t = *v ? v + 1 : v;
+		if (*t == ',')
+			t++;
+	}
+}
+
 /* A NUL-terminated copy of v[0..len) from the arena. */
 static char *acopy(struct arena *a, const char *v, size_t len)
 {
@@ -481,7 +558,7 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
 			fam->name = m->family;
 			fam->type = m->counter ? OPENMETRICS__METRIC_TYPE__COUNTER
 			                       : OPENMETRICS__METRIC_TYPE__GAUGE;
-			fam->unit = (char *)(m->unit ? m->unit : "");
+			fam->unit = m->unit;
 			buf_reset(&help);
 			help_of(m, &help);
 			fam->help = acopy(&a, help.p ? help.p : "", help.len);
@@ -498,13 +575,17 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
 		prev_labels = m->labels;
 		Openmetrics__Metric *mt = arena_alloc(&a, sizeof(*mt));
 		openmetrics__metric__init(mt);
-		mt->labels = arena_alloc(&a, sizeof(void *) * (m->raw.n + 1));
-		for (unsigned k = 0; k < m->raw.n; k++) {
-			Openmetrics__Label *l = arena_alloc(&a, sizeof(*l));
-			openmetrics__label__init(l);
-			l->name = (char *)m->raw.k[k];
-			l->value = acopy(&a, m->raw.v[k], m->raw.vl[k]);
-			mt->labels[mt->n_labels++] = l;
+		if (m->s->om) { /* a plugin's labels: only in the text */
+			labels_from_text(&a, m->labels, mt);
+		} else {
+			mt->labels = arena_alloc(&a, sizeof(void *) * (m->raw.n + 1));
+			for (unsigned k = 0; k < m->raw.n; k++) {
+				Openmetrics__Label *l = arena_alloc(&a, sizeof(*l));
+				openmetrics__label__init(l);
+				l->name = (char *)m->raw.k[k];
+				l->value = acopy(&a, m->raw.v[k], m->raw.vl[k]);
+				mt->labels[mt->n_labels++] = l;
+			}
 		}
 		Openmetrics__MetricPoint *pt = arena_alloc(&a, sizeof(*pt));
 		openmetrics__metric_point__init(pt);

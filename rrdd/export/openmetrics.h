@@ -15,6 +15,8 @@
  * -> _seconds (CPU time), "bytes"/"seconds" -> themselves, any other
  * "X/s" -> _X, anything else -> _cumulative; its sample is <family>_total.
  * A counter whose family name a gauge family already has is left out.
+ * A plugin's metric keeps the family and labels the plugin gave it (see
+ * exp_om_sample.om).
  * Pure: formats into a caller-owned buffer; no I/O, no locks.
  */
 #ifndef RRDD_EXPORT_OPENMETRICS_H
@@ -38,6 +40,11 @@ struct exp_om_sample {
 	bool derive;             /* a DERIVE data source: value is a rate */
 	bool has_total;          /* total is its last raw reading */
 	double total;
+	/* A plugin's own OpenMetrics identity (protocol v3/v4, mon_dsdesc.om:
+	 * family{labels}), or NULL.  With it the sample is exposed in the
+	 * plugin's family (plus "_<unit>" as xcp-metrics names it) with its
+	 * labels after the owner's, a DERIVE one as the counter alone. */
+	const char *om;
 };
 
 /* A running VM's identity for the family xen_vm_info (a gauge of 1, as

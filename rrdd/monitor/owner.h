@@ -29,6 +29,11 @@ struct mon_dsdesc {
 	double min, max; /* -INFINITY / INFINITY when unset */
 	bool dflt;       /* recorded without add_*_ds */
 	enum ds_transform transform;
+	/* The OpenMetrics identity a plugin gave the DS (protocol v3/v4), as
+	 * `family{label="value",...}` with the values escaped as in the text
+	 * format (the owner label left out), or NULL.  Not journaled: the
+	 * plugin's next page gives it again. */
+	const char *om;
 };
 
 /* The name of an owner kind: "host", "vm", "sr". */

@@ -109,6 +109,8 @@ static void live_free(struct mon_live *l)
 	intern_put(l->d.name);
 	intern_put(l->d.description);
 	intern_put(l->d.units);
+	if (l->d.om)
+		intern_put(l->d.om);
 }
 
 static void entry_drop_live(struct mon_rrd *e)
@@ -260,6 +262,7 @@ int reg_live_add(struct mon_rrd *e, const struct mon_dsdesc *d)
 	l->d.name = intern_get(d->name);
 	l->d.description = intern_get(d->description);
 	l->d.units = intern_get(d->units);
+	l->d.om = d->om ? intern_get(d->om) : NULL;
 	l->rrd_idx = reg_rrd_find(e, l->d.name);
 	nidx_append(&e->live_names, e->nlive, live_name, e);
 	e->hint = idx + 1;
@@ -651,6 +654,7 @@ static void info_fill(struct mon_dsinfo *o, const struct mon_dsdesc *d, bool ena
 	o->d.name = dup_or_empty(d->name);
 	o->d.description = dup_or_empty(d->description);
 	o->d.units = dup_or_empty(d->units);
+	o->d.om = d->om ? xstrdup(d->om) : NULL;
 	o->enabled = enabled;
 }
 
@@ -699,6 +703,7 @@ void mon_dsinfo_free(struct mon_dsinfo *v, size_t n)
 		free((char *)v[i].d.name);
 		free((char *)v[i].d.description);
 		free((char *)v[i].d.units);
+		free((char *)v[i].d.om);
 	}
 	free(v);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "monitor/registry_impl.h"
+#include "util/intern.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -80,6 +81,13 @@ static int live_of(struct mon_rrd *e, const struct mon_sample *s)
 	struct mon_live *l = &e->live[li];
 	l->d.dflt = s->d.dflt;
 	l->d.value_type = s->d.value_type;
+	/* a DS restored from the journal has no OpenMetrics identity yet */
+	if ((s->d.om || l->d.om) && (!s->d.om || !l->d.om || strcmp(s->d.om, l->d.om))) {
+		const char *old = l->d.om;
+		l->d.om = s->d.om ? intern_get(s->d.om) : NULL;
+		if (old)
+			intern_put(old);
+	}
 	if (l->d.min != s->d.min || l->d.max != s->d.max) {
 		log_info("%s %s: DS %s range changed to [%g, %g]", mon_owner_kind_name(e->kind),
 		         e->uuid, l->d.name, s->d.min, s->d.max);

@@ -24,6 +24,7 @@ void mon_entry_free_owned(struct mon_entry *e)
 		free((char *)d->name);
 		free((char *)d->description);
 		free((char *)d->units);
+		free((char *)d->om);
 	}
 	free((void *)e->live);
 	rrdb_free(e->rrd);

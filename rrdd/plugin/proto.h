@@ -47,6 +47,7 @@ struct plg_ds {
 	const char *units;           /* default "" */
 	const char *description;     /* default "" */
 	enum ds_transform transform; /* default TR_IDENTITY; always identity in V1 */
+	const char *om;              /* v3: the OpenMetrics identity (mon_dsdesc.om); else NULL */
 };
 
 /* A decoded page.  Owned by the reader that returned it: valid until the

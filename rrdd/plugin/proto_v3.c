@@ -208,6 +208,48 @@ static size_t pool_put(struct pool *pl, const char *s, size_t l)
 	return at;
 }
 
+/* The OpenMetrics identity of a metric (mon_dsdesc.om): the family and
+ * every label but the owner, names reduced to OpenMetrics' characters,
+ * values escaped as in the text format, into out; 0 when it does not fit
+ * (the DS is then exposed under its mapped name). */
+#define OM_MAX 1024
+static size_t om_identity(const char *family, const Openmetrics__Metric *mt, char *out)
+{
+	size_t j = 0;
+	for (const char *p = family; *p && j < OM_MAX - 2; p++)
+		out[j++] = isalnum((unsigned char)*p) || *p == '_' || *p == ':' ? *p : '_';
+	if (!j || isdigit((unsigned char)out[0]))
+		return 0;
+	out[j++] = '{';
+	bool first = true;
+	for (size_t li = 0; li < mt->n_labels; li++) {
+		const char *k = mt->labels[li]->name, *v = mt->labels[li]->value;
+		if (!strcmp(k, "owner"))
+			continue;
+		if (!first)
+			out[j++] = ',';
+		first = false;
+		for (const char *p = k; *p && j < OM_MAX - 8; p++)
+			out[j++] = isalnum((unsigned char)*p) || *p == '_' ? *p : '_';
+		out[j++] = '=';
+		out[j++] = '"';
+		for (const char *p = v; *p && j < OM_MAX - 8; p++) {
+			if (*p == '\\' || *p == '"' || *p == '\n') {
+				out[j++] = '\\';
+				out[j++] = *p == '\n' ? 'n' : *p;
+			} else {
+				out[j++] = *p;
+			}
+		}
+		out[j++] = '"';
+		if (j >= OM_MAX - 8)
+			return 0;
+	}
+	out[j++] = '}';
+	out[j] = 0;
+	return j;
+}
+
 #define OFF(x)     ((const char *)(uintptr_t)(x))
 #define FIX(pl, f) ((f) = (pl)->p + (uintptr_t)(f))
 
@@ -251,6 +293,9 @@ static int build(struct plg_reader *r, const Openmetrics__MetricSet *set, size_t
 				return rc;
 			}
 			ds->name = OFF(pool_put(&pl, name, (size_t)len));
+			char om[OM_MAX];
+			size_t oml = om_identity(f->name, mt, om);
+			ds->om = oml ? OFF(pool_put(&pl, om, oml)) : NULL;
 			ds->uuid = OFF(pool_put(&pl, uuid, strlen(uuid)));
 			ds->description = OFF(help);
 			ds->units = OFF(unit);
@@ -270,6 +315,8 @@ static int build(struct plg_reader *r, const Openmetrics__MetricSet *set, size_t
 		FIX(&pl, m.ds[i].uuid);
 		FIX(&pl, m.ds[i].description);
 		FIX(&pl, m.ds[i].units);
+		if (m.ds[i].om)
+			FIX(&pl, m.ds[i].om);
 	}
 	plg_meta_clear(&r->v3meta);
 	r->v3meta = m;

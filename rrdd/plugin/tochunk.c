@@ -51,7 +51,8 @@ static void rebuild(struct plg_entry *e, const struct plg_page *pg, uint32_t met
 	size_t need = 0;
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct plg_ds *s = &pg->ds[i];
-		need += slen(s->name) + slen(s->description) + slen(s->units);
+		need += slen(s->name) + slen(s->description) + slen(s->units) +
+		        (s->om ? slen(s->om) : 0);
 	}
 	if (need > d->pool_cap) {
 		free(d->pool);
@@ -88,6 +89,7 @@ static void rebuild(struct plg_entry *e, const struct plg_page *pg, uint32_t met
 		m->d.name = pool_put(&p, s->name);
 		m->d.description = pool_put(&p, s->description);
 		m->d.units = pool_put(&p, s->units);
+		m->d.om = s->om ? pool_put(&p, s->om) : NULL;
 		m->d.type = s->type;
 		m->d.value_type = s->value_type;
 		m->d.min = s->min;

@@ -165,6 +165,7 @@ static uint32_t desc_add(struct tstate *s, const struct mon_dsdesc *d)
 	t->d.name = xstrdup(d->name ? d->name : "");
 	t->d.description = xstrdup(d->description ? d->description : "");
 	t->d.units = xstrdup(d->units ? d->units : "");
+	t->d.om = NULL; /* not journaled */
 	return s->ndesc++;
 }
 

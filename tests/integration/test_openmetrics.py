@@ -37,9 +37,12 @@ TEXT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 PLAIN = "text/plain; version=0.0.4; charset=utf-8"
 # the totals the plugins write, and the counter samples they become
 # (docs/prometheus.md: a derive DS with units "u" counts "cumulative"; a v4
-# Counter family with unit "bytes" counts bytes)
+# Counter family keeps its name, plus its unit, as the plugin's counter)
 V2_TOTAL, V4_TOTAL = 123456789, 987654321
-V2_SAMPLE, V4_SAMPLE = "xen_host_p_om_sent_cumulative_total", "xen_host_v4_om_sent_bytes_total"
+V2_SAMPLE, V4_SAMPLE = "xen_host_p_om_sent_cumulative_total", "v4_om_sent_bytes_total"
+# a v4 plugin's labelled gauge keeps its family and labels (with its unit,
+# as xcp-metrics names a family)
+V4_GAUGE = 'v4_om_temp_celsius{sensor="a"} 21.5\n'
 PROTO = "application/openmetrics-protobuf; version=1.0.0"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 
@@ -121,7 +124,9 @@ def plugins(d):
     w.start()
     v4 = Plugin(os.path.join(d.dir, "xcp-metrics"))
     v4.send(create_family("v4_om_sent", "Counter", unit="bytes", help_="test total"),
-            update_metric("v4_om_sent", bytes(range(16)), [], "Counter", V4_TOTAL))
+            update_metric("v4_om_sent", bytes(range(16)), [], "Counter", V4_TOTAL),
+            create_family("v4_om_temp", "Gauge", unit="celsius", help_="test gauge"),
+            update_metric("v4_om_temp", bytes(range(1, 17)), [("sensor", "a")], "Gauge", 21.5))
     return w, v4
 
 
@@ -157,6 +162,10 @@ def main():
               % ref_values.get(V2_SAMPLE))
         check(ref_values.get(V4_SAMPLE) == V4_TOTAL, "the v4 Counter's total: %s"
               % ref_values.get(V4_SAMPLE))
+        check(ref_types.get(V4_SAMPLE) == "counter" and "# TYPE v4_om_sent_bytes gauge" not in text,
+              "the v4 Counter is its counter alone, in its own family")
+        check(V4_GAUGE in text, "the v4 gauge in its family with its label: %r"
+              % [x for x in text.splitlines() if "v4_om_temp" in x])
         # the VMs' names: one xen_vm_info per VM RRD, named as the simulator names them
         vm_uuids = {dict(lab)["vm_uuid"] for f, lab in ref
                     if f.startswith("xen_vm_") and f != "xen_vm_info" and "vm_uuid" in dict(lab)}

@@ -19,9 +19,11 @@
 #include "source/catalogue.h"
 
 static const struct src_catdef defs[3] = {
-    {{"alpha", "first", "B", DS_GAUGE, VAL_FLOAT, 0, 1, true, TR_IDENTITY}, MON_VM, NULL},
-    {{"beta", "second", "s", DS_DERIVE, VAL_INT64, 0, INFINITY, false, TR_IDENTITY}, MON_VM, NULL},
-    {{"gamma", "third", "%", DS_GAUGE, VAL_FLOAT, -1, 1, true, TR_INVERSE}, MON_VM, NULL},
+    {{"alpha", "first", "B", DS_GAUGE, VAL_FLOAT, 0, 1, true, TR_IDENTITY, NULL}, MON_VM, NULL},
+    {{"beta", "second", "s", DS_DERIVE, VAL_INT64, 0, INFINITY, false, TR_IDENTITY, NULL},
+     MON_VM,
+     NULL},
+    {{"gamma", "third", "%", DS_GAUGE, VAL_FLOAT, -1, 1, true, TR_INVERSE, NULL}, MON_VM, NULL},
 };
 
 /* One VM owner with the DSs defs[idx[0..n-1]], values base + position. */

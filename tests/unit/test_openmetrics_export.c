@@ -20,20 +20,26 @@
 
 static const struct exp_om_sample samples[] = {
     /* a VIF: a rate gauge and a byte counter */
-    {MON_VM, VM, "vif_0_rx", "B/s", "Bytes per second received", 250.0, true, true, 1000.0},
+    {MON_VM, VM, "vif_0_rx", "B/s", "Bytes per second received", 250.0, true, true, 1000.0, NULL},
     /* errors: "X/s" counts X */
-    {MON_VM, VM, "vif_0_rx_errors", "err/s", NULL, 0.5, true, true, 7.0},
+    {MON_VM, VM, "vif_0_rx_errors", "err/s", NULL, 0.5, true, true, 7.0, NULL},
     /* a vCPU: (fraction) counts seconds; its gauge keeps _ratio */
-    {MON_VM, VM, "cpu0", "(fraction)", NULL, 0.25, true, true, 12.5},
+    {MON_VM, VM, "cpu0", "(fraction)", NULL, 0.25, true, true, 12.5, NULL},
     /* no units: _cumulative */
-    {MON_HOST, NULL, "requests", NULL, NULL, 3.0, true, true, 42.0},
+    {MON_HOST, NULL, "requests", NULL, NULL, 3.0, true, true, 42.0, NULL},
     /* a DERIVE reading not known yet: no counter */
-    {MON_HOST, NULL, "fresh", "B/s", NULL, NAN, true, false, 0.0},
+    {MON_HOST, NULL, "fresh", "B/s", NULL, NAN, true, false, 0.0, NULL},
     /* a gauge family named as the next counter would be: the gauge wins */
-    {MON_HOST, NULL, "clash_bytes", NULL, NULL, 1.0, false, false, 0.0},
-    {MON_HOST, NULL, "clash", "B/s", NULL, 2.0, true, true, 99.0},
+    {MON_HOST, NULL, "clash_bytes", NULL, NULL, 1.0, false, false, 0.0, NULL},
+    {MON_HOST, NULL, "clash", "B/s", NULL, 2.0, true, true, 99.0, NULL},
     /* a plain gauge with a unit */
-    {MON_HOST, NULL, "memory_free", "B", NULL, 4096.0, false, false, 0.0},
+    {MON_HOST, NULL, "memory_free", "B", NULL, 4096.0, false, false, 0.0, NULL},
+    /* a plugin's gauge family, labelled, with a unit; on a VM */
+    {MON_VM, VM, "temp_a", "celsius", NULL, 40.5, false, false, 0.0, "temp{sensor=\"a\"}"},
+    /* a plugin's counter: the counter alone, its total the plugin's */
+    {MON_HOST, NULL, "sent_eth0", "bytes", NULL, 3.0, true, true, 5000.0, "sent{dev=\"eth0\"}"},
+    /* a label value with the characters the text format escapes */
+    {MON_HOST, NULL, "odd_x", NULL, NULL, 1.0, false, false, 0.0, "odd{v=\"a\\\"b\\\\c\"}"},
 };
 #define N (sizeof(samples) / sizeof(samples[0]))
 
@@ -71,6 +77,14 @@ static void test_openmetrics_text(void **state)
 	assert_null(strstr(t, "99"));
 	assert_non_null(strstr(t, "# TYPE xen_host_memory_free_bytes gauge\n"
 	                          "# UNIT xen_host_memory_free_bytes bytes\n"));
+	/* the plugins' families, as the plugins named and labelled them */
+	assert_non_null(strstr(t, "# TYPE temp_celsius gauge\n# UNIT temp_celsius celsius\n"));
+	assert_non_null(strstr(t, "temp_celsius{vm_uuid=\"" VM "\",sensor=\"a\"} 40.5\n"));
+	assert_non_null(strstr(t, "# TYPE sent_bytes counter\n# UNIT sent_bytes bytes\n"));
+	assert_non_null(strstr(t, "sent_bytes_total{dev=\"eth0\"} 5000\n"));
+	assert_null(strstr(t, "sent_bytes{"));
+	assert_null(strstr(t, "xen_host_sent"));
+	assert_non_null(strstr(t, "odd{v=\"a\\\"b\\\\c\"} 1\n"));
 	size_t n = strlen(t);
 	assert_true(n > 6 && !strcmp(t + n - 6, "# EOF\n"));
 	free(t);
@@ -110,6 +124,12 @@ static void test_protobuf(void **state)
 				assert_string_equal(f->unit, "bytes");
 				assert_true(p->counter_value->double_value == 1000.0);
 			}
+			if (!strcmp(f->name, "sent_bytes")) {
+				assert_int_equal(f->metrics[0]->n_labels, 1);
+				assert_string_equal(f->metrics[0]->labels[0]->name, "dev");
+				assert_string_equal(f->metrics[0]->labels[0]->value, "eth0");
+				assert_true(p->counter_value->double_value == 5000.0);
+			}
 		} else {
 			gauges++;
 			assert_int_equal(f->type, OPENMETRICS__METRIC_TYPE__GAUGE);
@@ -117,9 +137,10 @@ static void test_protobuf(void **state)
 			                 OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE);
 		}
 	}
-	/* counters: vif bytes, errors, cpu seconds, requests (clash, fresh: none) */
-	assert_int_equal(counters, 4);
-	assert_int_equal(gauges, 8);
+	/* counters: vif bytes, errors, cpu seconds, requests, the plugin's sent
+	 * (clash, fresh: none); gauges: 8, the plugin's temp and odd */
+	assert_int_equal(counters, 5);
+	assert_int_equal(gauges, 10);
 	openmetrics__metric_set__free_unpacked(set, NULL);
 	buf_free(&b);
 }
