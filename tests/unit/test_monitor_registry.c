@@ -334,6 +334,43 @@ static void test_range_change(void **state)
 	mon_registry_free(reg);
 }
 
+/* The OpenMetrics identity of a DS (mon_dsdesc.om) follows the producer's
+ * descriptor: given later to a DS that had none (one restored from the
+ * journal, which does not keep it), changed, taken away. */
+static const char *om_of(struct mon_registry *reg, const char *name, char *out, size_t cap)
+{
+	struct mon_dsinfo *info = NULL;
+	int n = mon_possible_dss(reg, MON_HOST, NULL, &info);
+	const char *r = "missing";
+	for (int i = 0; i < n; i++)
+		if (!strcmp(info[i].d.name, name))
+			r = info[i].d.om ? info[i].d.om : "(none)";
+	snprintf(out, cap, "%s", r);
+	mon_dsinfo_free(info, n > 0 ? (size_t)n : 0);
+	return out;
+}
+
+static void test_om_identity_follows(void **state)
+{
+	(void)state;
+	struct mon_registry *reg = reg_new(false);
+	struct mon_chunk c = {0};
+	const char *oms[4] = {NULL, "temp{sensor=\"a\"}", "temp{sensor=\"b\"}", NULL};
+	const char *want[4] = {"(none)", "temp{sensor=\"a\"}", "temp{sensor=\"b\"}", "(none)"};
+	char got[128];
+	for (int i = 0; i < 4; i++) {
+		mon_chunk_reset(&c);
+		struct mon_chunk_owner *o = mon_chunk_add_owner(&c, MON_HOST, NULL);
+		add(o, "temp_a", DS_GAUGE, true, DSVAL_FLT(20 + i));
+		o->ds[0].d.om = oms[i];
+		apply1(reg, &c, T0 + 5 * i, NULL, 0, NULL);
+		assert_string_equal(om_of(reg, "temp_a", got, sizeof(got)), want[i]);
+	}
+	assert_true(latest(reg, MON_HOST, NULL, "temp_a") == 23);
+	mon_chunk_clear(&c);
+	mon_registry_free(reg);
+}
+
 static void test_put_take_no_duplicates(void **state)
 {
 	(void)state;
@@ -457,6 +494,7 @@ int main(void)
 	    cmocka_unit_test(test_sr_owner),
 	    cmocka_unit_test(test_range_change),
 	    cmocka_unit_test(test_put_take_no_duplicates),
+	    cmocka_unit_test(test_om_identity_follows),
 	    cmocka_unit_test(test_enable_all),
 	    cmocka_unit_test(test_layout_token_same_result),
 	};
