@@ -267,13 +267,32 @@ static void put_help_text(struct buf *out, const char *s)
 	}
 }
 
+/* A family name ending in a suffix OpenMetrics reserves for the samples of
+ * other types (xen_vm_info among them) gets "_all" appended. */
+static void avoid_reserved(char *fam, size_t cap)
+{
+	static const char *const reserved[] = {"_total", "_created", "_count",
+	                                       "_sum",   "_bucket",  "_info"};
+	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
+		if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < cap) {
+			strcat(fam, "_all");
+			break;
+		}
+}
+
 /* A plugin's own family (s->om): its name and unit (as xcp-metrics
- * names it: <family>_<unit>), its labels as the plugin gave them. */
-static void om_family(struct om_item *m, const struct exp_om_sample *s, char *fam, size_t cap)
+ * names it: <family>_<unit>), its labels as the plugin gave them.  A
+ * counter family named as Prometheus names counters' samples (x_total)
+ * is the family x. */
+static void om_family(struct om_item *m, const struct exp_om_sample *s, bool counter, char *fam,
+                      size_t cap)
 {
 	const char *brace = strchr(s->om, '{');
 	size_t fl = brace ? (size_t)(brace - s->om) : strlen(s->om);
 	snprintf(fam, cap, "%.*s", (int)(fl < 180 ? fl : 180), s->om);
+	if (counter && ends_with(fam, "_total") && strlen(fam) > 6)
+		fam[strlen(fam) - 6] = 0;
+	avoid_reserved(fam, cap);
 	if (s->units && *s->units) {
 		char w[48];
 		sanitize(w, sizeof(w), s->units, strlen(s->units));
@@ -301,14 +320,7 @@ static void xen_family(struct om_item *m, const struct exp_om_sample *s, bool co
 		snprintf(base, sizeof(base), "unnamed");
 	const char *kind = s->owner == MON_HOST ? "host" : s->owner == MON_VM ? "vm" : "sr";
 	snprintf(fam, cap, "xen_%s_%.180s", kind, base);
-	/* reserved suffixes of other metric types */
-	static const char *const reserved[] = {"_total", "_created", "_count",
-	                                       "_sum",   "_bucket",  "_info"};
-	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
-		if (ends_with(fam, reserved[r]) && strlen(fam) + 4 < cap) {
-			strcat(fam, "_all");
-			break;
-		}
+	avoid_reserved(fam, cap);
 	char word[48];
 	if (counter) {
 		const char *u = counted_word(s->units, word, sizeof(word));
@@ -337,7 +349,7 @@ static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i
 	m->value = counter ? s->total : s->value;
 	char fam[NAME_MAX_LEN];
 	if (s->om)
-		om_family(m, s, fam, sizeof(fam));
+		om_family(m, s, counter, fam, sizeof(fam));
 	else
 		xen_family(m, s, counter, fam, sizeof(fam), &idx);
 	snprintf(m->family, sizeof(m->family), "%s", fam);

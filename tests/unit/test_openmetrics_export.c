@@ -38,6 +38,10 @@ static const struct exp_om_sample samples[] = {
     {MON_VM, VM, "temp_a", "celsius", NULL, 40.5, false, false, 0.0, "temp{sensor=\"a\"}"},
     /* a plugin's counter: the counter alone, its total the plugin's */
     {MON_HOST, NULL, "sent_eth0", "bytes", NULL, 3.0, true, true, 5000.0, "sent{dev=\"eth0\"}"},
+    /* a plugin's counter named as Prometheus names counter samples, and
+     * a gauge named as rrdd's own info family */
+    {MON_HOST, NULL, "reqs", NULL, NULL, 0.0, true, true, 77.0, "reqs_total{}"},
+    {MON_HOST, NULL, "xi", NULL, NULL, 2.0, false, false, 0.0, "xen_vm_info{k=\"v\"}"},
     /* a label value with the characters the text format escapes */
     {MON_HOST, NULL, "odd_x", NULL, NULL, 1.0, false, false, 0.0, "odd{v=\"a\\\"b\\\\c\"}"},
 };
@@ -85,6 +89,9 @@ static void test_openmetrics_text(void **state)
 	assert_null(strstr(t, "sent_bytes{"));
 	assert_null(strstr(t, "xen_host_sent"));
 	assert_non_null(strstr(t, "odd{v=\"a\\\"b\\\\c\"} 1\n"));
+	assert_non_null(strstr(t, "# TYPE reqs counter\n"));
+	assert_non_null(strstr(t, "\nreqs_total 77\n"));
+	assert_non_null(strstr(t, "\nxen_vm_info_all{k=\"v\"} 2\n"));
 	size_t n = strlen(t);
 	assert_true(n > 6 && !strcmp(t + n - 6, "# EOF\n"));
 	free(t);
@@ -137,10 +144,10 @@ static void test_protobuf(void **state)
 			                 OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE);
 		}
 	}
-	/* counters: vif bytes, errors, cpu seconds, requests, the plugin's sent
-	 * (clash, fresh: none); gauges: 8, the plugin's temp and odd */
-	assert_int_equal(counters, 5);
-	assert_int_equal(gauges, 10);
+	/* counters: vif bytes, errors, cpu seconds, requests, the plugins' sent
+	 * and reqs (clash, fresh: none); gauges: 8, the plugins' temp, odd, xi */
+	assert_int_equal(counters, 6);
+	assert_int_equal(gauges, 11);
 	openmetrics__metric_set__free_unpacked(set, NULL);
 	buf_free(&b);
 }
