@@ -140,7 +140,10 @@ def main():
         while time.time() < deadline:
             time.sleep(2)
             st, hdr, body, _ = d.get("/metrics", accept=TEXT)
-            if V2_SAMPLE.encode() in body and V4_SAMPLE.encode() in body:
+            # (a gauge's value is its latest complete 5 s row: a row after
+            # the counters' second reading)
+            if (V2_SAMPLE.encode() in body and V4_SAMPLE.encode() in body and
+                    V4_GAUGE.encode() in body):
                 break
         st, hdr, body, _ = d.get("/metrics", accept=TEXT)
         check(st == 200 and hdr.get("content-type") == TEXT, "GET /metrics (OpenMetrics): %s %s"
