@@ -23,15 +23,14 @@
 #define A   DS_ABSOLUTE
 #define I64 VAL_INT64
 #define FLT VAL_FLOAT
-#define ID  TR_IDENTITY
+#define ID  TR_IDENTITY, NULL /* the transform, and no OpenMetrics identity */
+#define INV TR_INVERSE, NULL
 
 const struct src_catdef src_cat_table[CAT_COUNT] = {
-    [H_CPU] = {{"cpu{}", "Physical cpu usage for cpu {}", "(fraction)", D, FLT, 0, 1, true,
-                TR_INVERSE},
+    [H_CPU] = {{"cpu{}", "Physical cpu usage for cpu {}", "(fraction)", D, FLT, 0, 1, true, INV},
                H,
                CPU},
-    [H_CPU_AVG] = {{"cpu_avg", "Average physical cpu usage", "(fraction)", D, FLT, 0, 1, true,
-                    TR_INVERSE},
+    [H_CPU_AVG] = {{"cpu_avg", "Average physical cpu usage", "(fraction)", D, FLT, 0, 1, true, INV},
                    H,
                    CPU},
     [H_LOADAVG] = {{"loadavg", "Domain0 loadavg", "(fraction)", G, FLT, -INF, INF, true, ID},
