@@ -135,9 +135,9 @@ static void send_all(int fd, const unsigned char *p, size_t n)
 	}
 }
 
-static void *client(void *arg)
+/* A connection to the server's socket (exits on failure). */
+static int connect_server(void)
 {
-	int id = (int)(intptr_t)arg;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sockpath);
@@ -145,6 +145,13 @@ static void *client(void *arg)
 		perror("connect");
 		exit(1);
 	}
+	return fd;
+}
+
+static void *client(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	int fd = connect_server();
 	size_t cl;
 	unsigned char *cf = create_family(&cl);
 	send_all(fd, cf, cl);
@@ -215,13 +222,7 @@ static double bytes_per_metric(struct plg_registry *reg, struct v4srv *srv, int 
 	size_t nds;
 	collect_once(reg, &nds);
 	double h0 = heap_in_use();
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sockpath);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		perror("connect");
-		exit(1);
-	}
+	int fd = connect_server();
 	size_t l, vo;
 	unsigned char *f = create_family(&l);
 	send_all(fd, f, l);

@@ -537,6 +537,31 @@ static void labels_from_text(struct arena *a, const char *t, Openmetrics__Metric
 	}
 }
 
+/* mt's one point: a counter's total or a gauge's value, from the arena. */
+static void one_point(struct arena *a, Openmetrics__Metric *mt, bool counter, double v)
+{
+	Openmetrics__MetricPoint *pt = arena_alloc(a, sizeof(*pt));
+	openmetrics__metric_point__init(pt);
+	if (counter) {
+		Openmetrics__CounterValue *c = arena_alloc(a, sizeof(*c));
+		openmetrics__counter_value__init(c);
+		c->total_case = OPENMETRICS__COUNTER_VALUE__TOTAL_DOUBLE_VALUE;
+		c->double_value = v;
+		pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_COUNTER_VALUE;
+		pt->counter_value = c;
+	} else {
+		Openmetrics__GaugeValue *g = arena_alloc(a, sizeof(*g));
+		openmetrics__gauge_value__init(g);
+		g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
+		g->double_value = v;
+		pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
+		pt->gauge_value = g;
+	}
+	mt->metric_points = arena_alloc(a, sizeof(void *));
+	mt->metric_points[0] = pt;
+	mt->n_metric_points = 1;
+}
+
 /* A NUL-terminated copy of v[0..len) from the arena. */
 static char *acopy(struct arena *a, const char *v, size_t len)
 {
@@ -599,26 +624,7 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
 				mt->labels[mt->n_labels++] = l;
 			}
 		}
-		Openmetrics__MetricPoint *pt = arena_alloc(&a, sizeof(*pt));
-		openmetrics__metric_point__init(pt);
-		if (m->counter) {
-			Openmetrics__CounterValue *c = arena_alloc(&a, sizeof(*c));
-			openmetrics__counter_value__init(c);
-			c->total_case = OPENMETRICS__COUNTER_VALUE__TOTAL_DOUBLE_VALUE;
-			c->double_value = m->value;
-			pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_COUNTER_VALUE;
-			pt->counter_value = c;
-		} else {
-			Openmetrics__GaugeValue *g = arena_alloc(&a, sizeof(*g));
-			openmetrics__gauge_value__init(g);
-			g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
-			g->double_value = m->value;
-			pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
-			pt->gauge_value = g;
-		}
-		mt->metric_points = arena_alloc(&a, sizeof(void *));
-		mt->metric_points[0] = pt;
-		mt->n_metric_points = 1;
+		one_point(&a, mt, m->counter, m->value);
 		fam->metrics[fam->n_metrics++] = mt;
 	}
 	if (ninfo) {
@@ -641,17 +647,7 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
 				l->value = acopy(&a, val[j], strlen(val[j]));
 				mt->labels[mt->n_labels++] = l;
 			}
-			Openmetrics__MetricPoint *pt = arena_alloc(&a, sizeof(*pt));
-			openmetrics__metric_point__init(pt);
-			Openmetrics__GaugeValue *g = arena_alloc(&a, sizeof(*g));
-			openmetrics__gauge_value__init(g);
-			g->value_case = OPENMETRICS__GAUGE_VALUE__VALUE_DOUBLE_VALUE;
-			g->double_value = 1;
-			pt->value_case = OPENMETRICS__METRIC_POINT__VALUE_GAUGE_VALUE;
-			pt->gauge_value = g;
-			mt->metric_points = arena_alloc(&a, sizeof(void *));
-			mt->metric_points[0] = pt;
-			mt->n_metric_points = 1;
+			one_point(&a, mt, false, 1);
 			f->metrics[f->n_metrics++] = mt;
 		}
 		set.metric_families[set.n_metric_families++] = f;
