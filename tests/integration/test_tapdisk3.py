@@ -155,9 +155,19 @@ def main():
             if any(v == 100 for _, v in r.get((VM_A, "vbd_xvda_read_latency"), [])):
                 break
             time.sleep(0.1)
-        time.sleep(11)  # two more cycles of steady I/O
-        r = rows(d, int(time.time()) - 12)
-        t = newest(r)
+        # a row in which every data source has a value, two cycles of
+        # steady I/O later (polled: on a loaded machine the ticks, and so
+        # the rows, come late)
+        steady = int(time.time())
+        deadline = time.time() + 90
+        while True:
+            time.sleep(1)
+            r = rows(d, steady)
+            t = newest(r)
+            if (t is not None and t >= steady + 10) or time.time() > deadline:
+                break
+        check(t is not None and t >= steady + 10,
+              "a complete row two cycles after steady I/O (%s, steady from %d)" % (t, steady))
         a = {k[1]: at(r, VM_A, k[1], t) for k in r if k[0] == VM_A and k[1].startswith("vbd_")}
         b = {k[1]: at(r, VM_B, k[1], t) for k in r if k[0] == VM_B and k[1].startswith("vbd_")}
         h = {k[1]: at(r, HOST, k[1], t) for k in r if k[0] == HOST}
