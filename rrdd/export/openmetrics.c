@@ -19,21 +19,9 @@
 #define NAME_MAX_LEN 200
 #define LABELS_MAX   512
 
-#define RAW_MAX 4
-
-/* The labels of an item as pairs, values pointing into the sample's
- * borrowed strings (for the protobuf exposition). */
-struct om_raw {
-	unsigned n;
-	const char *k[RAW_MAX];
-	const char *v[RAW_MAX];
-	size_t vl[RAW_MAX];
-};
-
 struct om_item {
 	char family[NAME_MAX_LEN];
 	char labels[LABELS_MAX]; /* already escaped: a="x",b="y" */
-	struct om_raw raw;
 	const struct exp_om_sample *s;
 	char unit[48]; /* OpenMetrics unit word, or "" */
 	bool counter;  /* a counter family's sample (<family>_total) */
@@ -75,23 +63,6 @@ static void add_label_text(char *labels, const char *k, const char *v, size_t vl
 	labels[j] = 0;
 }
 
-static void raw_add(struct om_raw *r, const char *k, const char *v, size_t vlen)
-{
-	if (r->n == RAW_MAX)
-		return;
-	r->k[r->n] = k;
-	r->v[r->n] = v;
-	r->vl[r->n] = vlen;
-	r->n++;
-}
-
-/* A label of a DS name's index: into the escaped text and the pairs. */
-static void add_label(char *labels, struct om_raw *raw, const char *k, const char *v, size_t vlen)
-{
-	add_label_text(labels, k, v, vlen);
-	raw_add(raw, k, v, vlen);
-}
-
 static bool all_digits(const char *s, size_t n)
 {
 	if (n == 0)
@@ -111,7 +82,7 @@ static bool all_hex(const char *s, size_t n)
 }
 
 /* Split ds into a base name (sanitized into base) and index labels. */
-static void split_name(const char *ds, char *base, size_t cap, char *labels, struct om_raw *raw)
+static void split_name(const char *ds, char *base, size_t cap, char *labels)
 {
 	size_t n = strlen(ds);
 	const char *us;
@@ -122,19 +93,19 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels, str
 			k++;
 		if (k == n) {
 			snprintf(base, cap, "cpu");
-			add_label(labels, raw, "cpu", ds + 3, k - 3);
+			add_label_text(labels, "cpu", ds + 3, k - 3);
 			return;
 		}
 		if (ds[k] == '-' && (ds[k + 1] == 'C' || ds[k + 1] == 'P') &&
 		    all_digits(ds + k + 2, n - k - 2)) {
 			snprintf(base, cap, ds[k + 1] == 'C' ? "cpu_cstate" : "cpu_pstate");
-			add_label(labels, raw, "cpu", ds + 3, k - 3);
-			add_label(labels, raw, "state", ds + k + 1, n - k - 1);
+			add_label_text(labels, "cpu", ds + 3, k - 3);
+			add_label_text(labels, "state", ds + k + 1, n - k - 1);
 			return;
 		}
 		if (!strcmp(ds + k, "-avg-freq")) {
 			snprintf(base, cap, "cpu_avg_freq");
-			add_label(labels, raw, "cpu", ds + 3, k - 3);
+			add_label_text(labels, "cpu", ds + 3, k - 3);
 			return;
 		}
 	}
@@ -148,7 +119,7 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels, str
 			sanitize(base, cap, b, strlen(b));
 			static const char *const key[] = {"vif", "vbd",
 			                                  "pif"}; /* outlive the call */
-			add_label(labels, raw, key[f], ds + 4, (size_t)(us - ds - 4));
+			add_label_text(labels, key[f], ds + 4, (size_t)(us - ds - 4));
 			return;
 		}
 	}
@@ -157,7 +128,7 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels, str
 		char b[NAME_MAX_LEN];
 		snprintf(b, sizeof(b), "sr_%s", ds + 3 + 37);
 		sanitize(base, cap, b, strlen(b));
-		add_label(labels, raw, "sr", ds + 3, 36);
+		add_label_text(labels, "sr", ds + 3, 36);
 		return;
 	}
 	/* statefile/<vdi>/latency */
@@ -165,20 +136,20 @@ static void split_name(const char *ds, char *base, size_t cap, char *labels, str
 		char b[NAME_MAX_LEN];
 		snprintf(b, sizeof(b), "statefile_%s", us + 1);
 		sanitize(base, cap, b, strlen(b));
-		add_label(labels, raw, "vdi", ds + 10, (size_t)(us - ds - 10));
+		add_label_text(labels, "vdi", ds + 10, (size_t)(us - ds - 10));
 		return;
 	}
 	/* memory_numa_node_<k> */
 	if (!strncmp(ds, "memory_numa_node_", 17) && all_digits(ds + 17, n - 17)) {
 		snprintf(base, cap, "memory_numa_node");
-		add_label(labels, raw, "node", ds + 17, n - 17);
+		add_label_text(labels, "node", ds + 17, n - 17);
 		return;
 	}
 	/* <key>_<sr8>: SR-level iostat on the host */
 	us = strrchr(ds, '_');
 	if (us && us > ds && strlen(us + 1) == 8 && all_hex(us + 1, 8) && !all_digits(us + 1, 8)) {
 		sanitize(base, cap, ds, (size_t)(us - ds));
-		add_label(labels, raw, "sr", us + 1, 8);
+		add_label_text(labels, "sr", us + 1, 8);
 		return;
 	}
 	sanitize(base, cap, ds, n);
@@ -310,12 +281,12 @@ static void om_family(struct om_item *m, const struct exp_om_sample *s, bool cou
 }
 
 /* The family of an xcp-rrdd DS name (see openmetrics.h), its index
- * labels into m->labels and idx. */
+ * labels into m->labels. */
 static void xen_family(struct om_item *m, const struct exp_om_sample *s, bool counter, char *fam,
-                       size_t cap, struct om_raw *idx)
+                       size_t cap)
 {
 	char base[NAME_MAX_LEN];
-	split_name(s->ds ? s->ds : "", base, sizeof(base), m->labels, idx);
+	split_name(s->ds ? s->ds : "", base, sizeof(base), m->labels);
 	if (!base[0])
 		snprintf(base, sizeof(base), "unnamed");
 	const char *kind = s->owner == MON_HOST ? "host" : s->owner == MON_VM ? "vm" : "sr";
@@ -342,7 +313,6 @@ static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i
 {
 	m->labels[0] = 0;
 	m->unit[0] = 0;
-	struct om_raw idx = {0};
 	m->s = s;
 	m->order = i;
 	m->counter = counter;
@@ -351,23 +321,19 @@ static void fill_item(struct om_item *m, const struct exp_om_sample *s, size_t i
 	if (s->om)
 		om_family(m, s, counter, fam, sizeof(fam));
 	else
-		xen_family(m, s, counter, fam, sizeof(fam), &idx);
+		xen_family(m, s, counter, fam, sizeof(fam));
 	snprintf(m->family, sizeof(m->family), "%s", fam);
-	m->raw.n = 0;
 	if (s->owner != MON_HOST) {
 		char tmp[LABELS_MAX];
 		snprintf(tmp, sizeof(tmp), "%s", m->labels);
 		m->labels[0] = 0;
 		const char *u = s->uuid ? s->uuid : "";
-		add_label(m->labels, &m->raw, s->owner == MON_VM ? "vm_uuid" : "sr_uuid", u,
-		          strlen(u));
+		add_label_text(m->labels, s->owner == MON_VM ? "vm_uuid" : "sr_uuid", u, strlen(u));
 		if (tmp[0] && strlen(m->labels) + strlen(tmp) + 2 < LABELS_MAX) {
 			strcat(m->labels, ",");
 			strcat(m->labels, tmp);
 		}
 	}
-	for (unsigned k = 0; k < idx.n; k++)
-		raw_add(&m->raw, idx.k[k], idx.v[k], idx.vl[k]);
 }
 
 /* The items of n samples (a gauge each, and a counter for each running
@@ -500,8 +466,9 @@ void exp_prometheus_text(struct buf *out, const struct exp_om_sample *s, size_t 
 	write_text(out, s, n, info, ninfo, false);
 }
 
-/* The label pairs of an escaped label text (k="v",..., as the items hold
- * it) into mt, unescaped, from the arena. */
+/* The label pairs of an item's escaped label text (k="v",...) into mt,
+ * unescaped, from the arena: the protobuf form's labels are the text
+ * form's. */
 static void labels_from_text(struct arena *a, const char *t, Openmetrics__Metric *mt)
 {
 	size_t cap = 1;
@@ -612,18 +579,7 @@ int exp_openmetrics_pb(struct buf *out, const struct exp_om_sample *s, size_t n,
 		prev_labels = m->labels;
 		Openmetrics__Metric *mt = arena_alloc(&a, sizeof(*mt));
 		openmetrics__metric__init(mt);
-		if (m->s->om) { /* a plugin's labels: only in the text */
-			labels_from_text(&a, m->labels, mt);
-		} else {
-			mt->labels = arena_alloc(&a, sizeof(void *) * (m->raw.n + 1));
-			for (unsigned k = 0; k < m->raw.n; k++) {
-				Openmetrics__Label *l = arena_alloc(&a, sizeof(*l));
-				openmetrics__label__init(l);
-				l->name = (char *)m->raw.k[k];
-				l->value = acopy(&a, m->raw.v[k], m->raw.vl[k]);
-				mt->labels[mt->n_labels++] = l;
-			}
-		}
+		labels_from_text(&a, m->labels, mt);
 		one_point(&a, mt, m->counter, m->value);
 		fam->metrics[fam->n_metrics++] = mt;
 	}
